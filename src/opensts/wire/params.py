@@ -1,0 +1,191 @@
+"""Typed access to AWS query-protocol parameters.
+
+The query protocol sends every parameter as a form field; lists are ``Name.member.N`` and
+lists of structures ``Name.member.N.Field``. Constraint violations answer with the
+Smithy-style message AWS uses (``1 validation error detected: Value 'x' at 'roleSessionName'
+failed to satisfy constraint: ...``), naming the member in lowerCamelCase.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+from opensts.errors import ValidationError
+
+
+def _member_label(name: str) -> str:
+    return name[:1].lower() + name[1:]
+
+
+def validation_error(name: str, value: object, constraint: str) -> ValidationError:
+    shown = "null" if value is None else str(value)
+    return ValidationError(
+        f"1 validation error detected: Value '{shown}' at '{_member_label(name)}' failed to "
+        f"satisfy constraint: {constraint}"
+    )
+
+
+class Params:
+    """Read-only view of one request's parameters with AWS-style validation."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Mapping[str, str]):
+        self._items = items
+
+    @classmethod
+    def from_pairs(cls, pairs: Iterable[tuple[str, str]]) -> Params:
+        items: dict[str, str] = {}
+        for key, value in pairs:
+            # The last value wins, as AWS does for repeated query keys.
+            items[key] = value
+        return cls(items)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._items
+
+    def raw(self) -> Mapping[str, str]:
+        return self._items
+
+    def str(
+        self,
+        name: str,
+        *,
+        required: bool = False,
+        min_len: int | None = None,
+        max_len: int | None = None,
+        pattern: re.Pattern[str] | None = None,
+        pattern_text: str | None = None,
+        choices: Iterable[str] | None = None,
+    ) -> str | None:
+        value = self._items.get(name)
+        if value is None:
+            if required:
+                raise validation_error(name, None, "Member must not be null")
+            return None
+        return check_str(
+            name,
+            value,
+            min_len=min_len,
+            max_len=max_len,
+            pattern=pattern,
+            pattern_text=pattern_text,
+            choices=choices,
+        )
+
+    def required(self, name: str, **constraints: object) -> str:
+        value = self.str(name, required=True, **constraints)  # type: ignore[arg-type]
+        assert value is not None
+        return value
+
+    def int(
+        self,
+        name: str,
+        *,
+        required: bool = False,
+        minimum: int | None = None,
+        maximum: int | None = None,
+    ) -> int | None:
+        text = self._items.get(name)
+        if text is None or text == "":
+            if required:
+                raise validation_error(name, None, "Member must not be null")
+            return None
+        try:
+            value = int(text.strip())
+        except ValueError:
+            raise validation_error(name, text, "Member must be a number") from None
+        if minimum is not None and value < minimum:
+            raise validation_error(
+                name, value, f"Member must have value greater than or equal to {minimum}"
+            )
+        if maximum is not None and value > maximum:
+            raise validation_error(
+                name, value, f"Member must have value less than or equal to {maximum}"
+            )
+        return value
+
+    def bool(self, name: str) -> bool | None:
+        text = self._items.get(name)
+        if text is None or text == "":
+            return None
+        lowered = text.lower()
+        if lowered not in ("true", "false"):
+            raise validation_error(name, text, "Member must be a boolean")
+        return lowered == "true"
+
+    def strings(self, name: str, *, max_items: int | None = None) -> list[str]:
+        """``Name.member.N`` values in N order."""
+        found = self._members(name, None)
+        values = [value for _, value in sorted(found.items())]
+        if max_items is not None and len(values) > max_items:
+            raise validation_error(
+                name, values, f"Member must have length less than or equal to {max_items}"
+            )
+        return values
+
+    def structs(
+        self, name: str, fields: Iterable[str], *, max_items: int | None = None
+    ) -> list[dict[str, str]]:
+        """``Name.member.N.Field`` structures in N order; absent fields are omitted."""
+        wanted = tuple(fields)
+        rows: dict[int, dict[str, str]] = {}
+        for field in wanted:
+            for index, value in self._members(name, field).items():
+                rows.setdefault(index, {})[field] = value
+        result = [rows[i] for i in sorted(rows)]
+        if max_items is not None and len(result) > max_items:
+            raise validation_error(
+                name, "[...]", f"Member must have length less than or equal to {max_items}"
+            )
+        return result
+
+    def _members(self, name: str, field: str | None) -> dict[int, str]:
+        prefix = f"{name}.member."
+        found: dict[int, str] = {}
+        for key, value in self._items.items():
+            if not key.startswith(prefix):
+                continue
+            rest = key[len(prefix) :]
+            index_text, _, tail = rest.partition(".")
+            if (field is None and tail) or (field is not None and tail != field):
+                continue
+            if not index_text.isdigit():
+                continue
+            found[int(index_text)] = value
+        return found
+
+
+def check_str(
+    name: str,
+    value: str,
+    *,
+    min_len: int | None = None,
+    max_len: int | None = None,
+    pattern: re.Pattern[str] | None = None,
+    pattern_text: str | None = None,
+    choices: Iterable[str] | None = None,
+) -> str:
+    """Apply Smithy-style constraints to one string member."""
+    if min_len is not None and len(value) < min_len:
+        raise validation_error(
+            name, value, f"Member must have length greater than or equal to {min_len}"
+        )
+    if max_len is not None and len(value) > max_len:
+        raise validation_error(
+            name, value, f"Member must have length less than or equal to {max_len}"
+        )
+    if pattern is not None and pattern.fullmatch(value) is None:
+        raise validation_error(
+            name,
+            value,
+            f"Member must satisfy regular expression pattern: {pattern_text or pattern.pattern}",
+        )
+    if choices is not None:
+        allowed = list(choices)
+        if value not in allowed:
+            raise validation_error(
+                name, value, f"Member must satisfy enum value set: [{', '.join(allowed)}]"
+            )
+    return value

@@ -1,0 +1,62 @@
+"""AWS query-protocol XML responses: the success envelope and the error envelope.
+
+Results are plain Python structures rendered in insertion order: a ``dict`` becomes child
+elements, a ``list`` becomes ``<member>`` items, ``bool`` is ``true``/``false``, ``datetime``
+is ISO 8601 UTC with a ``Z``, and ``None`` is omitted. Rendering is plain string building:
+it runs for every response, and escaping is the only transformation needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from xml.sax.saxutils import escape
+
+STS_NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/"
+IAM_NAMESPACE = "https://iam.amazonaws.com/doc/2010-05-08/"
+
+
+def iso8601(moment: datetime) -> str:
+    """AWS's timestamp form: ``2026-11-25T17:00:00Z`` (UTC, no sub-second digits)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _render_value(out: list[str], value: Any) -> None:
+    if isinstance(value, Mapping):
+        for key, child in value.items():
+            _render_element(out, key, child)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _render_element(out, "member", item)
+    elif isinstance(value, bool):
+        out.append("true" if value else "false")
+    elif isinstance(value, datetime):
+        out.append(iso8601(value))
+    else:
+        out.append(escape(str(value)))
+
+
+def _render_element(out: list[str], name: str, value: Any) -> None:
+    if value is None:
+        return
+    out.append(f"<{name}>")
+    _render_value(out, value)
+    out.append(f"</{name}>")
+
+
+def success(action: str, namespace: str, result: Mapping[str, Any] | None, request_id: str) -> bytes:
+    out = [f'<{action}Response xmlns="{namespace}">']
+    if result is not None:
+        _render_element(out, f"{action}Result", result)
+    out.append(f"<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata>")
+    out.append(f"</{action}Response>")
+    return "".join(out).encode()
+
+
+def error(namespace: str, code: str, message: str, fault: str, request_id: str) -> bytes:
+    return (
+        f'<ErrorResponse xmlns="{namespace}"><Error><Type>{fault}</Type>'
+        f"<Code>{escape(code)}</Code><Message>{escape(message)}</Message></Error>"
+        f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+    ).encode()
