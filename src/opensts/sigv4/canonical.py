@@ -104,9 +104,7 @@ def trim_header_value(value: str) -> str:
     return " ".join(value.split())
 
 
-def canonical_headers(
-    headers: Sequence[tuple[str, str]], signed_headers: Sequence[str]
-) -> str:
+def canonical_headers(headers: Sequence[tuple[str, str]], signed_headers: Sequence[str]) -> str:
     """CanonicalHeaders for the ``signed_headers`` (lower-case names) found in ``headers``.
 
     Every line ends with ``\\n``; a signed header the request lacks yields an empty value,

@@ -107,6 +107,8 @@ class ContentSHA256Mismatch(SenderError):
 
     def __init__(
         self,
-        message: str = "The provided 'x-amz-content-sha256' header does not match what was computed.",
+        message: str = (
+            "The provided 'x-amz-content-sha256' header does not match what was computed."
+        ),
     ):
         super().__init__(message)

@@ -161,10 +161,7 @@ def _parse_header(value: str, headers: Sequence[tuple[str, str]]) -> SignedReque
     if problems:
         raise IncompleteSignature(" ".join(problems) + f" Authorization={raw}")
 
-    if amz_dates:
-        moment = parse_amz_date(amz_dates[0])
-    else:
-        moment = _parse_http_date(http_dates[0])
+    moment = parse_amz_date(amz_dates[0]) if amz_dates else _parse_http_date(http_dates[0])
     tokens = _header_values(headers, "x-amz-security-token")
     return _build(
         algorithm=algorithm,
@@ -179,17 +176,16 @@ def _parse_header(value: str, headers: Sequence[tuple[str, str]]) -> SignedReque
     )
 
 
-def _parse_query(
-    params: dict[str, list[str]], headers: Sequence[tuple[str, str]]
-) -> SignedRequest:
+def _parse_query(params: dict[str, list[str]], headers: Sequence[tuple[str, str]]) -> SignedRequest:
     missing = [name for name in _QUERY_REQUIRED if not params.get(name, [""])[0]]
     if missing:
         raise IncompleteSignature(
             " ".join(f"AWS query-string parameters must include '{name}'." for name in missing)
             + " Re-examine the query-string parameters."
         )
-    repeated = sorted(name for name, values in params.items()
-                      if name.startswith("X-Amz-") and len(values) > 1)
+    repeated = sorted(
+        name for name, values in params.items() if name.startswith("X-Amz-") and len(values) > 1
+    )
     if repeated:
         raise IncompleteSignature(f"Duplicate query-string parameter: '{repeated[0]}'")
     algorithm = params["X-Amz-Algorithm"][0]
@@ -262,8 +258,10 @@ def _build(
     parts = credential.split("/")
     want = 4 if algorithm == SIGV4A else 5
     if len(parts) != want or not all(parts):
-        shape = "/yyyymmdd/service/aws4_request" if want == 4 else (
-            "/yyyymmdd/region/service/aws4_request"
+        shape = (
+            "/yyyymmdd/service/aws4_request"
+            if want == 4
+            else ("/yyyymmdd/region/service/aws4_request")
         )
         raise IncompleteSignature(
             f"Credential must have the form '<access key id>{shape}': '{credential}'"

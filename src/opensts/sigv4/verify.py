@@ -39,7 +39,7 @@ from opensts.sigv4.signing import SigningKeyCache, derive_signing_key, signature
 
 DEFAULT_MAX_SKEW = timedelta(minutes=15)
 _SIGNATURE_PARAM = "X-Amz-Signature"
-_TOKEN_PARAM = "X-Amz-Security-Token"
+_TOKEN_PARAM = "X-Amz-Security-Token"  # noqa: S105 - a parameter name, not a secret
 
 
 def verify(
@@ -147,7 +147,9 @@ def _check_scope(
         )
     if services is not None and signed.service not in services:
         expected = sorted(services)[0] if services else ""
-        raise SignatureDoesNotMatch(f"Credential should be scoped to correct service: '{expected}'.")
+        raise SignatureDoesNotMatch(
+            f"Credential should be scoped to correct service: '{expected}'."
+        )
     if regions is not None and not _region_allowed(signed, regions):
         raise SignatureDoesNotMatch(
             f"Credential should be scoped to a valid region, not '{signed.region}'."
