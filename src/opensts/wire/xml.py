@@ -45,7 +45,9 @@ def _render_element(out: list[str], name: str, value: Any) -> None:
     out.append(f"</{name}>")
 
 
-def success(action: str, namespace: str, result: Mapping[str, Any] | None, request_id: str) -> bytes:
+def success(
+    action: str, namespace: str, result: Mapping[str, Any] | None, request_id: str
+) -> bytes:
     out = [f'<{action}Response xmlns="{namespace}">']
     if result is not None:
         _render_element(out, f"{action}Result", result)

@@ -1,0 +1,1 @@
+"""CloudTrail-format audit log: every API call, success or failure, written durably."""

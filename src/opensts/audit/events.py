@@ -1,0 +1,95 @@
+"""Build CloudTrail event records (eventVersion 1.08) for OpenSTS calls.
+
+Shapes follow the CloudTrail record contents and userIdentity element documentation:
+``userIdentity`` with ``sessionContext`` (``sessionIssuer``, ``attributes.mfaAuthenticated``,
+``creationDate``, ``sourceIdentity``), ``requestParameters`` without secrets and
+``responseElements`` without the secret access key.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from opensts.services.context import AuditRecord, Caller, RequestMeta
+from opensts.services.session_claims import session_context
+
+EVENT_SOURCES = {
+    "sts": "sts.amazonaws.com",
+    "iam": "iam.amazonaws.com",
+    "organizations": "organizations.amazonaws.com",
+    "signin": "signin.amazonaws.com",
+}
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def user_identity(caller: Caller | None) -> dict[str, Any] | None:
+    if caller is None:
+        return None
+    identity: dict[str, Any] = {
+        "type": caller.type,
+        "principalId": caller.principal_id,
+        "arn": caller.arn,
+        "accountId": caller.account_id,
+        "accessKeyId": caller.access_key_id,
+    }
+    if caller.user_name and caller.type in ("IAMUser",):
+        identity["userName"] = caller.user_name
+    if caller.session:
+        identity["sessionContext"] = session_context(caller.session)
+    return identity
+
+
+def build_event(
+    *,
+    service: str,
+    action: str,
+    meta: RequestMeta,
+    caller: Caller | None,
+    record: AuditRecord,
+    read_only: bool,
+    recipient_account: str | None,
+    error_code: str | None = None,
+    error_message: str | None = None,
+) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "eventVersion": "1.08",
+        "userIdentity": record.user_identity or user_identity(caller) or {"type": "Unknown"},
+        "eventTime": _iso(meta.now),
+        "eventSource": EVENT_SOURCES.get(service, f"{service}.amazonaws.com"),
+        "eventName": action,
+        "awsRegion": meta.region,
+        "sourceIPAddress": meta.source_ip,
+        "userAgent": meta.user_agent,
+        "requestParameters": record.request_parameters,
+        "responseElements": record.response_elements if error_code is None else None,
+        "requestID": meta.request_id,
+        "eventID": str(uuid.uuid4()),
+        "readOnly": read_only,
+        "eventType": "AwsApiCall",
+        "managementEvent": True,
+        "recipientAccountId": recipient_account,
+        "eventCategory": "Management",
+        "tlsDetails": {"clientProvidedHostHeader": meta.host},
+    }
+    if record.resources:
+        event["resources"] = record.resources
+    if record.additional_event_data:
+        event["additionalEventData"] = record.additional_event_data
+    if error_code is not None:
+        event["errorCode"] = error_code
+        event["errorMessage"] = error_message or ""
+    return event
+
+
+def redact(parameters: Mapping[str, Any], secret_names: frozenset[str]) -> dict[str, Any]:
+    """Copy request parameters, replacing secret values by AWS's placeholder."""
+    return {
+        key: ("HIDDEN_DUE_TO_SECURITY_REASONS" if key in secret_names else value)
+        for key, value in parameters.items()
+    }

@@ -1,0 +1,1 @@
+"""The ``opensts`` command line."""

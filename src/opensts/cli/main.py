@@ -1,0 +1,92 @@
+"""``opensts``: run the server, read the audit log, explain policy decisions."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from opensts.config import ConfigError, Settings
+
+
+@click.group()
+def cli() -> None:
+    """OpenSTS: a self-hosted, AWS-compatible Security Token Service."""
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8777, show_default=True, type=int)
+@click.option("--data-dir", default="./data", show_default=True, type=click.Path(path_type=Path))
+@click.option("--log-level", default="warning", show_default=True)
+def serve(host: str, port: int, data_dir: Path, log_level: str) -> None:
+    """Serve STS, IAM and Organizations on one endpoint (SQLite in DATA_DIR by default)."""
+    import uvicorn
+
+    from opensts.web.app import OpenStsApp, build_runtime
+
+    try:
+        settings = Settings.from_env(data_dir)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    runtime, first = build_runtime(settings)
+    if first is not None:
+        click.echo(f"OpenSTS management account: {first.account_id}")
+        click.echo(f"Root access key id: {first.access_key_id}")
+        if first.secret_access_key:
+            click.echo(f"Root secret access key (shown once): {first.secret_access_key}")
+    click.echo(f"OpenSTS listening on http://{host}:{port}", err=True)
+    sys.stdout.flush()
+    uvicorn.run(
+        OpenStsApp(runtime),
+        host=host,
+        port=port,
+        log_level=log_level,
+        lifespan="on",
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+@cli.group()
+def audit() -> None:
+    """Read the CloudTrail-format audit log."""
+
+
+@audit.command("tail")
+@click.option("--data-dir", default="./data", show_default=True, type=click.Path(path_type=Path))
+@click.option("-n", "--lines", default=20, show_default=True, type=int)
+@click.option("--json", "as_json", is_flag=True, help="print raw events")
+def audit_tail(data_dir: Path, lines: int, as_json: bool) -> None:
+    """Show the latest audit events."""
+    from collections import deque
+
+    from opensts.audit.log import read_events
+
+    events = deque(read_events(data_dir / "audit"), maxlen=lines)
+    for event in events:
+        if as_json:
+            click.echo(json.dumps(event, separators=(",", ":")))
+            continue
+        who = (event.get("userIdentity") or {}).get("arn", "-")
+        outcome = event.get("errorCode") or "OK"
+        click.echo(
+            f"{event['eventTime']}  {event['eventSource'].split('.')[0]}:{event['eventName']:<28}"
+            f" {outcome:<22} {who}"
+        )
+
+
+def main() -> None:
+    try:
+        from opensts.cli import policy as policy_commands
+    except ImportError:
+        policy_commands = None  # type: ignore[assignment]
+    if policy_commands is not None and hasattr(policy_commands, "policy"):
+        cli.add_command(policy_commands.policy)
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""Server settings, read once at start-up from arguments and the environment."""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+ACCOUNT_ID = re.compile(r"\d{12}")
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the server refuses to start."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    master_key: bytes
+    account_id: str | None  # management account on first start (generated when None)
+    root_access_key_id: str | None
+    root_secret_access_key: str | None
+    max_body_bytes: int = 1_048_576
+    clock_skew_seconds: int = 900
+    # Sign-in (aws login) lifetimes; shortened in tests to observe refreshes.
+    login_credential_seconds: int = 900
+    login_session_max_seconds: int = 43_200
+
+    @classmethod
+    def from_env(cls, data_dir: Path, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(data_dir, 0o700)
+        account = env.get("OPENSTS_ACCOUNT_ID") or None
+        if account is not None and not ACCOUNT_ID.fullmatch(account):
+            raise ConfigError("OPENSTS_ACCOUNT_ID must be 12 digits")
+        return cls(
+            data_dir=data_dir,
+            database_url=env.get("OPENSTS_DATABASE_URL")
+            or f"sqlite:///{(data_dir / 'opensts.db').resolve()}",
+            master_key=_master_key(data_dir, env),
+            account_id=account,
+            root_access_key_id=env.get("OPENSTS_ROOT_ACCESS_KEY_ID") or None,
+            root_secret_access_key=env.get("OPENSTS_ROOT_SECRET_ACCESS_KEY") or None,
+            login_credential_seconds=int(env.get("OPENSTS_LOGIN_CREDENTIAL_SECONDS", "900")),
+            login_session_max_seconds=int(env.get("OPENSTS_LOGIN_SESSION_MAX_SECONDS", "43200")),
+        )
+
+
+def _master_key(data_dir: Path, env: dict[str, str]) -> bytes:
+    """The key that encrypts secrets at rest: env OPENSTS_MASTER_KEY, else a 0600 key file."""
+    text = env.get("OPENSTS_MASTER_KEY")
+    if text:
+        try:
+            key = base64.b64decode(text, validate=True)
+        except ValueError:
+            raise ConfigError("OPENSTS_MASTER_KEY must be base64") from None
+        if len(key) != 32:
+            raise ConfigError("OPENSTS_MASTER_KEY must decode to 32 bytes")
+        return key
+    path = data_dir / "master.key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(base64.b64encode(secrets.token_bytes(32)))
+    if path.stat().st_mode & 0o077:
+        raise ConfigError(f"{path} must not be readable by group or others (chmod 600)")
+    key = base64.b64decode(path.read_bytes().strip())
+    if len(key) != 32:
+        raise ConfigError(f"{path} does not hold a 32-byte key")
+    return key

@@ -1,0 +1,318 @@
+"""Authorize a caller's request with the IAM evaluation logic.
+
+This module gathers the inputs the pure policy engine needs — the caller's identity
+policies, permissions boundary, session policies, the SCPs above its account, the request
+context keys — and turns a denial into AWS's AccessDenied message. It is the only place
+that knows how a :class:`Caller` maps onto an IAM principal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from opensts.credentials.tokens import KeyRing
+from opensts.directory.errors import NotFound
+from opensts.directory.store import Store
+from opensts.errors import AccessDenied
+from opensts.policy import (
+    Decision,
+    Policy,
+    PolicyKind,
+    PolicySet,
+    Principal,
+    PrincipalKind,
+    Request,
+    evaluate,
+    parse_policy,
+)
+from opensts.services.context import Caller, RequestMeta
+
+ALLOW_ALL = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'
+
+Context = dict[str, str | list[str]]
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _merge_tags(*layers: Mapping[str, str]) -> dict[str, str]:
+    """Later layers override earlier ones; tag keys compare case-insensitively."""
+    merged: dict[str, tuple[str, str]] = {}
+    for layer in layers:
+        for key, value in layer.items():
+            merged[key.lower()] = (key, value)
+    return dict(merged.values())
+
+
+class Authorizer:
+    def __init__(self, store: Store, keyring: KeyRing):
+        self.store = store
+        self.keyring = keyring
+        self._allow_all = parse_policy(ALLOW_ALL, PolicyKind.IDENTITY)
+
+    # -- the principal -------------------------------------------------------------------
+
+    def principal(self, caller: Caller) -> Principal:
+        claims = caller.session or {}
+        if caller.type == "AssumedRole":
+            return Principal(
+                PrincipalKind.ASSUMED_ROLE,
+                caller.arn,
+                caller.account_id,
+                issuer_arn=claims.get("role_arn"),
+                unique_id=claims.get("role_id"),
+            )
+        if caller.type == "FederatedUser":
+            return Principal(
+                PrincipalKind.FEDERATED_USER,
+                caller.arn,
+                caller.account_id,
+                issuer_arn=claims.get("uarn"),
+                unique_id=claims.get("uid"),
+            )
+        if caller.type == "Root":
+            return Principal(
+                PrincipalKind.ROOT, f"arn:aws:iam::{caller.account_id}:root", caller.account_id
+            )
+        user_id = claims.get("uid") if claims else caller.principal_id
+        return Principal(PrincipalKind.USER, caller.arn, caller.account_id, unique_id=user_id)
+
+    # -- the policies --------------------------------------------------------------------
+
+    def _managed(self, arn: str, kind: PolicyKind) -> tuple[str, Policy] | None:
+        try:
+            return arn, parse_policy(self.store.get_managed_policy(arn).document, kind)
+        except NotFound:
+            return None
+
+    def policies(self, caller: Caller) -> tuple[PolicySet, dict[str, str]]:
+        """The caller's policy set and its principal tags (for ``aws:PrincipalTag``)."""
+        claims = caller.session or {}
+        account = caller.account_id
+        identity: list[tuple[str, Policy]] = []
+        boundary: tuple[str, Policy] | None = None
+        tags: dict[str, str] = {}
+        if caller.type == "Root":
+            identity.append(("root", self._allow_all))
+        elif caller.type == "AssumedRole":
+            role = self.store.get_role(account, claims["role_name"])
+            identity.extend(
+                (source, parse_policy(text, PolicyKind.IDENTITY))
+                for source, text in self.store.identity_policies_for_role(account, role.name)
+            )
+            if role.permissions_boundary:
+                boundary = self._managed(role.permissions_boundary, PolicyKind.BOUNDARY)
+            tags = {t.key: t.value for t in role.tags}
+        else:  # IAM users, their GetSessionToken sessions and GetFederationToken sessions
+            user_name = caller.user_name or claims.get("user")
+            user = self.store.get_user(account, user_name)
+            identity.extend(
+                (source, parse_policy(text, PolicyKind.IDENTITY))
+                for source, text in self.store.identity_policies_for_user(account, user.name)
+            )
+            if user.permissions_boundary:
+                boundary = self._managed(user.permissions_boundary, PolicyKind.BOUNDARY)
+            tags = {t.key: t.value for t in user.tags}
+        session: list[tuple[str, Policy]] | None = None
+        if caller.type in ("AssumedRole", "FederatedUser"):
+            session = []
+            if claims.get("pol"):
+                session.append(("session-policy", parse_policy(claims["pol"], PolicyKind.SESSION)))
+            for arn in claims.get("parns", ()):
+                managed = self._managed(arn, PolicyKind.SESSION)
+                if managed is not None:
+                    session.append(managed)
+            if not session and caller.type == "AssumedRole":
+                session = None  # a role session without session policies is not limited
+        tags = _merge_tags(tags, claims.get("tags", {}))
+        scps = self.scps(account)
+        return PolicySet(identity=identity, boundary=boundary, session=session, scps=scps), tags
+
+    def scps(self, account_id: str) -> list[list[tuple[str, Policy]]]:
+        return [
+            [(source, parse_policy(text, PolicyKind.SCP)) for source, text in level]
+            for level in self.store.scp_levels_for_account(account_id)
+        ]
+
+    # -- the request context -------------------------------------------------------------
+
+    def context(
+        self, caller: Caller, meta: RequestMeta, principal_tags: Mapping[str, str]
+    ) -> Context:
+        claims = caller.session or {}
+        now = meta.now
+        context: Context = {
+            "aws:CurrentTime": _iso(now),
+            "aws:EpochTime": str(int(now.timestamp())),
+            "aws:SourceIp": meta.source_ip,
+            "aws:UserAgent": meta.user_agent,
+            "aws:SecureTransport": "false",
+            "aws:RequestedRegion": meta.region,
+            "aws:PrincipalAccount": caller.account_id,
+            "aws:PrincipalIsAWSService": "false",
+            "aws:ViaAWSService": "false",
+            "aws:userid": caller.principal_id,
+        }
+        if caller.type == "AssumedRole":
+            context["aws:PrincipalArn"] = claims.get("role_arn", caller.arn)
+        elif caller.type == "FederatedUser":
+            context["aws:PrincipalArn"] = caller.arn
+        else:
+            context["aws:PrincipalArn"] = caller.arn
+        if caller.type == "IAMUser" and caller.user_name:
+            context["aws:username"] = caller.user_name
+        for key, value in principal_tags.items():
+            context[f"aws:PrincipalTag/{key}"] = value
+        if claims:
+            context["aws:TokenIssueTime"] = _iso(datetime.fromtimestamp(claims["iat"], now.tzinfo))
+            mfa_at = claims.get("mfa") if claims.get("mfa_ctx") else None
+            context["aws:MultiFactorAuthPresent"] = "true" if mfa_at else "false"
+            if mfa_at:
+                context["aws:MultiFactorAuthAge"] = str(max(0, int(now.timestamp()) - mfa_at))
+            if claims.get("si"):
+                context["aws:SourceIdentity"] = claims["si"]
+            fed = claims.get("fed")
+            if fed:
+                context["aws:FederatedProvider"] = fed.get("provider", "")
+                for key, value in fed.get("keys", {}).items():
+                    context[key] = value
+        return context
+
+    # -- decisions -----------------------------------------------------------------------
+
+    def decide(
+        self,
+        caller: Caller,
+        action: str,
+        resource: str,
+        *,
+        meta: RequestMeta,
+        resource_policy: str | None = None,
+        resource_account: str | None = None,
+        extra_context: Mapping[str, str | list[str]] | None = None,
+        trust: bool = False,
+    ) -> Decision:
+        policies, tags = self.policies(caller)
+        context = self.context(caller, meta, tags)
+        if extra_context:
+            context.update(extra_context)
+        if resource_policy is not None:
+            kind = PolicyKind.TRUST if trust else PolicyKind.RESOURCE
+            policies.resource = (resource, parse_policy(resource_policy, kind))
+            policies.resource_must_allow = trust
+        request = Request(
+            principal=self.principal(caller),
+            action=action,
+            resource=resource,
+            resource_account=resource_account,
+            context=context,
+        )
+        return evaluate(request, policies)
+
+    def authorize(
+        self,
+        caller: Caller,
+        action: str,
+        resource: str,
+        *,
+        meta: RequestMeta,
+        resource_policy: str | None = None,
+        resource_account: str | None = None,
+        extra_context: Mapping[str, str | list[str]] | None = None,
+        trust: bool = False,
+    ) -> Decision:
+        decision = self.decide(
+            caller,
+            action,
+            resource,
+            meta=meta,
+            resource_policy=resource_policy,
+            resource_account=resource_account,
+            extra_context=extra_context,
+            trust=trust,
+        )
+        if not decision.allowed:
+            message = denial_message(caller.arn, action, resource, decision)
+            encoded = self.encode_denial(caller, action, resource, decision, meta)
+            raise AccessDenied(f"{message}. Encoded authorization failure message: {encoded}")
+        return decision
+
+    def encode_denial(
+        self, caller: Caller, action: str, resource: str, decision: Decision, meta: RequestMeta
+    ) -> str:
+        """A sealed copy of the decision for DecodeAuthorizationMessage (valid 1 hour)."""
+        body = {
+            "allowed": False,
+            "explicitDeny": decision.decision == "explicitDeny",
+            "matchedStatements": {
+                "items": [
+                    vars(m) if hasattr(m, "__dict__") else str(m)
+                    for m in decision.matched_statements
+                ]
+            },
+            "failures": {"items": []},
+            "context": {
+                "principal": {"id": caller.principal_id, "arn": caller.arn},
+                "action": action,
+                "resource": resource,
+            },
+            "explanation": decision.explain(),
+        }
+        return self.keyring.seal(
+            {"kind": "authz", "exp": int(meta.now.timestamp()) + 3600, "body": body}
+        )
+
+    def decide_federated(
+        self,
+        principal: Principal,
+        action: str,
+        role_arn: str,
+        trust_policy: str,
+        context: Mapping[str, Any],
+    ) -> Decision:
+        """Trust-policy evaluation for AssumeRoleWithSAML/WebIdentity (no identity side)."""
+        policies = PolicySet(
+            resource=(role_arn, parse_policy(trust_policy, PolicyKind.TRUST)),
+            resource_must_allow=True,
+        )
+        request = Request(
+            principal=principal,
+            action=action,
+            resource=role_arn,
+            resource_account=role_arn.split(":")[4],
+            context=dict(context),
+        )
+        return evaluate(request, policies)
+
+
+def denial_message(principal_arn: str, action: str, resource: str, decision: Decision) -> str:
+    """AWS's AccessDenied wording, including the reason clause AWS added in 2021."""
+    base = f"User: {principal_arn} is not authorized to perform: {action} on resource: {resource}"
+    reason = _reason(action, decision)
+    return f"{base} {reason}" if reason else base
+
+
+_POLICY_TYPE_NAMES = {
+    "identity": "an identity-based policy",
+    "resource": "a resource-based policy",
+    "boundary": "a permissions boundary",
+    "session": "a session policy",
+    "scp": "a service control policy",
+    "rcp": "a resource control policy",
+}
+
+
+def _reason(action: str, decision: Decision) -> str:
+    if decision.decision == "explicitDeny":
+        denying = [m for m in decision.matched_statements if m.effect == "Deny"]
+        kind = _POLICY_TYPE_NAMES.get(denying[0].policy_type, "a policy") if denying else "a policy"
+        return f"with an explicit deny in {kind}"
+    blocked = getattr(decision, "blocked_by", None) or ()
+    if blocked:
+        kind = _POLICY_TYPE_NAMES.get(blocked[0], "policy")
+        noun = kind.removeprefix("an ").removeprefix("a ")
+        return f"because no {noun} allows the {action} action"
+    return f"because no identity-based policy allows the {action} action"

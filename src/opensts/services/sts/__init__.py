@@ -1,0 +1,7 @@
+"""AWS STS (API version 2011-06-15): one module per operation family."""
+
+from opensts.services.sts import (  # noqa: F401  (imported to register the operations)
+    assume_role,
+    identity,
+    session_token,
+)

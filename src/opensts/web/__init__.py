@@ -1,0 +1,1 @@
+"""The HTTP face of OpenSTS: one ASGI app serving the AWS APIs, health and sign-in pages."""

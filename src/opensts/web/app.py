@@ -1,0 +1,95 @@
+"""Assemble the server: runtime (store, keys, audit, authorizer) and the ASGI routes."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from opensts.audit.log import AuditLog
+from opensts.config import Settings
+from opensts.credentials.at_rest import SecretBox
+from opensts.services.authz import Authorizer
+from opensts.services.bootstrap import (
+    FirstStart,
+    ensure_management_account,
+    load_keyring,
+    utcnow,
+)
+from opensts.services.registry import load_operations
+from opensts.services.runtime import Runtime
+from opensts.sigv4 import SigningKeyCache
+from opensts.store import open_store
+from opensts.web.aws import AwsEndpoint, Receive, Scope, Send
+
+log = logging.getLogger("opensts")
+
+
+def build_runtime(settings: Settings) -> tuple[Runtime, FirstStart | None]:
+    store = open_store(settings.database_url)
+    box = SecretBox(settings.master_key)
+    now = utcnow()
+    management, first = ensure_management_account(store, box, settings, now)
+    keyring = load_keyring(store, box, now)
+    runtime = Runtime(
+        settings=settings,
+        store=store,
+        secret_box=box,
+        keyring=keyring,
+        audit=AuditLog(settings.data_dir / "audit"),
+        authorizer=Authorizer(store, keyring),
+        signing_keys=SigningKeyCache(),
+        management_account=management,
+    )
+    return runtime, first
+
+
+class OpenStsApp:
+    """Routes: ``/`` the AWS APIs, ``/health`` readiness; anything else 404."""
+
+    def __init__(self, runtime: Runtime):
+        self.runtime = runtime
+        self.aws = AwsEndpoint(runtime, load_operations())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        path = scope["path"]
+        if path == "/":
+            await self.aws(scope, receive, send)
+        elif path == "/health":
+            await _json(send, 200, {"status": "ok"})
+        else:
+            await _json(send, 404, {"message": "Not Found"})
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    def close(self) -> None:
+        self.runtime.audit.close()
+        self.runtime.store.close()
+
+
+async def _json(send: Send, status: int, body: dict[str, Any]) -> None:
+    payload = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})

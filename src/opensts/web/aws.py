@@ -1,0 +1,247 @@
+"""The AWS API endpoint: query protocol (STS, IAM) and JSON 1.1 (Organizations) on ``/``.
+
+Order of work for each request: bound the body, decode parameters, find the operation,
+authenticate (SigV4) unless the operation is unsigned, run the handler, write the audit
+event durably, answer. Every failure is an AWS error envelope; nothing else escapes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+from opensts.audit.events import build_event
+from opensts.errors import AwsError, InternalFailure, InvalidAction, RequestEntityTooLarge
+from opensts.services.authn import authenticate
+from opensts.services.context import AuditRecord, CallContext, Caller, RequestMeta
+from opensts.services.registry import Operation
+from opensts.services.runtime import Runtime
+from opensts.sigv4 import parse_request
+from opensts.sigv4.errors import MissingAuthenticationToken
+from opensts.wire import xml
+from opensts.wire.params import Params
+
+log = logging.getLogger("opensts.web")
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+QUERY_VERSIONS = {
+    "2011-06-15": ("sts", xml.STS_NAMESPACE),
+    "2010-05-08": ("iam", xml.IAM_NAMESPACE),
+}
+JSON_TARGET_PREFIXES = {"AWSOrganizationsV20161128": "organizations"}
+SIGNING_SERVICES = {"sts", "iam", "organizations"}
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def read_body(receive: Receive, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+class AwsEndpoint:
+    def __init__(self, runtime: Runtime, operations: Mapping[tuple[str, str], Operation]):
+        self.runtime = runtime
+        self.operations = operations
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request_id = str(uuid.uuid4())
+        now = datetime.now(UTC)
+        headers = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]]
+        header_map = dict(headers)
+        target = header_map.get("x-amz-target")
+        namespace = xml.STS_NAMESPACE
+        json_protocol = target is not None
+        try:
+            length = header_map.get("content-length")
+            limit = self.runtime.settings.max_body_bytes
+            if length is not None and length.isdigit() and int(length) > limit:
+                raise BodyTooLarge
+            body = await read_body(receive, limit)
+        except BodyTooLarge:
+            error = RequestEntityTooLarge(f"Request body exceeds {limit} bytes.")
+            await self._error(send, error, namespace, request_id, json_protocol)
+            return
+
+        raw_query = scope.get("query_string", b"").decode("latin-1")
+        raw_path = scope.get("raw_path", scope["path"].encode()).decode("latin-1").split("?")[0]
+        service, action, params = "sts", "", Params({})
+        caller: Caller | None = None
+        region = "us-east-1"
+        record = AuditRecord()
+        operation: Operation | None = None
+        meta = RequestMeta(
+            request_id=request_id,
+            now=now,
+            source_ip=(scope.get("client") or ("127.0.0.1", 0))[0],
+            user_agent=header_map.get("user-agent", ""),
+            region=region,
+            host=header_map.get("host", ""),
+        )
+        try:
+            if json_protocol:
+                service, action, params = self._decode_json(target or "", body)
+            else:
+                service, namespace, action, params = self._decode_query(
+                    scope["method"], raw_query, header_map, body
+                )
+            operation = self.operations.get((service, action))
+            if operation is None:
+                raise InvalidAction(
+                    f"Could not find operation {action} for version "
+                    f"{params.raw().get('Version', '')}"
+                    if not json_protocol
+                    else f"Unknown operation {target}"
+                )
+            signed = parse_request(scope["method"], raw_path, raw_query, headers)
+            if operation.signed:
+                if signed is None:
+                    raise MissingAuthenticationToken()
+                caller = authenticate(
+                    self.runtime,
+                    signed,
+                    method=scope["method"],
+                    raw_path=raw_path,
+                    raw_query=raw_query,
+                    headers=headers,
+                    body=body,
+                    now=now,
+                )
+                region = "us-east-1" if signed.region == "aws-global" else signed.region
+                meta = RequestMeta(
+                    request_id, now, meta.source_ip, meta.user_agent, region, meta.host
+                )
+            ctx = CallContext(self.runtime, caller, meta, record)
+            result = operation.handler(ctx, params)
+        except AwsError as error:
+            await self._audit(service, action, meta, caller, record, operation, error)
+            await self._error(send, error, namespace, request_id, json_protocol)
+            return
+        except Exception:
+            log.exception("unhandled error in %s:%s (request %s)", service, action, request_id)
+            error = InternalFailure("We encountered an internal error. Please try again.")
+            await self._audit(service, action, meta, caller, record, operation, error)
+            await self._error(send, error, namespace, request_id, json_protocol)
+            return
+        await self._audit(service, action, meta, caller, record, operation, None)
+        if json_protocol:
+            payload = json.dumps(result or {}, default=_json_default).encode()
+            await _respond(send, 200, payload, b"application/x-amz-json-1.1", request_id)
+        else:
+            payload = xml.success(action, namespace, result, request_id)
+            await _respond(send, 200, payload, b"text/xml", request_id)
+
+    def _decode_query(
+        self, method: str, raw_query: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[str, str, str, Params]:
+        pairs = parse_qsl(raw_query, keep_blank_values=True)
+        if method == "POST":
+            content_type = headers.get("content-type", "")
+            if body and content_type.startswith("application/x-www-form-urlencoded"):
+                try:
+                    pairs += parse_qsl(body.decode("utf-8"), keep_blank_values=True)
+                except UnicodeDecodeError:
+                    raise AwsError(
+                        "Request body is not valid UTF-8.", code="MalformedQueryString", status=400
+                    ) from None
+        params = Params.from_pairs(pairs)
+        action = params.raw().get("Action", "")
+        version = params.raw().get("Version", "")
+        if not action:
+            raise AwsError("Missing Action", code="MissingAction", status=400)
+        if version not in QUERY_VERSIONS:
+            raise InvalidAction(f"Could not find operation {action} for version {version}")
+        service, namespace = QUERY_VERSIONS[version]
+        return service, namespace, action, params
+
+    def _decode_json(self, target: str, body: bytes) -> tuple[str, str, Params]:
+        prefix, _, action = target.partition(".")
+        service = JSON_TARGET_PREFIXES.get(prefix)
+        if service is None or not action:
+            raise AwsError(f"Unknown operation {target}", code="UnknownOperationException")
+        try:
+            document = json.loads(body or b"{}")
+        except ValueError:
+            raise AwsError(
+                "Request body is not valid JSON.", code="SerializationException", status=400
+            ) from None
+        if not isinstance(document, dict):
+            raise AwsError(
+                "Request body must be a JSON object.", code="SerializationException", status=400
+            )
+        return service, action, Params(document)
+
+    async def _audit(
+        self,
+        service: str,
+        action: str,
+        meta: RequestMeta,
+        caller: Caller | None,
+        record: AuditRecord,
+        operation: Operation | None,
+        error: AwsError | None,
+    ) -> None:
+        if operation is None:
+            return  # requests that name no operation are not API calls
+        event = build_event(
+            service=service,
+            action=action,
+            meta=meta,
+            caller=caller,
+            record=record,
+            read_only=operation.read_only,
+            recipient_account=caller.account_id if caller else None,
+            error_code=error.code if error else None,
+            error_message=error.message if error else None,
+        )
+        await self.runtime.audit.write(event)
+
+    async def _error(
+        self, send: Send, error: AwsError, namespace: str, request_id: str, json_protocol: bool
+    ) -> None:
+        if json_protocol:
+            payload = json.dumps({"__type": error.code, "message": error.message}).encode()
+            await _respond(send, error.status, payload, b"application/x-amz-json-1.1", request_id)
+        else:
+            payload = xml.error(namespace, error.code, error.message, error.fault, request_id)
+            await _respond(send, error.status, payload, b"text/xml", request_id)
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.timestamp()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+async def _respond(send: Send, status: int, payload: bytes, content_type: bytes, rid: str) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", content_type),
+                (b"content-length", str(len(payload)).encode()),
+                (b"x-amzn-requestid", rid.encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
