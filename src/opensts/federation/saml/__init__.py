@@ -6,6 +6,14 @@ recipient, validity window, one-time use) as AWS applies them (IAM User Guide,
 signxml and XML-Enc decryption of ``EncryptedAssertion`` (AssertionEncryptionMode).
 """
 
+from opensts.federation.saml.identity import SamlIdentity, name_qualifier
 from opensts.federation.saml.metadata import SamlMetadata, parse_metadata
+from opensts.federation.saml.response import verify_saml_response
 
-__all__ = ["SamlMetadata", "parse_metadata"]
+__all__ = [
+    "SamlIdentity",
+    "SamlMetadata",
+    "name_qualifier",
+    "parse_metadata",
+    "verify_saml_response",
+]
