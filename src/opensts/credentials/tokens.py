@@ -137,7 +137,7 @@ class KeyRing:
             raise InvalidToken() from None
         inflater = zlib.decompressobj()
         data = inflater.decompress(plaintext, MAX_CLAIMS_BYTES)
-        if inflater.unconsumed_tail or not inflater.eof:
+        if inflater.unconsumed_tail or inflater.unused_data or not inflater.eof:
             raise InvalidToken()
         claims = json.loads(data.decode("utf-8"))
         if not isinstance(claims, dict):
