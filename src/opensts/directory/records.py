@@ -1,0 +1,298 @@
+"""Typed, immutable records of the IAM directory.
+
+The records mirror the entities of the IAM API reference
+(https://docs.aws.amazon.com/IAM/latest/APIReference/API_Types.html) and of AWS
+Organizations. They carry no behaviour: services build them (with ``now`` passed in) and
+stores persist them. Secrets (access-key secrets, TOTP seeds, SAML private keys, signing
+keys) are only ever held *sealed* (bytes produced by ``credentials.at_rest.SecretBox``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Generic, Literal, TypeVar
+
+T = TypeVar("T")
+
+EntityKind = Literal["user", "group", "role"]
+AWS_MANAGED_ACCOUNT = "aws"
+"""Account id under which AWS managed policies are stored (their ARNs read ``iam::aws:``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Tag:
+    key: str
+    value: str
+
+
+Tags = tuple[Tag, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a listing; ``marker`` is set when more items follow (IsTruncated)."""
+
+    items: list[T]
+    marker: str | None = None
+
+    @property
+    def is_truncated(self) -> bool:
+        return self.marker is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    account_id: str
+    name: str
+    email: str = ""
+    created: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    account_id: str
+    user_id: str
+    name: str
+    path: str
+    arn: str
+    created: datetime
+    permissions_boundary: str | None = None
+    tags: Tags = ()
+    password_last_used: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    account_id: str
+    group_id: str
+    name: str
+    path: str
+    arn: str
+    created: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Role:
+    account_id: str
+    role_id: str
+    name: str
+    path: str
+    arn: str
+    created: datetime
+    assume_role_policy: str
+    description: str = ""
+    max_session_duration: int = 3600
+    permissions_boundary: str | None = None
+    tags: Tags = ()
+    last_used: datetime | None = None
+    last_used_region: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ManagedPolicy:
+    """A customer- or AWS-managed policy; ``document`` is the default version's text."""
+
+    account_id: str
+    policy_id: str
+    name: str
+    path: str
+    arn: str
+    created: datetime
+    updated: datetime
+    default_version_id: str
+    document: str
+    description: str = ""
+    attachment_count: int = 0
+    boundary_usage_count: int = 0
+    is_attachable: bool = True
+    tags: Tags = ()
+
+    @property
+    def aws_managed(self) -> bool:
+        return self.account_id == AWS_MANAGED_ACCOUNT
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyVersion:
+    policy_arn: str
+    version_id: str
+    document: str
+    is_default: bool
+    created: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class InlinePolicy:
+    account_id: str
+    owner_kind: EntityKind
+    owner_name: str
+    name: str
+    document: str
+
+
+@dataclass(frozen=True, slots=True)
+class AttachedPolicy:
+    name: str
+    arn: str
+
+
+@dataclass(frozen=True, slots=True)
+class AccessKeyLastUsed:
+    when: datetime
+    service: str
+    region: str
+
+
+@dataclass(frozen=True, slots=True)
+class AccessKey:
+    """A long-term key. ``user_name``/``user_id`` are None for the account root's keys."""
+
+    access_key_id: str
+    account_id: str
+    user_name: str | None
+    user_id: str | None
+    sealed_secret: bytes
+    status: Literal["Active", "Inactive"]
+    created: datetime
+    last_used: AccessKeyLastUsed | None = None
+
+    @property
+    def is_root(self) -> bool:
+        return self.user_id is None
+
+
+@dataclass(frozen=True, slots=True)
+class VirtualMfaDevice:
+    """A virtual MFA device; ``serial`` is its ARN (``arn:aws:iam::ACCT:mfa/path/name``)."""
+
+    serial: str
+    account_id: str
+    name: str
+    path: str
+    sealed_seed: bytes
+    created: datetime
+    user_name: str | None = None
+    enabled: datetime | None = None
+    last_time_step: int | None = None
+    tags: Tags = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LoginProfile:
+    account_id: str
+    user_name: str
+    password_hash: str
+    created: datetime
+    password_reset_required: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SamlPrivateKey:
+    key_id: str
+    sealed_pem: bytes
+    created: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SamlProvider:
+    account_id: str
+    name: str
+    arn: str
+    metadata: str
+    uuid: str
+    created: datetime
+    valid_until: datetime | None = None
+    assertion_encryption_mode: Literal["Allowed", "Required"] | None = None
+    private_keys: tuple[SamlPrivateKey, ...] = ()
+    tags: Tags = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OidcProvider:
+    account_id: str
+    url: str
+    arn: str
+    created: datetime
+    client_ids: tuple[str, ...] = ()
+    thumbprints: tuple[str, ...] = ()
+    tags: Tags = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Organization:
+    org_id: str
+    arn: str
+    management_account_id: str
+    management_account_email: str
+    feature_set: Literal["ALL", "CONSOLIDATED_BILLING"]
+    root_id: str
+    created: datetime
+
+
+OrgNodeKind = Literal["ROOT", "ORGANIZATIONAL_UNIT"]
+
+
+@dataclass(frozen=True, slots=True)
+class OrgUnit:
+    """A root or organizational unit; roots have ``parent_id`` None."""
+
+    unit_id: str
+    org_id: str
+    arn: str
+    name: str
+    kind: OrgNodeKind
+    parent_id: str | None
+    enabled_policy_types: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OrgAccount:
+    account_id: str
+    org_id: str
+    parent_id: str
+    arn: str
+    name: str
+    email: str
+    joined_method: Literal["INVITED", "CREATED"]
+    joined: datetime
+    status: str = "ACTIVE"
+
+
+@dataclass(frozen=True, slots=True)
+class OrgPolicy:
+    policy_id: str
+    org_id: str
+    arn: str
+    name: str
+    description: str
+    type: str
+    content: str
+    aws_managed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CreateAccountStatus:
+    request_id: str
+    org_id: str
+    account_name: str
+    state: Literal["IN_PROGRESS", "SUCCEEDED", "FAILED"]
+    requested: datetime
+    completed: datetime | None = None
+    account_id: str | None = None
+    failure_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    """A session-token signing key, sealed at rest; exactly one key is primary."""
+
+    key_id: str
+    sealed_key: bytes
+    created: datetime
+    primary: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSummary:
+    counts: dict[str, int] = field(default_factory=dict)

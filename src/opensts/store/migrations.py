@@ -1,0 +1,61 @@
+"""Numbered, append-only schema migrations (after Dex's ``storage/sql/migrate.go``).
+
+Each migration runs once, in order, inside one transaction together with the row that
+records it in ``schema_migrations``. Never edit or reorder a released migration: add a new
+one (and update ``schema.py`` so it describes the result). A migration may be limited to
+one dialect by checking ``conn.dialect.name``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from opensts.store import schema
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    apply: Callable[[sa.Connection], None]
+
+
+_V1_TABLES = [
+    schema.meta, schema.accounts, schema.users, schema.groups, schema.group_members,
+    schema.roles, schema.policies, schema.policy_versions, schema.attachments,
+    schema.inline_policies, schema.access_keys, schema.mfa_devices, schema.login_profiles,
+    schema.saml_providers, schema.oidc_providers, schema.used_tokens, schema.signing_keys,
+    schema.organizations, schema.org_units, schema.org_accounts, schema.org_policies,
+    schema.org_policy_attachments, schema.create_account_status,
+]
+
+
+def _v1_initial(conn: sa.Connection) -> None:
+    schema.metadata.create_all(conn, tables=_V1_TABLES)
+    conn.execute(sa.insert(schema.meta).values(key="generation", value=0))
+
+
+MIGRATIONS: list[Migration] = [
+    Migration(1, "initial directory schema", _v1_initial),
+]
+
+
+def migrate(conn: sa.Connection) -> list[int]:
+    """Apply the pending migrations on ``conn`` (inside the caller's transaction)."""
+    schema.metadata.create_all(conn, tables=[schema.schema_migrations])
+    done = set(conn.execute(sa.select(schema.schema_migrations.c.version)).scalars())
+    applied = []
+    for migration in MIGRATIONS:
+        if migration.version in done:
+            continue
+        migration.apply(conn)
+        conn.execute(
+            sa.insert(schema.schema_migrations).values(
+                version=migration.version, name=migration.name
+            )
+        )
+        applied.append(migration.version)
+    return applied
