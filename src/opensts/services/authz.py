@@ -247,12 +247,7 @@ class Authorizer:
         body = {
             "allowed": False,
             "explicitDeny": decision.decision == "explicitDeny",
-            "matchedStatements": {
-                "items": [
-                    vars(m) if hasattr(m, "__dict__") else str(m)
-                    for m in decision.matched_statements
-                ]
-            },
+            "matchedStatements": {"items": [m.to_dict() for m in decision.matched_statements]},
             "failures": {"items": []},
             "context": {
                 "principal": {"id": caller.principal_id, "arn": caller.arn},
@@ -310,9 +305,15 @@ def _reason(action: str, decision: Decision) -> str:
         denying = [m for m in decision.matched_statements if m.effect == "Deny"]
         kind = _POLICY_TYPE_NAMES.get(denying[0].policy_type, "a policy") if denying else "a policy"
         return f"with an explicit deny in {kind}"
-    blocked = getattr(decision, "blocked_by", None) or ()
-    if blocked:
-        kind = _POLICY_TYPE_NAMES.get(blocked[0], "policy")
-        noun = kind.removeprefix("an ").removeprefix("a ")
-        return f"because no {noun} allows the {action} action"
+    why = decision.reason
+    for marker, noun in (
+        ("service control policy", "service control policy"),
+        ("resource control policy", "resource control policy"),
+        ("permissions boundary", "permissions boundary"),
+        ("session policy", "session policy"),
+        ("trust/key policy", "resource-based policy"),
+        ("resource-based policy allows", "resource-based policy"),
+    ):
+        if marker in why:
+            return f"because no {noun} allows the {action} action"
     return f"because no identity-based policy allows the {action} action"
