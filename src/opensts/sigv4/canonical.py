@@ -72,8 +72,10 @@ def canonical_uri(raw_path: str, *, normalize: bool = True) -> str:
 def query_pairs(raw_query: str) -> list[tuple[str, str]]:
     """Split a raw query string into decoded (key, value) pairs, keeping order and repeats.
 
-    ``+`` is a literal plus here, not a space: SigV4 clients encode spaces as ``%20``.
-    A parameter without ``=`` has an empty value (``?uploads`` is ``uploads=``).
+    ``+`` decodes to a space, as in form encoding: SigV4 signers encode a literal plus as
+    ``%2B`` (it is not unreserved), while botocore's ``AWSRequest.prepare`` puts query
+    ``params`` on the wire with ``urlencode``, i.e. spaces as ``+``, after signing them as
+    ``%20``. A parameter without ``=`` has an empty value (``?uploads`` is ``uploads=``).
     """
     pairs: list[tuple[str, str]] = []
     if not raw_query:
@@ -87,7 +89,7 @@ def query_pairs(raw_query: str) -> list[tuple[str, str]]:
 
 
 def _decode(component: str) -> str:
-    return unquote_to_bytes(component).decode("utf-8", "surrogateescape")
+    return unquote_to_bytes(component.replace("+", " ")).decode("utf-8", "surrogateescape")
 
 
 def canonical_query(pairs: Iterable[tuple[str, str]], *, exclude: Iterable[str] = ()) -> str:
