@@ -140,6 +140,10 @@ class SamlIdp:
             sign_response=sign_response and not (encrypt_cert and not pysaml2_encryption),
             sign_assertion=sign_assertion,
             session_not_on_or_after=session_not_on_or_after,
+            authn={
+                "class_ref": "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport",
+                "authn_auth": "https://idp.example.test/login",
+            },
             sign_alg=RSA_SHA256,
             digest_alg=SHA256,
             **kwargs,
