@@ -49,7 +49,7 @@ def policy(name: str, path: str = "/", account: str = ACCT, doc: str = DOC) -> M
 
 
 def access_key(user_name: str | None, user_id: str | None, account: str = ACCT) -> AccessKey:
-    return AccessKey(uid("AKIA")[:20], account, user_name, user_id, b"sealed\x00secret",
+    return AccessKey(f"AKIA{next(_seq):016d}", account, user_name, user_id, b"sealed\x00secret",
                      "Active", NOW)
 
 

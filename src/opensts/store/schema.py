@@ -40,42 +40,48 @@ class UtcDateTime(sa.types.TypeDecorator[datetime]):
 metadata = sa.MetaData()
 
 
+def _str(length: int) -> sa.types.TypeEngine[str]:
+    """Strings compare and sort bytewise on every backend (PostgreSQL's "C" collation is
+    SQLite's default), so listings and paging markers agree across backends."""
+    return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")
+
+
 def _name_columns() -> list[sa.Column[Any]]:
     return [
-        sa.Column("account_id", sa.String(32), nullable=False),
-        sa.Column("name", sa.String(128), nullable=False),
-        sa.Column("name_lower", sa.String(128), nullable=False),
-        sa.Column("path", sa.String(512), nullable=False),
-        sa.Column("arn", sa.String(2048), nullable=False, unique=True),
+        sa.Column("account_id", _str(32), nullable=False),
+        sa.Column("name", _str(128), nullable=False),
+        sa.Column("name_lower", _str(128), nullable=False),
+        sa.Column("path", _str(512), nullable=False),
+        sa.Column("arn", _str(2048), nullable=False, unique=True),
         sa.Column("created", UtcDateTime, nullable=False),
     ]
 
 
 meta = sa.Table(
     "meta", metadata,
-    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("key", _str(64), primary_key=True),
     sa.Column("value", sa.BigInteger, nullable=False),
 )
 
 schema_migrations = sa.Table(
     "schema_migrations", metadata,
     sa.Column("version", sa.Integer, primary_key=True),
-    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("name", _str(200), nullable=False),
 )
 
 accounts = sa.Table(
     "accounts", metadata,
-    sa.Column("account_id", sa.String(32), primary_key=True),
-    sa.Column("name", sa.String(256), nullable=False),
-    sa.Column("email", sa.String(256), nullable=False),
+    sa.Column("account_id", _str(32), primary_key=True),
+    sa.Column("name", _str(256), nullable=False),
+    sa.Column("email", _str(256), nullable=False),
     sa.Column("created", UtcDateTime),
 )
 
 users = sa.Table(
     "users", metadata,
-    sa.Column("user_id", sa.String(32), primary_key=True),
+    sa.Column("user_id", _str(32), primary_key=True),
     *_name_columns(),
-    sa.Column("boundary", sa.String(2048)),
+    sa.Column("boundary", _str(2048)),
     sa.Column("tags", sa.JSON, nullable=False),
     sa.Column("password_last_used", UtcDateTime),
     sa.UniqueConstraint("account_id", "name_lower", name="uq_users_name"),
@@ -83,40 +89,40 @@ users = sa.Table(
 
 groups = sa.Table(
     "groups", metadata,
-    sa.Column("group_id", sa.String(32), primary_key=True),
+    sa.Column("group_id", _str(32), primary_key=True),
     *_name_columns(),
     sa.UniqueConstraint("account_id", "name_lower", name="uq_groups_name"),
 )
 
 group_members = sa.Table(
     "group_members", metadata,
-    sa.Column("group_id", sa.String(32), sa.ForeignKey("groups.group_id"), primary_key=True),
-    sa.Column("user_id", sa.String(32), sa.ForeignKey("users.user_id"), primary_key=True),
+    sa.Column("group_id", _str(32), sa.ForeignKey("groups.group_id"), primary_key=True),
+    sa.Column("user_id", _str(32), sa.ForeignKey("users.user_id"), primary_key=True),
     sa.Index("ix_group_members_user", "user_id"),
 )
 
 roles = sa.Table(
     "roles", metadata,
-    sa.Column("role_id", sa.String(32), primary_key=True),
+    sa.Column("role_id", _str(32), primary_key=True),
     *_name_columns(),
     sa.Column("trust_policy", sa.Text, nullable=False),
-    sa.Column("description", sa.String(1000), nullable=False),
+    sa.Column("description", _str(1000), nullable=False),
     sa.Column("max_session_duration", sa.Integer, nullable=False),
-    sa.Column("boundary", sa.String(2048)),
+    sa.Column("boundary", _str(2048)),
     sa.Column("tags", sa.JSON, nullable=False),
     sa.Column("last_used", UtcDateTime),
-    sa.Column("last_used_region", sa.String(64)),
+    sa.Column("last_used_region", _str(64)),
     sa.UniqueConstraint("account_id", "name_lower", name="uq_roles_name"),
 )
 
 policies = sa.Table(
     "policies", metadata,
-    sa.Column("policy_id", sa.String(32), primary_key=True),
+    sa.Column("policy_id", _str(32), primary_key=True),
     *_name_columns(),
     sa.Column("updated", UtcDateTime, nullable=False),
-    sa.Column("default_version_id", sa.String(16), nullable=False),
+    sa.Column("default_version_id", _str(16), nullable=False),
     sa.Column("next_version", sa.Integer, nullable=False),
-    sa.Column("description", sa.String(1000), nullable=False),
+    sa.Column("description", _str(1000), nullable=False),
     sa.Column("is_attachable", sa.Boolean, nullable=False),
     sa.Column("tags", sa.JSON, nullable=False),
     sa.UniqueConstraint("account_id", "name_lower", name="uq_policies_name"),
@@ -125,55 +131,55 @@ policies = sa.Table(
 policy_versions = sa.Table(
     "policy_versions", metadata,
     sa.Column(
-        "policy_id", sa.String(32), sa.ForeignKey("policies.policy_id"), primary_key=True
+        "policy_id", _str(32), sa.ForeignKey("policies.policy_id"), primary_key=True
     ),
-    sa.Column("version_id", sa.String(16), primary_key=True),
+    sa.Column("version_id", _str(16), primary_key=True),
     sa.Column("document", sa.Text, nullable=False),
     sa.Column("created", UtcDateTime, nullable=False),
 )
 
 attachments = sa.Table(
     "attachments", metadata,
-    sa.Column("entity_kind", sa.String(8), primary_key=True),
-    sa.Column("entity_id", sa.String(32), primary_key=True),
+    sa.Column("entity_kind", _str(8), primary_key=True),
+    sa.Column("entity_id", _str(32), primary_key=True),
     sa.Column(
-        "policy_id", sa.String(32), sa.ForeignKey("policies.policy_id"), primary_key=True
+        "policy_id", _str(32), sa.ForeignKey("policies.policy_id"), primary_key=True
     ),
     sa.Index("ix_attachments_policy", "policy_id"),
 )
 
 inline_policies = sa.Table(
     "inline_policies", metadata,
-    sa.Column("entity_kind", sa.String(8), primary_key=True),
-    sa.Column("entity_id", sa.String(32), primary_key=True),
-    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("entity_kind", _str(8), primary_key=True),
+    sa.Column("entity_id", _str(32), primary_key=True),
+    sa.Column("name", _str(128), primary_key=True),
     sa.Column("document", sa.Text, nullable=False),
 )
 
 access_keys = sa.Table(
     "access_keys", metadata,
-    sa.Column("access_key_id", sa.String(128), primary_key=True),
-    sa.Column("account_id", sa.String(32), nullable=False),
-    sa.Column("user_id", sa.String(32), sa.ForeignKey("users.user_id")),
+    sa.Column("access_key_id", _str(128), primary_key=True),
+    sa.Column("account_id", _str(32), nullable=False),
+    sa.Column("user_id", _str(32), sa.ForeignKey("users.user_id")),
     sa.Column("sealed_secret", sa.LargeBinary, nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("status", _str(16), nullable=False),
     sa.Column("created", UtcDateTime, nullable=False),
     sa.Column("last_used", UtcDateTime),
-    sa.Column("last_used_service", sa.String(64)),
-    sa.Column("last_used_region", sa.String(64)),
+    sa.Column("last_used_service", _str(64)),
+    sa.Column("last_used_region", _str(64)),
     sa.Index("ix_access_keys_user", "account_id", "user_id"),
 )
 
 mfa_devices = sa.Table(
     "mfa_devices", metadata,
-    sa.Column("serial", sa.String(256), primary_key=True),
-    sa.Column("account_id", sa.String(32), nullable=False),
-    sa.Column("name", sa.String(256), nullable=False),
-    sa.Column("name_lower", sa.String(256), nullable=False),
-    sa.Column("path", sa.String(512), nullable=False),
+    sa.Column("serial", _str(256), primary_key=True),
+    sa.Column("account_id", _str(32), nullable=False),
+    sa.Column("name", _str(256), nullable=False),
+    sa.Column("name_lower", _str(256), nullable=False),
+    sa.Column("path", _str(512), nullable=False),
     sa.Column("sealed_seed", sa.LargeBinary, nullable=False),
     sa.Column("created", UtcDateTime, nullable=False),
-    sa.Column("user_id", sa.String(32), sa.ForeignKey("users.user_id")),
+    sa.Column("user_id", _str(32), sa.ForeignKey("users.user_id")),
     sa.Column("enabled", UtcDateTime),
     sa.Column("last_time_step", sa.BigInteger),
     sa.Column("tags", sa.JSON, nullable=False),
@@ -183,22 +189,22 @@ mfa_devices = sa.Table(
 
 login_profiles = sa.Table(
     "login_profiles", metadata,
-    sa.Column("user_id", sa.String(32), sa.ForeignKey("users.user_id"), primary_key=True),
-    sa.Column("password_hash", sa.String(512), nullable=False),
+    sa.Column("user_id", _str(32), sa.ForeignKey("users.user_id"), primary_key=True),
+    sa.Column("password_hash", _str(512), nullable=False),
     sa.Column("created", UtcDateTime, nullable=False),
     sa.Column("reset_required", sa.Boolean, nullable=False),
 )
 
 saml_providers = sa.Table(
     "saml_providers", metadata,
-    sa.Column("arn", sa.String(2048), primary_key=True),
-    sa.Column("account_id", sa.String(32), nullable=False),
-    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("arn", _str(2048), primary_key=True),
+    sa.Column("account_id", _str(32), nullable=False),
+    sa.Column("name", _str(128), nullable=False),
     sa.Column("metadata", sa.Text, nullable=False),
-    sa.Column("uuid", sa.String(64), nullable=False),
+    sa.Column("uuid", _str(64), nullable=False),
     sa.Column("created", UtcDateTime, nullable=False),
     sa.Column("valid_until", UtcDateTime),
-    sa.Column("encryption_mode", sa.String(16)),
+    sa.Column("encryption_mode", _str(16)),
     sa.Column("private_keys", sa.JSON, nullable=False),
     sa.Column("tags", sa.JSON, nullable=False),
     sa.Index("ix_saml_account", "account_id"),
@@ -206,9 +212,9 @@ saml_providers = sa.Table(
 
 oidc_providers = sa.Table(
     "oidc_providers", metadata,
-    sa.Column("arn", sa.String(2048), primary_key=True),
-    sa.Column("account_id", sa.String(32), nullable=False),
-    sa.Column("url", sa.String(512), nullable=False),
+    sa.Column("arn", _str(2048), primary_key=True),
+    sa.Column("account_id", _str(32), nullable=False),
+    sa.Column("url", _str(512), nullable=False),
     sa.Column("created", UtcDateTime, nullable=False),
     sa.Column("client_ids", sa.JSON, nullable=False),
     sa.Column("thumbprints", sa.JSON, nullable=False),
@@ -218,14 +224,14 @@ oidc_providers = sa.Table(
 
 used_tokens = sa.Table(
     "used_tokens", metadata,
-    sa.Column("token_id", sa.String(512), primary_key=True),
+    sa.Column("token_id", _str(512), primary_key=True),
     sa.Column("expires", UtcDateTime, nullable=False),
     sa.Index("ix_used_tokens_expires", "expires"),
 )
 
 signing_keys = sa.Table(
     "signing_keys", metadata,
-    sa.Column("key_id", sa.String(64), primary_key=True),
+    sa.Column("key_id", _str(64), primary_key=True),
     sa.Column("sealed_key", sa.LargeBinary, nullable=False),
     sa.Column("created", UtcDateTime, nullable=False),
     sa.Column("is_primary", sa.Boolean, nullable=False),
@@ -233,49 +239,49 @@ signing_keys = sa.Table(
 
 organizations = sa.Table(
     "organizations", metadata,
-    sa.Column("org_id", sa.String(64), primary_key=True),
-    sa.Column("arn", sa.String(2048), nullable=False),
-    sa.Column("management_account_id", sa.String(32), nullable=False, unique=True),
-    sa.Column("management_email", sa.String(256), nullable=False),
-    sa.Column("feature_set", sa.String(32), nullable=False),
-    sa.Column("root_id", sa.String(64), nullable=False),
+    sa.Column("org_id", _str(64), primary_key=True),
+    sa.Column("arn", _str(2048), nullable=False),
+    sa.Column("management_account_id", _str(32), nullable=False, unique=True),
+    sa.Column("management_email", _str(256), nullable=False),
+    sa.Column("feature_set", _str(32), nullable=False),
+    sa.Column("root_id", _str(64), nullable=False),
     sa.Column("created", UtcDateTime, nullable=False),
 )
 
 org_units = sa.Table(
     "org_units", metadata,
-    sa.Column("unit_id", sa.String(128), primary_key=True),
-    sa.Column("org_id", sa.String(64), sa.ForeignKey("organizations.org_id"), nullable=False),
-    sa.Column("arn", sa.String(2048), nullable=False),
-    sa.Column("name", sa.String(128), nullable=False),
-    sa.Column("kind", sa.String(32), nullable=False),
-    sa.Column("parent_id", sa.String(128)),
+    sa.Column("unit_id", _str(128), primary_key=True),
+    sa.Column("org_id", _str(64), sa.ForeignKey("organizations.org_id"), nullable=False),
+    sa.Column("arn", _str(2048), nullable=False),
+    sa.Column("name", _str(128), nullable=False),
+    sa.Column("kind", _str(32), nullable=False),
+    sa.Column("parent_id", _str(128)),
     sa.Column("policy_types", sa.JSON, nullable=False),
     sa.Index("ix_org_units_parent", "org_id", "parent_id"),
 )
 
 org_accounts = sa.Table(
     "org_accounts", metadata,
-    sa.Column("account_id", sa.String(32), primary_key=True),
-    sa.Column("org_id", sa.String(64), sa.ForeignKey("organizations.org_id"), nullable=False),
-    sa.Column("parent_id", sa.String(128), nullable=False),
-    sa.Column("arn", sa.String(2048), nullable=False),
-    sa.Column("name", sa.String(256), nullable=False),
-    sa.Column("email", sa.String(256), nullable=False),
-    sa.Column("joined_method", sa.String(16), nullable=False),
+    sa.Column("account_id", _str(32), primary_key=True),
+    sa.Column("org_id", _str(64), sa.ForeignKey("organizations.org_id"), nullable=False),
+    sa.Column("parent_id", _str(128), nullable=False),
+    sa.Column("arn", _str(2048), nullable=False),
+    sa.Column("name", _str(256), nullable=False),
+    sa.Column("email", _str(256), nullable=False),
+    sa.Column("joined_method", _str(16), nullable=False),
     sa.Column("joined", UtcDateTime, nullable=False),
-    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("status", _str(32), nullable=False),
     sa.Index("ix_org_accounts_org", "org_id", "parent_id"),
 )
 
 org_policies = sa.Table(
     "org_policies", metadata,
-    sa.Column("policy_id", sa.String(128), primary_key=True),
-    sa.Column("org_id", sa.String(64), nullable=False),
-    sa.Column("arn", sa.String(2048), nullable=False),
-    sa.Column("name", sa.String(128), nullable=False),
-    sa.Column("description", sa.String(512), nullable=False),
-    sa.Column("type", sa.String(64), nullable=False),
+    sa.Column("policy_id", _str(128), primary_key=True),
+    sa.Column("org_id", _str(64), nullable=False),
+    sa.Column("arn", _str(2048), nullable=False),
+    sa.Column("name", _str(128), nullable=False),
+    sa.Column("description", _str(512), nullable=False),
+    sa.Column("type", _str(64), nullable=False),
     sa.Column("content", sa.Text, nullable=False),
     sa.Column("aws_managed", sa.Boolean, nullable=False),
 )
@@ -283,20 +289,20 @@ org_policies = sa.Table(
 org_policy_attachments = sa.Table(
     "org_policy_attachments", metadata,
     sa.Column(
-        "policy_id", sa.String(128), sa.ForeignKey("org_policies.policy_id"), primary_key=True
+        "policy_id", _str(128), sa.ForeignKey("org_policies.policy_id"), primary_key=True
     ),
-    sa.Column("target_id", sa.String(128), primary_key=True),
+    sa.Column("target_id", _str(128), primary_key=True),
     sa.Index("ix_org_attach_target", "target_id"),
 )
 
 create_account_status = sa.Table(
     "create_account_status", metadata,
-    sa.Column("request_id", sa.String(64), primary_key=True),
-    sa.Column("org_id", sa.String(64), nullable=False),
-    sa.Column("account_name", sa.String(256), nullable=False),
-    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("request_id", _str(64), primary_key=True),
+    sa.Column("org_id", _str(64), nullable=False),
+    sa.Column("account_name", _str(256), nullable=False),
+    sa.Column("state", _str(16), nullable=False),
     sa.Column("requested", UtcDateTime, nullable=False),
     sa.Column("completed", UtcDateTime),
-    sa.Column("account_id", sa.String(32)),
-    sa.Column("failure_reason", sa.String(128)),
+    sa.Column("account_id", _str(32)),
+    sa.Column("failure_reason", _str(128)),
 )
