@@ -20,8 +20,9 @@ def deny(action: str | list[str], resource: str | list[str] = "*", **extra: Any)
     return {"Effect": "Deny", "Action": action, "Resource": resource, **extra}
 
 
-def trust(principal: dict[str, Any] | str, action: str | list[str] = "sts:AssumeRole",
-          **extra: Any) -> str:
+def trust(
+    principal: dict[str, Any] | str, action: str | list[str] = "sts:AssumeRole", **extra: Any
+) -> str:
     return doc({"Effect": "Allow", "Principal": principal, "Action": action, **extra})
 
 

@@ -160,9 +160,7 @@ def test_managed_session_policy_arns(server: Server, iam: Any, new_user: Any) ->
     session = server.client(
         "iam",
         **creds(
-            sts.assume_role(
-                RoleArn=role_arn, RoleSessionName="m", PolicyArns=[{"arn": managed}]
-            )
+            sts.assume_role(RoleArn=role_arn, RoleSessionName="m", PolicyArns=[{"arn": managed}])
         ),
     )
     session.list_roles()
@@ -191,7 +189,9 @@ def test_packed_policy_too_large(server: Server, iam: Any, new_user: Any) -> Non
     name, key, secret = new_user()
     role_arn = make_role(
         iam,
-        trust({"AWS": f"arn:aws:iam::{ACCOUNT_ID}:user/{name}"}, ["sts:AssumeRole", "sts:TagSession"]),
+        trust(
+            {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:user/{name}"}, ["sts:AssumeRole", "sts:TagSession"]
+        ),
     )
     import secrets
 
@@ -229,7 +229,9 @@ def test_role_chaining_caps_at_one_hour(server: Server, iam: Any, new_user: Any)
     )
     second = make_role(iam, trust({"AWS": first}), MaxSessionDuration=43200)
     iam.put_role_policy(
-        RoleName=first.split("/")[-1], PolicyName="chain", PolicyDocument=doc(allow("sts:AssumeRole"))
+        RoleName=first.split("/")[-1],
+        PolicyName="chain",
+        PolicyDocument=doc(allow("sts:AssumeRole")),
     )
     sts = server.client("sts", key, secret)
     session = server.client(
@@ -279,7 +281,9 @@ def test_session_tags_need_tag_session_and_flow_to_principal_tags(
     red = server.client(
         "iam",
         **creds(
-            sts.assume_role(RoleArn=abac, RoleSessionName="r", Tags=[{"Key": "team", "Value": "red"}])
+            sts.assume_role(
+                RoleArn=abac, RoleSessionName="r", Tags=[{"Key": "team", "Value": "red"}]
+            )
         ),
     )
     with pytest.raises(ClientError):
@@ -375,7 +379,9 @@ def test_revoke_older_sessions(server: Server, iam: Any, new_user: Any) -> None:
     )
     session = server.client(
         "iam",
-        **creds(server.client("sts", key, secret).assume_role(RoleArn=role_arn, RoleSessionName="o")),
+        **creds(
+            server.client("sts", key, secret).assume_role(RoleArn=role_arn, RoleSessionName="o")
+        ),
     )
     session.list_users()
     import datetime as dt
@@ -384,9 +390,7 @@ def test_revoke_older_sessions(server: Server, iam: Any, new_user: Any) -> None:
     iam.put_role_policy(
         RoleName=role_arn.split("/")[-1],
         PolicyName="AWSRevokeOlderSessions",
-        PolicyDocument=doc(
-            deny("*", Condition={"DateLessThan": {"aws:TokenIssueTime": cutoff}})
-        ),
+        PolicyDocument=doc(deny("*", Condition={"DateLessThan": {"aws:TokenIssueTime": cutoff}})),
     )
     with pytest.raises(ClientError) as revoked:
         session.list_users()
@@ -398,13 +402,17 @@ def test_tampered_or_foreign_session_token_is_rejected(
 ) -> None:
     name, key, secret = new_user()
     role_arn = make_role(iam, trust({"AWS": f"arn:aws:iam::{ACCOUNT_ID}:user/{name}"}))
-    issued = creds(server.client("sts", key, secret).assume_role(RoleArn=role_arn, RoleSessionName="x"))
+    issued = creds(
+        server.client("sts", key, secret).assume_role(RoleArn=role_arn, RoleSessionName="x")
+    )
     token = issued["token"]
     flipped = token[:40] + ("A" if token[40] != "A" else "B") + token[41:]
     with pytest.raises(ClientError) as bad:
         server.client("sts", issued["key"], issued["secret"], flipped).get_caller_identity()
     assert error_of(bad.value)[:2] == ("InvalidClientTokenId", 403)
-    other = creds(server.client("sts", key, secret).assume_role(RoleArn=role_arn, RoleSessionName="y"))
+    other = creds(
+        server.client("sts", key, secret).assume_role(RoleArn=role_arn, RoleSessionName="y")
+    )
     with pytest.raises(ClientError) as swapped:
         server.client("sts", issued["key"], issued["secret"], other["token"]).get_caller_identity()
     assert error_of(swapped.value)[:2] == ("InvalidClientTokenId", 403)
@@ -424,7 +432,8 @@ def test_audit_event_shape_and_no_secrets(server: Server, iam: Any, new_user: An
     assert response["Credentials"]["SecretAccessKey"] not in raw
     assert secret not in raw
     event = next(
-        e for e in reversed(events)
+        e
+        for e in reversed(events)
         if e["eventName"] == "AssumeRole" and e["requestParameters"]["roleSessionName"] == "audited"
     )
     assert event["eventSource"] == "sts.amazonaws.com"
@@ -436,6 +445,8 @@ def test_audit_event_shape_and_no_secrets(server: Server, iam: Any, new_user: An
     # The session's own calls carry sessionContext.
     session = server.client("sts", **creds(response))
     session.get_caller_identity()
-    later = next(e for e in reversed(server.audit_events()) if e["eventName"] == "GetCallerIdentity")
+    later = next(
+        e for e in reversed(server.audit_events()) if e["eventName"] == "GetCallerIdentity"
+    )
     assert later["userIdentity"]["type"] == "AssumedRole"
     assert later["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"] == role_arn
