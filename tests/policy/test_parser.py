@@ -1,0 +1,144 @@
+"""Grammar and kind-specific rules. Sources: reference_policies_grammar.html, the element
+pages (Version, Statement, Sid, Effect, Principal, NotPrincipal, Action, Resource,
+Condition) and "IAM and AWS STS quotas" for sizes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from opensts.errors import MalformedPolicyDocument
+from opensts.policy import PolicyKind, parse_policy, policy_size
+
+from .helpers import ALICE, allow, deny, doc
+
+K = PolicyKind
+
+
+def bad(text: str, kind: PolicyKind = K.IDENTITY, match: str | None = None) -> None:
+    with pytest.raises(MalformedPolicyDocument, match=match) as err:
+        parse_policy(text, kind)
+    assert err.value.code == "MalformedPolicyDocument" and err.value.status == 400
+
+
+def test_valid_forms():
+    p = parse_policy(
+        json.dumps({"Version": "2012-10-17", "Id": "x", "Statement": allow()}), K.IDENTITY
+    )
+    assert len(p.statements) == 1 and p.version == "2012-10-17"
+    # Version may be omitted: it then defaults to 2008-10-17 (no variables).
+    p = parse_policy(json.dumps({"Statement": [allow(), allow()]}), K.IDENTITY)
+    assert p.version == "2008-10-17" and len(p.statements) == 2
+
+
+def test_cached_by_text_and_kind():
+    text = doc(allow())
+    assert parse_policy(text, K.IDENTITY) is parse_policy(text, K.IDENTITY)
+    assert parse_policy(text, K.IDENTITY) is not parse_policy(text, K.BOUNDARY)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{", "Syntax errors in policy."),
+        ("[]", "Syntax errors in policy."),
+        ('{"Statement": [], "Statement": []}', "Syntax errors in policy."),  # duplicate key
+        (
+            '{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Effect": "Deny", '
+            '"Action": "*", "Resource": "*"}}',
+            "Syntax errors in policy.",
+        ),
+        ('{"Version": "2013-01-01", "Statement": []}', "The policy failed legacy parsing"),
+        ('{"Version": "2012-10-17"}', "Missing required field Statement"),
+        ('{"Version": "2012-10-17", "Statement": []}', "Syntax errors in policy."),
+        ('{"Version": "2012-10-17", "Statement": [], "Foo": 1}', "Unknown field Foo"),
+        (doc({"Action": "*", "Resource": "*"}), "Missing required field Effect"),
+        (doc({"Effect": "allow", "Action": "*", "Resource": "*"}), "Invalid effect: allow"),
+        (doc({"Effect": "Allow", "Resource": "*"}), "Policy statement must contain actions."),
+        (
+            doc({"Effect": "Allow", "Action": [], "Resource": "*"}),
+            "Policy statement must contain actions.",
+        ),
+        (doc({"Effect": "Allow", "Action": "*"}), "Policy statement must contain resources."),
+        (doc(allow("s3")), "Actions/Conditions must be prefaced by a vendor"),
+        (doc(allow("s3:a:b")), "Actions/Condition can contain only one colon."),
+        (doc(allow(resource="bucket")), 'Resource bucket must be in ARN format or "\\*".'),
+        (doc(allow(1)), "Syntax errors in policy."),
+        (doc(allow(Foo=1)), "Unknown field Foo"),
+        (doc(allow(Principal="*")), "Policy document should not specify a principal."),
+        (doc(allow(Sid="has space")), "Statement IDs \\(SID\\) must be alpha-numeric"),
+        (doc(allow(Sid="A"), allow(Sid="A")), "Statement IDs \\(SID\\) in a single policy must"),
+        (
+            doc(allow(Condition={"StringEquals": {"nokey": "x"}})),
+            "Actions/Conditions must be prefaced by a vendor",
+        ),
+        (doc(allow(Condition={"StringEquals": {"aws:x": {"a": 1}}})), "Syntax errors in policy."),
+        (doc(allow(Condition=[])), "Syntax errors in policy."),
+        ('{"Version": "2012-10-17", "Statement": [1]}', "Syntax errors in policy."),
+        (
+            '{"Statement": {"Effect": "Allow", "Action": "*", "Resource": "*", "x": NaN}}',
+            "Syntax errors in policy.",
+        ),
+    ],
+)
+def test_identity_errors(text, message):
+    bad(text, K.IDENTITY, message)
+
+
+@pytest.mark.parametrize("kind", [K.IDENTITY, K.BOUNDARY, K.SESSION, K.SCP])
+def test_no_principal_kinds(kind):
+    bad(doc(allow(Principal={"AWS": ALICE.arn})), kind, "should not specify a principal")
+    bad(doc(allow(NotPrincipal={"AWS": ALICE.arn})), kind, "should not specify a principal")
+
+
+def test_resource_policy_rules():
+    bad(doc(allow()), K.RESOURCE, "Missing required field Principal")
+    bad(
+        doc(allow(NotPrincipal={"AWS": ALICE.arn})),
+        K.RESOURCE,
+        'NotPrincipal is only supported with "Effect": "Deny"',
+    )
+    bad(doc(allow(Principal="*", NotPrincipal="*")), K.RESOURCE, "Syntax errors")
+    parse_policy(
+        doc({"Effect": "Deny", "Action": "*", "Resource": "*", "NotPrincipal": {"AWS": ALICE.arn}}),
+        K.RESOURCE,
+    )
+    # Sids in resource policies may contain spaces (the alphanumeric rule is IAM's).
+    parse_policy(doc(allow(Principal="*", Sid="Public read")), K.RESOURCE)
+
+
+def test_trust_policy_rules():
+    trust = {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": ALICE.arn}}
+    parse_policy(doc(trust), K.TRUST)
+    bad(doc({**trust, "Resource": "*"}), K.TRUST, "Has prohibited field Resource")
+    bad(
+        doc({"Effect": "Deny", "Action": "sts:AssumeRole", "NotPrincipal": {"AWS": ALICE.arn}}),
+        K.TRUST,
+        "Has prohibited field NotPrincipal",
+    )
+    bad(
+        doc({"Effect": "Allow", "Action": "sts:AssumeRole"}),
+        K.TRUST,
+        "Missing required field Principal",
+    )
+
+
+def test_rcp_rules():
+    parse_policy(doc(deny("s3:*", Principal="*")), K.RCP)
+    bad(doc(deny("s3:*", Principal={"AWS": ALICE.arn})), K.RCP, "Invalid principal in policy")
+    bad(
+        doc({"Effect": "Deny", "NotAction": "s3:*", "Resource": "*", "Principal": "*"}),
+        K.RCP,
+        "Has prohibited field NotAction",
+    )
+
+
+def test_policy_size_ignores_whitespace():
+    compact = doc(allow())
+    pretty = json.dumps(json.loads(compact), indent=4)
+    assert policy_size(compact) == policy_size(pretty) == len(compact.replace(" ", ""))
+
+
+def test_non_string_input():
+    bad(None, K.IDENTITY, "Syntax errors")  # type: ignore[arg-type]
