@@ -36,9 +36,9 @@ def store_factory(backend: str, tmp_path: Path) -> Iterator[object]:
 
     def open_() -> SqlStore:
         if backend == "sqlite":
-            s = open_store(f"sqlite:///{tmp_path / 'directory.db'}")
+            s = open_store(f"sqlite:///{tmp_path / 'directory.db'}", aws_managed=False)
         else:
-            s = open_store(PG_DSN, schema=schema)
+            s = open_store(PG_DSN, schema=schema, aws_managed=False)
         opened.append(s)
         return s
 

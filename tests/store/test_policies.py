@@ -183,3 +183,18 @@ def test_boundary_usage_count(store: SqlStore) -> None:
     store.create_user(user("alice", permissions_boundary=b.arn))
     store.create_role(role("r", permissions_boundary=b.arn))
     assert store.get_managed_policy(b.arn).boundary_usage_count == 2
+
+
+def test_bundled_aws_managed_policies_load_and_parse(store: SqlStore) -> None:
+    from opensts.directory.aws_managed import aws_managed_policies
+    from opensts.policy import PolicyKind, parse_policy
+
+    bundled = list(aws_managed_policies())
+    store.sync_aws_managed_policies(bundled)
+    names = {p.name for p in store.list_policies(ACCT, scope="AWS", max_items=1000).items}
+    assert {"AdministratorAccess", "ReadOnlyAccess", "PowerUserAccess", "IAMFullAccess",
+            "IAMReadOnlyAccess", "AmazonS3ReadOnlyAccess", "AmazonS3FullAccess",
+            "AWSOrganizationsFullAccess"} <= names
+    for p in bundled:
+        assert p.arn == f"arn:aws:iam::aws:policy/{p.name}" and p.policy_id.startswith("ANPA")
+        parse_policy(store.get_managed_policy(p.arn).document, PolicyKind.IDENTITY)

@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from opensts.directory.aws_managed import aws_managed_policies
 from opensts.store._credentials import CredentialsMixin
 from opensts.store._federation import FederationMixin
 from opensts.store._orgs import OrgsMixin
@@ -73,12 +74,15 @@ class SqlStore(PoliciesMixin, CredentialsMixin, FederationMixin, OrgsMixin):
     _base_engine: sa.Engine
 
 
-def open_store(url: str, *, schema: str | None = None) -> SqlStore:
+def open_store(
+    url: str, *, schema: str | None = None, aws_managed: bool = True
+) -> SqlStore:
     """Open (and migrate) a store.
 
     ``url`` is an SQLAlchemy URL: ``sqlite:////var/lib/opensts/directory.db`` or
     ``postgresql+psycopg://user@host:5432/db``. ``schema`` (PostgreSQL only) keeps all
     tables in that schema, created if missing — used to isolate parallel test runs.
+    ``aws_managed`` loads (or refreshes) the bundled AWS managed policies.
     """
     if url.startswith("sqlite"):
         if schema is not None:
@@ -103,4 +107,6 @@ def open_store(url: str, *, schema: str | None = None) -> SqlStore:
             migrate(conn)
     store = SqlStore(engine, schema=schema)
     store._base_engine = base
+    if aws_managed:
+        store.sync_aws_managed_policies(list(aws_managed_policies()))
     return store
