@@ -57,6 +57,7 @@ class AuditRecord:
     additional_event_data: dict[str, Any] = field(default_factory=dict)
     # Set by federation handlers, whose caller is not a signed principal.
     user_identity: dict[str, Any] | None = None
+    recipient_account: str | None = None
 
 
 @dataclass

@@ -209,7 +209,7 @@ class AwsEndpoint:
             caller=caller,
             record=record,
             read_only=operation.read_only,
-            recipient_account=caller.account_id if caller else None,
+            recipient_account=record.recipient_account or (caller.account_id if caller else None),
             error_code=error.code if error else None,
             error_message=error.message if error else None,
         )

@@ -88,10 +88,8 @@ def assume_role(ctx: CallContext, params: Params) -> dict[str, Any]:
                 "The requested DurationSeconds exceeds the 1 hour session limit for roles "
                 "assumed by role chaining."
             )
-    elif lifetime > role.max_session_duration:
-        raise ValidationError(
-            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
-        )
+    else:
+        sessions.role_lifetime(lifetime, explicit, role)
 
     # Transitive tags of the calling session are inherited and may not be overridden.
     inherited_keys = [k for k in claims_in.get("ttk", ())]
@@ -153,33 +151,23 @@ def assume_role(ctx: CallContext, params: Params) -> dict[str, Any]:
     packed = sessions.packed_policy_size(policies, tags, inherited)
     sessions.check_packed_size(packed, policies, session_tags)
 
-    assumed_arn = f"arn:aws:sts::{role.account_id}:assumed-role/{role.name}/{session_name}"
-    assumed_id = f"{role.role_id}:{session_name}"
-    claims: dict[str, Any] = {
-        "type": "AssumedRole",
-        "acct": role.account_id,
-        "arn": assumed_arn,
-        "pid": assumed_id,
-        "role_arn": role.arn,
-        "role_id": role.role_id,
-        "role_name": role.name,
-        "sn": session_name,
-        "pol": policies.inline,
-        "parns": list(policies.arns),
-        "tags": session_tags,
-        "ttk": list(dict.fromkeys([*inherited_keys, *transitive])),
-        "si": final_si,
-        "mfa": mfa_at,
-        "op": "AssumeRole",
-    }
-    if claims_in.get("fed"):
-        claims["fed"] = claims_in["fed"]
-    credentials, _ = sessions.mint(
-        ctx, role.account_id, claims, min(lifetime, CHAIN_CAP) if chained else lifetime
+    credentials, assumed_user = sessions.role_session(
+        ctx,
+        role,
+        session_name,
+        lifetime=min(lifetime, CHAIN_CAP) if chained else lifetime,
+        policies=policies,
+        tags=session_tags,
+        transitive_keys=[*inherited_keys, *transitive],
+        source_identity=final_si,
+        mfa_at=mfa_at,
+        fed=claims_in.get("fed"),
+        operation="AssumeRole",
     )
+    assumed_arn, assumed_id = assumed_user["Arn"], assumed_user["AssumedRoleId"]
     result: dict[str, Any] = {
         "Credentials": credentials,
-        "AssumedRoleUser": {"AssumedRoleId": assumed_id, "Arn": assumed_arn},
+        "AssumedRoleUser": assumed_user,
     }
     if policies.inline or policies.arns or tags or inherited:
         result["PackedPolicySize"] = packed

@@ -22,6 +22,7 @@ import pyotp
 
 from opensts.credentials.ids import new_access_key_id, new_secret_access_key
 from opensts.directory.errors import NotFound
+from opensts.directory.records import Role
 from opensts.errors import (
     AccessDenied,
     InvalidParameterValue,
@@ -254,6 +255,53 @@ def mint(
         "Expiration": expires,
     }
     return credentials, expires
+
+
+def role_session(
+    ctx: CallContext,
+    role: Role,
+    session_name: str,
+    *,
+    lifetime: int,
+    policies: SessionPolicies,
+    tags: Mapping[str, str],
+    transitive_keys: Sequence[str],
+    source_identity: str | None,
+    mfa_at: int | None = None,
+    fed: Mapping[str, Any] | None = None,
+    operation: str,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Mint a role session; returns (Credentials, AssumedRoleUser) result structures."""
+    assumed_arn = f"arn:aws:sts::{role.account_id}:assumed-role/{role.name}/{session_name}"
+    assumed_id = f"{role.role_id}:{session_name}"
+    claims: dict[str, Any] = {
+        "type": "AssumedRole",
+        "acct": role.account_id,
+        "arn": assumed_arn,
+        "pid": assumed_id,
+        "role_arn": role.arn,
+        "role_id": role.role_id,
+        "role_name": role.name,
+        "sn": session_name,
+        "pol": policies.inline,
+        "parns": list(policies.arns),
+        "tags": dict(tags),
+        "ttk": list(dict.fromkeys(transitive_keys)),
+        "si": source_identity,
+        "mfa": mfa_at,
+        "fed": dict(fed) if fed else None,
+        "op": operation,
+    }
+    credentials, _ = mint(ctx, role.account_id, claims, lifetime)
+    return credentials, {"AssumedRoleId": assumed_id, "Arn": assumed_arn}
+
+
+def role_lifetime(requested: int, explicit: bool, role: Role) -> int:
+    if explicit and requested > role.max_session_duration:
+        raise ValidationError(
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+        )
+    return requested
 
 
 def credentials_for_audit(credentials: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,231 @@
+"""AssumeRoleWithSAML and AssumeRoleWithWebIdentity: unsigned exchanges of IdP assertions.
+
+The verifier (``opensts.federation``) proves who the IdP says the caller is; this module
+then does what AssumeRole does for a signed caller: find the role, evaluate its trust
+policy against the federated principal and the assertion's condition keys, apply session
+policies and tags, and mint the session. STS API reference for both operations; IAM User
+Guide, id_roles_providers_create_saml_assertions and id_roles_providers_oidc.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import Any
+
+from opensts.directory.errors import NotFound
+from opensts.directory.records import Role
+from opensts.errors import AccessDenied
+from opensts.federation.saml import SamlMetadata, parse_metadata, verify_saml_response
+from opensts.policy import Principal, PrincipalKind
+from opensts.services.context import CallContext
+from opensts.services.registry import operation
+from opensts.services.sts import sessions
+from opensts.wire.params import Params
+
+
+@functools.lru_cache(maxsize=256)
+def _saml_metadata(xml: str) -> SamlMetadata:
+    """Parsed provider metadata, cached by content (it changes only with UpdateSAMLProvider)."""
+    return parse_metadata(xml)
+
+
+def _find_role(ctx: CallContext, params: Params, action: str) -> tuple[str, Role]:
+    account, name = sessions.parse_role_arn(params)
+    role_arn = params.raw()["RoleArn"]
+    try:
+        return role_arn, ctx.runtime.store.get_role(account, name)
+    except NotFound:
+        raise AccessDenied(f"Not authorized to perform {action}") from None
+
+
+def _trust(
+    ctx: CallContext,
+    principal: Principal,
+    role: Role,
+    action: str,
+    context: Mapping[str, Any],
+    *,
+    tags: Mapping[str, str],
+    source_identity: str | None,
+) -> None:
+    """Trust policy must allow the action, plus TagSession / SetSourceIdentity when used."""
+    checks = [action]
+    if tags:
+        checks.append("sts:TagSession")
+    if source_identity:
+        checks.append("sts:SetSourceIdentity")
+    full = dict(context)
+    for tag in role.tags:
+        full[f"aws:ResourceTag/{tag.key}"] = tag.value
+        full[f"iam:ResourceTag/{tag.key}"] = tag.value
+    for check in checks:
+        decision = ctx.runtime.authorizer.decide_federated(
+            principal, check, role.arn, role.assume_role_policy, full
+        )
+        if not decision.allowed:
+            raise AccessDenied(f"Not authorized to perform {check}")
+
+
+def _respond(
+    ctx: CallContext,
+    role: Role,
+    session_name: str,
+    *,
+    lifetime: int,
+    policies: sessions.SessionPolicies,
+    tags: Mapping[str, str],
+    transitive: Sequence[str],
+    source_identity: str | None,
+    fed: Mapping[str, Any],
+    operation_name: str,
+) -> tuple[dict[str, Any], int | None]:
+    packed = sessions.packed_policy_size(policies, tags, {})
+    sessions.check_packed_size(packed, policies, tags)
+    credentials, assumed_user = sessions.role_session(
+        ctx,
+        role,
+        session_name,
+        lifetime=lifetime,
+        policies=policies,
+        tags=tags,
+        transitive_keys=transitive,
+        source_identity=source_identity,
+        fed=fed,
+        operation=operation_name,
+    )
+    result: dict[str, Any] = {"Credentials": credentials, "AssumedRoleUser": assumed_user}
+    show_packed = bool(policies.inline or policies.arns or tags)
+    if show_packed:
+        result["PackedPolicySize"] = packed
+    ctx.audit.recipient_account = role.account_id
+    ctx.audit.response_elements = {
+        "credentials": sessions.credentials_for_audit(credentials),
+        "assumedRoleUser": {
+            "assumedRoleId": assumed_user["AssumedRoleId"],
+            "arn": assumed_user["Arn"],
+        },
+        **({"packedPolicySize": packed} if show_packed else {}),
+        **({"sourceIdentity": source_identity} if source_identity else {}),
+    }
+    return result, packed if show_packed else None
+
+
+@operation("sts", "AssumeRoleWithSAML", signed=False, read_only=True)
+def assume_role_with_saml(ctx: CallContext, params: Params) -> dict[str, Any]:
+    action = "sts:AssumeRoleWithSAML"
+    provider_arn = params.required("PrincipalArn", min_len=20, max_len=2048)
+    assertion = params.required("SAMLAssertion", min_len=4, max_len=100_000)
+    lifetime, explicit = sessions.duration(params, default=3600, minimum=900, maximum=43200)
+    role_arn, role = _find_role(ctx, params, action)
+    policies = sessions.session_policies(ctx, params, role_account=role.account_id, max_inline=2048)
+    ctx.audit.resources = [
+        {"ARN": role_arn, "accountId": role.account_id, "type": "AWS::IAM::Role"},
+        {"ARN": provider_arn, "accountId": role.account_id, "type": "AWS::IAM::SAMLProvider"},
+    ]
+    try:
+        provider = ctx.runtime.store.get_saml_provider(provider_arn)
+    except NotFound:
+        raise AccessDenied(f"Not authorized to perform {action}") from None
+    keys = [
+        ctx.runtime.secret_box.open(
+            key.sealed_pem,
+            context=b"saml-key:" + provider.arn.encode() + b"#" + key.key_id.encode(),
+        )
+        for key in provider.private_keys
+    ]
+    now = ctx.meta.now
+    store = ctx.runtime.store
+    identity = verify_saml_response(
+        assertion,
+        provider_arn=provider.arn,
+        provider_name=provider.name,
+        account_id=provider.account_id,
+        metadata=_saml_metadata(provider.metadata),
+        decryption_keys=keys,
+        now=now,
+        # One-time use (saml-profiles-2.0 §4.1.4.5): a replayed assertion id is refused.
+        seen=lambda assertion_id: (
+            not store.add_used_token(f"saml:{provider.arn}:{assertion_id}", now + timedelta(days=1))
+        ),
+        require_encryption=provider.assertion_encryption_mode == "Required",
+    )
+    if not identity.has_role_pair(role_arn, provider_arn):
+        raise AccessDenied(f"Not authorized to perform {action}")
+    lifetime = sessions.role_lifetime(lifetime, explicit, role)
+    if identity.session_duration is not None and not explicit:
+        lifetime = min(identity.session_duration, role.max_session_duration)
+    if identity.session_not_on_or_after is not None:
+        remaining = int((identity.session_not_on_or_after - now).total_seconds())
+        lifetime = max(1, min(lifetime, remaining))
+    tags, transitive = identity.principal_tags, list(identity.transitive_tag_keys)
+    context: dict[str, Any] = {
+        **identity.condition_keys(),
+        **sessions.request_tag_context(tags, transitive),
+        "sts:RoleSessionName": identity.session_name,
+        "aws:FederatedProvider": provider.arn,
+    }
+    if identity.source_identity:
+        context["sts:SourceIdentity"] = identity.source_identity
+    principal = Principal(PrincipalKind.SAML, provider.arn, None)
+    user_identity = {
+        "type": "SAMLUser",
+        "principalId": f"{identity.name_qualifier}:{identity.subject}",
+        "userName": identity.subject,
+        "identityProvider": identity.name_qualifier,
+    }
+    ctx.audit.user_identity = user_identity
+    ctx.audit.request_parameters = {
+        "sAMLAssertionID": identity.assertion_id,
+        "roleSessionName": identity.session_name,
+        "roleArn": role_arn,
+        "principalArn": provider_arn,
+        **({"durationSeconds": lifetime} if explicit else {}),
+        **({"sourceIdentity": identity.source_identity} if identity.source_identity else {}),
+        **({"principalTags": tags} if tags else {}),
+        **({"transitiveTagKeys": transitive} if transitive else {}),
+    }
+    _trust(
+        ctx, principal, role, action, context, tags=tags, source_identity=identity.source_identity
+    )
+    fed = {
+        "kind": "saml",
+        "provider": provider.arn,
+        # Only these SAML keys remain available after the exchange (IAM User Guide).
+        "keys": {
+            "saml:namequalifier": identity.name_qualifier,
+            "saml:sub": identity.subject,
+            "saml:sub_type": identity.subject_type,
+        },
+    }
+    result, _ = _respond(
+        ctx,
+        role,
+        identity.session_name,
+        lifetime=lifetime,
+        policies=policies,
+        tags=tags,
+        transitive=transitive,
+        source_identity=identity.source_identity,
+        fed=fed,
+        operation_name="AssumeRoleWithSAML",
+    )
+    result.update(
+        Subject=identity.subject,
+        SubjectType=identity.subject_type,
+        Issuer=identity.issuer,
+        Audience=identity.audience,
+        NameQualifier=identity.name_qualifier,
+    )
+    if identity.source_identity:
+        result["SourceIdentity"] = identity.source_identity
+    assert ctx.audit.response_elements is not None
+    ctx.audit.response_elements.update(
+        subject=identity.subject,
+        subjectType=identity.subject_type,
+        issuer=identity.issuer,
+        audience=identity.audience,
+        nameQualifier=identity.name_qualifier,
+    )
+    return result
