@@ -17,7 +17,6 @@ from opensts.credentials.ids import new_access_key_id, new_secret_access_key
 from opensts.credentials.tokens import KeyRing
 from opensts.sigv4 import SigningKeyCache, parse_request, verify
 from opensts.sigv4.sigv4a import derive_private_key, sign, signature_matches
-from opensts.sigv4.verify import _v4a_keys
 
 HOST = "127.0.0.1:8777"
 
@@ -81,7 +80,7 @@ def main() -> None:
     stamp = signed.timestamp
     sts = f"AWS4-ECDSA-P256-SHA256\n{stamp}\n{stamp[:8]}/sts/aws4_request\n" + "0" * 64
     sig = sign(private, sts)
-    public = _v4a_keys.get(akid, secret)
+    public = cache.get_v4a_public_key(akid, secret)
     per_second(
         "SigV4A ECDSA verify (derived key cached)", lambda: signature_matches(public, sts, sig)
     )

@@ -18,6 +18,8 @@ import hashlib
 import hmac
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 TERMINATOR = "aws4_request"
@@ -53,15 +55,16 @@ class SigningKeyCache:
     """Bounded LRU of derived signing keys, keyed by (secret digest, date, region, service).
 
     A derived key is valid for one day, region and service, so caching saves four HMACs per
-    request for busy callers. The secret itself is never stored: the key is its SHA-256
-    digest. A lock makes it safe to share between threads.
+    request for busy callers; SigV4A public keys (derived from access key id and secret)
+    are cached alongside. The secret itself is never stored: slots hold its SHA-256 digest.
+    A lock makes it safe to share between threads.
     """
 
     def __init__(self, max_entries: int = 4096):
         if max_entries < 1:
             raise ValueError("max_entries must be positive")
         self._max = max_entries
-        self._entries: OrderedDict[tuple[bytes, str, str, str], bytes] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, bytes, str, str, str], Any] = OrderedDict()
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -69,19 +72,35 @@ class SigningKeyCache:
 
     def get(self, secret_access_key: str, date: str, region: str, service: str) -> bytes:
         digest = hashlib.sha256(secret_access_key.encode("utf-8")).digest()
-        slot = (digest, date, region, service)
+        key: bytes = self._lookup(
+            ("v4", digest, date, region, service),
+            lambda: derive_signing_key(secret_access_key, date, region, service),
+        )
+        return key
+
+    def get_v4a_public_key(self, access_key_id: str, secret_access_key: str) -> Any:
+        """The SigV4A P-256 public key of these credentials (an ``EllipticCurvePublicKey``)."""
+        from opensts.sigv4.sigv4a import derive_public_key
+
+        digest = hashlib.sha256(secret_access_key.encode("utf-8")).digest()
+        return self._lookup(
+            ("v4a", digest, access_key_id, "", ""),
+            lambda: derive_public_key(access_key_id, secret_access_key),
+        )
+
+    def _lookup(self, slot: tuple[str, bytes, str, str, str], derive: Callable[[], Any]) -> Any:
         with self._lock:
-            key = self._entries.get(slot)
-            if key is not None:
+            value = self._entries.get(slot)
+            if value is not None:
                 self._entries.move_to_end(slot)
-                return key
-        key = derive_signing_key(secret_access_key, date, region, service)
+                return value
+        value = derive()
         with self._lock:
-            self._entries[slot] = key
+            self._entries[slot] = value
             self._entries.move_to_end(slot)
             while len(self._entries) > self._max:
                 self._entries.popitem(last=False)
-        return key
+        return value
 
     def clear(self) -> None:
         with self._lock:

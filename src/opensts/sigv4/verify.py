@@ -15,15 +15,10 @@ Order of checks, following the AWS SigV4 specification and the IAM User Guide
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import threading
-from collections import OrderedDict
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from fnmatch import fnmatchcase
-
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from opensts.sigv4 import canonical as canon
 from opensts.sigv4 import sigv4a
@@ -92,7 +87,10 @@ def verify(
             creq, amz_date=signed.timestamp, scope=signed.scope, algorithm=signed.algorithm
         )
         if signed.algorithm == SIGV4A:
-            public_key = _v4a_public_key(signed.access_key_id, secret_access_key)
+            if key_cache is not None:
+                public_key = key_cache.get_v4a_public_key(signed.access_key_id, secret_access_key)
+            else:
+                public_key = sigv4a.derive_public_key(signed.access_key_id, secret_access_key)
             return sigv4a.signature_matches(public_key, sts, signed.signature), creq, sts
         if key_cache is not None:
             key = key_cache.get(secret_access_key, signed.date, signed.region, signed.service)
@@ -203,35 +201,3 @@ def _payload_hash(signed: SignedRequest, headers: Sequence[tuple[str, str]], bod
     if value.lower() != computed:
         raise ContentSHA256Mismatch()
     return value
-
-
-class _PublicKeyCache:
-    """SigV4A key derivation costs a scalar multiplication; remember recent results."""
-
-    def __init__(self, max_entries: int = 1024):
-        self._max = max_entries
-        self._entries: OrderedDict[bytes, ec.EllipticCurvePublicKey] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, access_key_id: str, secret_access_key: str) -> ec.EllipticCurvePublicKey:
-        slot = hashlib.sha256(
-            access_key_id.encode("utf-8") + b"\x00" + secret_access_key.encode("utf-8")
-        ).digest()
-        with self._lock:
-            key = self._entries.get(slot)
-            if key is not None:
-                self._entries.move_to_end(slot)
-                return key
-        key = sigv4a.derive_public_key(access_key_id, secret_access_key)
-        with self._lock:
-            self._entries[slot] = key
-            while len(self._entries) > self._max:
-                self._entries.popitem(last=False)
-        return key
-
-
-_v4a_keys = _PublicKeyCache()
-
-
-def _v4a_public_key(access_key_id: str, secret_access_key: str) -> ec.EllipticCurvePublicKey:
-    return _v4a_keys.get(access_key_id, secret_access_key)
