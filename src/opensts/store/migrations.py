@@ -38,8 +38,15 @@ def _v1_initial(conn: sa.Connection) -> None:
     conn.execute(sa.insert(schema.meta).values(key="generation", value=0))
 
 
+def _v2_signin(conn: sa.Connection) -> None:
+    from opensts.store import _signin
+
+    schema.metadata.create_all(conn, tables=_signin.TABLES)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial directory schema", _v1_initial),
+    Migration(2, "sign-in sessions and failed-attempt counters", _v2_signin),
 ]
 
 

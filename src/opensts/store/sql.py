@@ -21,6 +21,7 @@ from opensts.store._credentials import CredentialsMixin
 from opensts.store._federation import FederationMixin
 from opensts.store._orgs import OrgsMixin
 from opensts.store._policies import PoliciesMixin
+from opensts.store._signin import SigninMixin
 from opensts.store.migrations import migrate
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -47,7 +48,7 @@ def _sqlite_engine(url: str) -> sa.Engine:
     return engine
 
 
-class SqlStore(PoliciesMixin, CredentialsMixin, FederationMixin, OrgsMixin):
+class SqlStore(PoliciesMixin, CredentialsMixin, FederationMixin, OrgsMixin, SigninMixin):
     """Directory store over SQLite or PostgreSQL. Thread-safe; share one per process."""
 
     def __init__(self, engine: sa.Engine, *, schema: str | None = None):
