@@ -37,7 +37,12 @@ QUERY_VERSIONS = {
     "2010-05-08": ("iam", xml.IAM_NAMESPACE),
 }
 JSON_TARGET_PREFIXES = {"AWSOrganizationsV20161128": "organizations"}
-SIGNING_SERVICES = {"sts", "iam", "organizations"}
+# JSON-protocol clients expect the "...Exception" names for the errors shared with IAM.
+JSON_ERROR_CODES = {
+    "AccessDenied": "AccessDeniedException",
+    "MalformedPolicyDocument": "MalformedPolicyDocumentException",
+    "ValidationError": "InvalidInputException",
+}
 
 
 class BodyTooLarge(Exception):
@@ -219,7 +224,8 @@ class AwsEndpoint:
         self, send: Send, error: AwsError, namespace: str, request_id: str, json_protocol: bool
     ) -> None:
         if json_protocol:
-            payload = json.dumps({"__type": error.code, "message": error.message}).encode()
+            code = JSON_ERROR_CODES.get(error.code, error.code)
+            payload = json.dumps({"__type": code, "message": error.message}).encode()
             await _respond(send, error.status, payload, b"application/x-amz-json-1.1", request_id)
         else:
             payload = xml.error(namespace, error.code, error.message, error.fault, request_id)
