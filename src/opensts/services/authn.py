@@ -30,6 +30,7 @@ def authenticate(
     headers: Sequence[tuple[str, str]],
     body: bytes,
     now: datetime,
+    service: str,
 ) -> Caller:
     if signed.access_key_id.startswith("ASIA"):
         caller, secret = _temporary(runtime, signed, now)
@@ -45,6 +46,7 @@ def authenticate(
         secret_access_key=secret,
         now=now,
         key_cache=runtime.signing_keys,
+        services={service},
     )
     return caller
 

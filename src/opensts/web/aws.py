@@ -7,10 +7,12 @@ event durably, answer. Every failure is an AWS error envelope; nothing else esca
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
@@ -19,7 +21,7 @@ from opensts.audit.events import build_event
 from opensts.errors import AwsError, InternalFailure, InvalidAction, RequestEntityTooLarge
 from opensts.services.authn import authenticate
 from opensts.services.context import AuditRecord, CallContext, Caller, RequestMeta
-from opensts.services.registry import Operation
+from opensts.services.registry import Operation, Result
 from opensts.services.runtime import Runtime
 from opensts.sigv4 import parse_request
 from opensts.sigv4.errors import MissingAuthenticationToken
@@ -43,6 +45,14 @@ JSON_ERROR_CODES = {
     "MalformedPolicyDocument": "MalformedPolicyDocumentException",
     "ValidationError": "InvalidInputException",
 }
+
+
+@dataclass
+class _CallState:
+    """Who the caller turned out to be, kept even when the call then fails (for audit)."""
+
+    caller: Caller | None
+    meta: RequestMeta
 
 
 class BodyTooLarge(Exception):
@@ -117,26 +127,24 @@ class AwsEndpoint:
                     if not json_protocol
                     else f"Unknown operation {target}"
                 )
-            signed = parse_request(scope["method"], raw_path, raw_query, headers)
-            if operation.signed:
-                if signed is None:
-                    raise MissingAuthenticationToken()
-                caller = authenticate(
-                    self.runtime,
-                    signed,
-                    method=scope["method"],
-                    raw_path=raw_path,
-                    raw_query=raw_query,
-                    headers=headers,
-                    body=body,
-                    now=now,
+            state = _CallState(caller=None, meta=meta)
+            try:
+                # Authentication and the handler touch the store and, for web identity,
+                # the IdP: run them off the event loop so a slow call never stalls others.
+                result = await asyncio.to_thread(
+                    self._run,
+                    operation,
+                    params,
+                    record,
+                    state,
+                    scope["method"],
+                    raw_path,
+                    raw_query,
+                    headers,
+                    body,
                 )
-                region = "us-east-1" if signed.region == "aws-global" else signed.region
-                meta = RequestMeta(
-                    request_id, now, meta.source_ip, meta.user_agent, region, meta.host
-                )
-            ctx = CallContext(self.runtime, caller, meta, record)
-            result = operation.handler(ctx, params)
+            finally:
+                caller, meta = state.caller, state.meta
         except AwsError as error:
             await self._audit(service, action, meta, caller, record, operation, error)
             await self._error(send, error, namespace, request_id, json_protocol)
@@ -154,6 +162,41 @@ class AwsEndpoint:
         else:
             payload = xml.success(action, namespace, result, request_id)
             await _respond(send, 200, payload, b"text/xml", request_id)
+
+    def _run(
+        self,
+        operation: Operation,
+        params: Params,
+        record: AuditRecord,
+        state: _CallState,
+        method: str,
+        raw_path: str,
+        raw_query: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+    ) -> Result:
+        meta = state.meta
+        signed = parse_request(method, raw_path, raw_query, headers)
+        if operation.signed:
+            if signed is None:
+                raise MissingAuthenticationToken()
+            state.caller = authenticate(
+                self.runtime,
+                signed,
+                method=method,
+                raw_path=raw_path,
+                raw_query=raw_query,
+                headers=headers,
+                body=body,
+                now=meta.now,
+                service=operation.service,
+            )
+            region = "us-east-1" if signed.region == "aws-global" else signed.region
+            state.meta = meta = RequestMeta(
+                meta.request_id, meta.now, meta.source_ip, meta.user_agent, region, meta.host
+            )
+        ctx = CallContext(self.runtime, state.caller, meta, record)
+        return operation.handler(ctx, params)
 
     def _decode_query(
         self, method: str, raw_query: str, headers: Mapping[str, str], body: bytes
