@@ -9,6 +9,7 @@ from typing import Any
 from opensts.audit.log import AuditLog
 from opensts.config import Settings
 from opensts.credentials.at_rest import SecretBox
+from opensts.federation.oidc import JwksCache
 from opensts.services.authz import Authorizer
 from opensts.services.bootstrap import (
     FirstStart,
@@ -40,6 +41,7 @@ def build_runtime(settings: Settings) -> tuple[Runtime, FirstStart | None]:
         authorizer=Authorizer(store, keyring),
         signing_keys=SigningKeyCache(),
         management_account=management,
+        extras={"jwks": JwksCache(ca_bundle=settings.ca_bundle)},
     )
     return runtime, first
 

@@ -17,6 +17,13 @@ from typing import Any
 from opensts.directory.errors import NotFound
 from opensts.directory.records import Role
 from opensts.errors import AccessDenied
+from opensts.federation.errors import InvalidIdentityToken
+from opensts.federation.oidc import (
+    JwksCache,
+    OidcProvider,
+    provider_arn,
+    verify_web_identity_token,
+)
 from opensts.federation.saml import SamlMetadata, parse_metadata, verify_saml_response
 from opensts.policy import Principal, PrincipalKind
 from opensts.services.context import CallContext
@@ -227,5 +234,116 @@ def assume_role_with_saml(ctx: CallContext, params: Params) -> dict[str, Any]:
         issuer=identity.issuer,
         audience=identity.audience,
         nameQualifier=identity.name_qualifier,
+    )
+    return result
+
+
+def _oidc_provider(ctx: CallContext, account_id: str, issuer: str) -> OidcProvider | None:
+    """The IAM OIDC provider of the role's account whose URL is the token's ``iss``."""
+    try:
+        stored = ctx.runtime.store.get_oidc_provider(provider_arn(account_id, issuer))
+    except (NotFound, ValueError):
+        return None
+    if stored.url != issuer:
+        return None
+    return OidcProvider(
+        url=stored.url,
+        arn=stored.arn,
+        client_ids=tuple(stored.client_ids),
+        thumbprints=tuple(stored.thumbprints),
+    )
+
+
+@operation("sts", "AssumeRoleWithWebIdentity", signed=False, read_only=True)
+def assume_role_with_web_identity(ctx: CallContext, params: Params) -> dict[str, Any]:
+    action = "sts:AssumeRoleWithWebIdentity"
+    session_name = sessions.role_session_name(params)
+    token = params.required("WebIdentityToken", min_len=4, max_len=20_000)
+    params.str("ProviderId", min_len=4, max_len=2048)
+    lifetime, explicit = sessions.duration(params, default=3600, minimum=900, maximum=43200)
+    role_arn, role = _find_role(ctx, params, action)
+    policies = sessions.session_policies(ctx, params, role_account=role.account_id, max_inline=2048)
+    ctx.audit.resources = [
+        {"ARN": role_arn, "accountId": role.account_id, "type": "AWS::IAM::Role"}
+    ]
+    jwks: JwksCache = ctx.runtime.extras["jwks"]
+    identity = verify_web_identity_token(
+        token,
+        providers=lambda issuer: _oidc_provider(ctx, role.account_id, issuer),
+        jwks=jwks,
+        now=ctx.meta.now,
+    )
+    if not identity.authorizes_role(role_arn):
+        raise InvalidIdentityToken(
+            "The target role ARN is not present in the roles claim of the identity token"
+        )
+    lifetime = sessions.role_lifetime(lifetime, explicit, role)
+    tags, transitive = identity.principal_tags, list(identity.transitive_tag_keys)
+    context: dict[str, Any] = {
+        **identity.condition_keys(),
+        **sessions.request_tag_context(tags, transitive),
+        "sts:RoleSessionName": session_name,
+    }
+    if identity.roles is not None:
+        context["sts:RoleAuthorizedByIdp"] = "true"
+    if identity.source_identity:
+        context["sts:SourceIdentity"] = identity.source_identity
+    ctx.audit.user_identity = {
+        "type": "WebIdentityUser",
+        "principalId": f"{identity.provider_arn}:{identity.audience}:{identity.subject}",
+        "userName": identity.subject,
+        "identityProvider": identity.provider_arn,
+    }
+    ctx.audit.request_parameters = {
+        "roleArn": role_arn,
+        "roleSessionName": session_name,
+        **({"durationSeconds": lifetime} if explicit else {}),
+        **({"sourceIdentity": identity.source_identity} if identity.source_identity else {}),
+        **({"principalTags": tags} if tags else {}),
+        **({"transitiveTagKeys": transitive} if transitive else {}),
+    }
+    principal = Principal(PrincipalKind.WEB_IDENTITY, identity.provider_arn, None)
+    _trust(
+        ctx, principal, role, action, context, tags=tags, source_identity=identity.source_identity
+    )
+    prefix = identity.provider_prefix
+    fed = {
+        "kind": "oidc",
+        "provider": identity.provider_arn,
+        # After the exchange only amr/aud/id/sub remain available (IAM User Guide).
+        "keys": {
+            key: value
+            for key, value in identity.condition_keys().items()
+            if key in (f"{prefix}:aud", f"{prefix}:sub", f"{prefix}:amr")
+        },
+    }
+    result, _ = _respond(
+        ctx,
+        role,
+        session_name,
+        lifetime=lifetime,
+        policies=policies,
+        tags=tags,
+        transitive=transitive,
+        source_identity=identity.source_identity,
+        fed=fed,
+        operation_name="AssumeRoleWithWebIdentity",
+    )
+    result = {
+        "Credentials": result["Credentials"],
+        "SubjectFromWebIdentityToken": identity.subject,
+        "AssumedRoleUser": result["AssumedRoleUser"],
+        **(
+            {"PackedPolicySize": result["PackedPolicySize"]} if "PackedPolicySize" in result else {}
+        ),
+        "Provider": identity.provider_arn,
+        "Audience": identity.audience,
+        **({"SourceIdentity": identity.source_identity} if identity.source_identity else {}),
+    }
+    assert ctx.audit.response_elements is not None
+    ctx.audit.response_elements.update(
+        subjectFromWebIdentityToken=identity.subject,
+        provider=identity.provider_arn,
+        audience=identity.audience,
     )
     return result
