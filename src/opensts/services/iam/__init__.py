@@ -1,0 +1,9 @@
+"""IAM API operations (query protocol, version 2010-05-08,
+xmlns https://iam.amazonaws.com/doc/2010-05-08/).
+
+Importing this package registers every operation with ``services.registry``.
+"""
+
+from opensts.services.iam import attached, credentials, groups, policies, roles, users
+
+__all__ = ["attached", "credentials", "groups", "policies", "roles", "users"]

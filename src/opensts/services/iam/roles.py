@@ -1,0 +1,229 @@
+"""IAM roles: CreateRole, GetRole, ListRoles, UpdateRole, UpdateAssumeRolePolicy,
+DeleteRole, role permissions boundaries and role tags (IAM API reference)."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any
+
+from opensts.credentials.ids import new_unique_id
+from opensts.directory.records import Role
+from opensts.policy import PolicyKind
+from opensts.services.context import CallContext
+from opensts.services.iam.common import (
+    TRUST_POLICY_SIZE,
+    account,
+    arn,
+    arn_param,
+    boundary_param,
+    check_boundary,
+    check_policy,
+    document_param,
+    load_role,
+    merge_tags,
+    name_param,
+    page_result,
+    paging,
+    path_param,
+    path_prefix_param,
+    remove_tags,
+    render_tags,
+    role_dict,
+    store_errors,
+    tag_context,
+    tag_keys_param,
+    tags_param,
+)
+from opensts.services.registry import operation
+from opensts.wire.params import Params
+
+DESCRIPTION_TEXT = r"[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*"
+DESCRIPTION = re.compile(DESCRIPTION_TEXT)
+TRUST_TOO_LARGE = f"Cannot exceed quota for ACLSizePerRole: {TRUST_POLICY_SIZE}"
+
+
+def _trust_policy(params: Params, field: str) -> str:
+    text = document_param(params, field)
+    check_policy(text, PolicyKind.TRUST, TRUST_POLICY_SIZE, TRUST_TOO_LARGE)
+    return text
+
+
+def _description(params: Params) -> str | None:
+    return params.str("Description", max_len=1000, pattern=DESCRIPTION,
+                      pattern_text=DESCRIPTION_TEXT)
+
+
+def _max_session(params: Params) -> int | None:
+    return params.int("MaxSessionDuration", minimum=3600, maximum=43200)
+
+
+@operation("iam", "CreateRole")
+def create_role(ctx: CallContext, params: Params) -> dict[str, Any]:
+    name = name_param(params, "RoleName")
+    path = path_param(params)
+    description = _description(params)
+    max_session = _max_session(params) or 3600
+    tags = tags_param(params)
+    trust = document_param(params, "AssumeRolePolicyDocument")
+    acct = account(ctx)
+    role_arn = arn(acct, "role", path, name)
+    ctx.audit.request_parameters = {"roleName": name, "path": path,
+                                    "description": description,
+                                    "maxSessionDuration": max_session}
+    boundary = params.str("PermissionsBoundary")
+    context: dict[str, str | list[str]] = tag_context(tags)
+    if boundary:
+        context["iam:PermissionsBoundary"] = boundary
+    ctx.authorize("iam:CreateRole", role_arn, context=context)
+    if tags:
+        ctx.authorize("iam:TagRole", role_arn, context=tag_context(tags))
+    check_policy(trust, PolicyKind.TRUST, TRUST_POLICY_SIZE, TRUST_TOO_LARGE)
+    boundary = boundary_param(ctx, params)
+    role = Role(acct, new_unique_id("AROA"), name, path, role_arn, ctx.meta.now, trust,
+                description=description or "", max_session_duration=max_session,
+                permissions_boundary=boundary, tags=tags)
+    with store_errors(role=name):
+        ctx.runtime.store.create_role(role)
+    ctx.audit.response_elements = {"role": {"roleName": name, "roleId": role.role_id,
+                                            "arn": role.arn}}
+    return {"Role": role_dict(role)}
+
+
+@operation("iam", "GetRole", read_only=True)
+def get_role(ctx: CallContext, params: Params) -> dict[str, Any]:
+    name = name_param(params, "RoleName")
+    ctx.audit.request_parameters = {"roleName": name}
+    return {"Role": role_dict(load_role(ctx, "iam:GetRole", name), full=True)}
+
+
+@operation("iam", "ListRoles", read_only=True)
+def list_roles(ctx: CallContext, params: Params) -> dict[str, Any]:
+    prefix = path_prefix_param(params)
+    marker, max_items = paging(params)
+    acct = account(ctx)
+    ctx.authorize("iam:ListRoles", arn(acct, "role", prefix, ""))
+    with store_errors():
+        page = ctx.runtime.store.list_roles(acct, path_prefix=prefix, marker=marker,
+                                            max_items=max_items)
+    # ListRoles omits tags and boundaries (API_ListRoles: "not included").
+    items = []
+    for r in page.items:
+        d = role_dict(r)
+        d["Tags"] = None
+        d["PermissionsBoundary"] = None
+        items.append(d)
+    return page_result(page, "Roles", items)
+
+
+@operation("iam", "UpdateRole")
+def update_role(ctx: CallContext, params: Params) -> dict[str, Any]:
+    name = name_param(params, "RoleName")
+    description = _description(params)
+    max_session = _max_session(params)
+    ctx.audit.request_parameters = {"roleName": name, "description": description,
+                                    "maxSessionDuration": max_session}
+    role = load_role(ctx, "iam:UpdateRole", name)
+
+    def change(r: Role) -> Role:
+        return dataclasses.replace(
+            r, description=r.description if description is None else description,
+            max_session_duration=max_session or r.max_session_duration)
+
+    with store_errors(role=name):
+        ctx.runtime.store.update_role(account(ctx), role.name, change)
+    return {}
+
+
+@operation("iam", "UpdateRoleDescription")
+def update_role_description(ctx: CallContext, params: Params) -> dict[str, Any]:
+    name = name_param(params, "RoleName")
+    description = _description(params)
+    if description is None:
+        params.required("Description")
+    ctx.audit.request_parameters = {"roleName": name, "description": description}
+    role = load_role(ctx, "iam:UpdateRoleDescription", name)
+    with store_errors(role=name):
+        updated = ctx.runtime.store.update_role(
+            account(ctx), role.name, lambda r: dataclasses.replace(r, description=description))
+    return {"Role": role_dict(updated)}
+
+
+@operation("iam", "UpdateAssumeRolePolicy")
+def update_assume_role_policy(ctx: CallContext, params: Params) -> None:
+    name = name_param(params, "RoleName")
+    text = document_param(params, "PolicyDocument")
+    ctx.audit.request_parameters = {"roleName": name, "policyDocument": text}
+    role = load_role(ctx, "iam:UpdateAssumeRolePolicy", name)
+    check_policy(text, PolicyKind.TRUST, TRUST_POLICY_SIZE, TRUST_TOO_LARGE)
+    with store_errors(role=name):
+        ctx.runtime.store.update_role(account(ctx), role.name, lambda r: dataclasses.replace(
+            r, assume_role_policy=text))
+
+
+@operation("iam", "DeleteRole")
+def delete_role(ctx: CallContext, params: Params) -> None:
+    name = name_param(params, "RoleName")
+    ctx.audit.request_parameters = {"roleName": name}
+    role = load_role(ctx, "iam:DeleteRole", name)
+    with store_errors(role=name):
+        ctx.runtime.store.delete_role(account(ctx), role.name)
+
+
+@operation("iam", "PutRolePermissionsBoundary")
+def put_role_permissions_boundary(ctx: CallContext, params: Params) -> None:
+    name = name_param(params, "RoleName")
+    boundary = arn_param(params, "PermissionsBoundary")
+    assert boundary is not None
+    ctx.audit.request_parameters = {"roleName": name, "permissionsBoundary": boundary}
+    role = load_role(ctx, "iam:PutRolePermissionsBoundary", name,
+                     {"iam:PermissionsBoundary": boundary})
+    check_boundary(ctx, boundary)
+    with store_errors(role=name):
+        ctx.runtime.store.update_role(account(ctx), role.name, lambda r: dataclasses.replace(
+            r, permissions_boundary=boundary))
+
+
+@operation("iam", "DeleteRolePermissionsBoundary")
+def delete_role_permissions_boundary(ctx: CallContext, params: Params) -> None:
+    name = name_param(params, "RoleName")
+    ctx.audit.request_parameters = {"roleName": name}
+    role = load_role(ctx, "iam:DeleteRolePermissionsBoundary", name)
+    with store_errors(role=name):
+        ctx.runtime.store.update_role(account(ctx), role.name, lambda r: dataclasses.replace(
+            r, permissions_boundary=None))
+
+
+@operation("iam", "TagRole")
+def tag_role(ctx: CallContext, params: Params) -> None:
+    name = name_param(params, "RoleName")
+    tags = tags_param(params)
+    if not tags:
+        params.required("Tags.member.1.Key")
+    ctx.audit.request_parameters = {"roleName": name, "tags": [t.key for t in tags]}
+    role = load_role(ctx, "iam:TagRole", name, tag_context(tags))
+    with store_errors(role=name):
+        ctx.runtime.store.update_role(account(ctx), role.name, lambda r: dataclasses.replace(
+            r, tags=merge_tags(r.tags, tags)))
+
+
+@operation("iam", "UntagRole")
+def untag_role(ctx: CallContext, params: Params) -> None:
+    name = name_param(params, "RoleName")
+    keys = tag_keys_param(params)
+    if not keys:
+        params.required("TagKeys.member.1")
+    ctx.audit.request_parameters = {"roleName": name, "tagKeys": keys}
+    role = load_role(ctx, "iam:UntagRole", name, {"aws:TagKeys": keys})
+    with store_errors(role=name):
+        ctx.runtime.store.update_role(account(ctx), role.name, lambda r: dataclasses.replace(
+            r, tags=remove_tags(r.tags, keys)))
+
+
+@operation("iam", "ListRoleTags", read_only=True)
+def list_role_tags(ctx: CallContext, params: Params) -> dict[str, Any]:
+    name = name_param(params, "RoleName")
+    paging(params)
+    ctx.audit.request_parameters = {"roleName": name}
+    role = load_role(ctx, "iam:ListRoleTags", name)
+    return {"Tags": render_tags(role.tags), "IsTruncated": False}

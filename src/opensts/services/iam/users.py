@@ -1,0 +1,183 @@
+"""IAM users: CreateUser, GetUser, ListUsers, UpdateUser, DeleteUser, user permissions
+boundaries and user tags (IAM API reference, API_CreateUser.html and siblings)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from opensts.credentials.ids import new_unique_id
+from opensts.directory.records import User
+from opensts.errors import ValidationError
+from opensts.services.context import CallContext
+from opensts.services.iam.common import (
+    account,
+    arn,
+    arn_param,
+    boundary_param,
+    check_boundary,
+    load_user,
+    merge_tags,
+    name_param,
+    opt_name_param,
+    page_result,
+    paging,
+    path_param,
+    path_prefix_param,
+    remove_tags,
+    render_tags,
+    store_errors,
+    tag_context,
+    tag_keys_param,
+    tags_param,
+    user_dict,
+)
+from opensts.services.registry import operation
+from opensts.wire.params import Params
+
+
+@operation("iam", "CreateUser")
+def create_user(ctx: CallContext, params: Params) -> dict[str, Any]:
+    name = name_param(params, "UserName")
+    path = path_param(params)
+    tags = tags_param(params)
+    acct = account(ctx)
+    user_arn = arn(acct, "user", path, name)
+    ctx.audit.request_parameters = {"userName": name, "path": path}
+    boundary = params.str("PermissionsBoundary")
+    context: dict[str, str | list[str]] = tag_context(tags)
+    if boundary:
+        context["iam:PermissionsBoundary"] = boundary
+    ctx.authorize("iam:CreateUser", user_arn, context=context)
+    if tags:
+        # Creating with tags needs tagging permission too (id_tags_users).
+        ctx.authorize("iam:TagUser", user_arn, context=tag_context(tags))
+    boundary = boundary_param(ctx, params)
+    user = User(acct, new_unique_id("AIDA"), name, path, user_arn, ctx.meta.now,
+                permissions_boundary=boundary, tags=tags)
+    with store_errors(user=name):
+        ctx.runtime.store.create_user(user)
+    ctx.audit.response_elements = {"user": {"userName": name, "userId": user.user_id,
+                                            "arn": user.arn, "path": path}}
+    return {"User": user_dict(user, full=True)}
+
+
+@operation("iam", "GetUser", read_only=True)
+def get_user(ctx: CallContext, params: Params) -> dict[str, Any]:
+    name = opt_name_param(params, "UserName", max_len=128)
+    caller = ctx.require_caller()
+    if name is None:
+        if caller.is_root:
+            ctx.authorize("iam:GetUser", caller.arn)
+            created = ctx.runtime.store.get_account(caller.account_id).created
+            return {"User": {"UserId": caller.account_id, "Arn": caller.arn,
+                             "CreateDate": created or ctx.meta.now}}
+        if caller.type != "IAMUser" or caller.user_name is None:
+            raise ValidationError("Must specify userName when calling with non-User credentials")
+        name = caller.user_name
+    ctx.audit.request_parameters = {"userName": name}
+    return {"User": user_dict(load_user(ctx, "iam:GetUser", name), full=True)}
+
+
+@operation("iam", "ListUsers", read_only=True)
+def list_users(ctx: CallContext, params: Params) -> dict[str, Any]:
+    prefix = path_prefix_param(params)
+    marker, max_items = paging(params)
+    acct = account(ctx)
+    ctx.authorize("iam:ListUsers", arn(acct, "user", prefix, ""))
+    with store_errors():
+        page = ctx.runtime.store.list_users(acct, path_prefix=prefix, marker=marker,
+                                            max_items=max_items)
+    return page_result(page, "Users", [user_dict(u) for u in page.items])
+
+
+@operation("iam", "UpdateUser")
+def update_user(ctx: CallContext, params: Params) -> None:
+    name = name_param(params, "UserName", max_len=128)
+    new_name = opt_name_param(params, "NewUserName")
+    new_path = params.str("NewPath") and path_param(params, "NewPath")
+    ctx.audit.request_parameters = {"userName": name, "newUserName": new_name,
+                                    "newPath": new_path}
+    user = load_user(ctx, "iam:UpdateUser", name)
+    acct = account(ctx)
+
+    def change(u: User) -> User:
+        path = new_path or u.path
+        final = new_name or u.name
+        return dataclasses.replace(u, name=final, path=path, arn=arn(acct, "user", path, final))
+
+    if new_name or new_path:
+        target = change(user)
+        if target.arn != user.arn:
+            ctx.authorize("iam:UpdateUser", target.arn)
+        with store_errors(user=new_name or name):
+            ctx.runtime.store.update_user(acct, user.name, change)
+
+
+@operation("iam", "DeleteUser")
+def delete_user(ctx: CallContext, params: Params) -> None:
+    name = name_param(params, "UserName", max_len=128)
+    ctx.audit.request_parameters = {"userName": name}
+    user = load_user(ctx, "iam:DeleteUser", name)
+    with store_errors(user=name):
+        ctx.runtime.store.delete_user(account(ctx), user.name)
+
+
+@operation("iam", "PutUserPermissionsBoundary")
+def put_user_permissions_boundary(ctx: CallContext, params: Params) -> None:
+    name = name_param(params, "UserName", max_len=128)
+    boundary = arn_param(params, "PermissionsBoundary")
+    assert boundary is not None
+    ctx.audit.request_parameters = {"userName": name, "permissionsBoundary": boundary}
+    user = load_user(ctx, "iam:PutUserPermissionsBoundary", name,
+                     {"iam:PermissionsBoundary": boundary})
+    check_boundary(ctx, boundary)
+    with store_errors(user=name):
+        ctx.runtime.store.update_user(account(ctx), user.name, lambda u: dataclasses.replace(
+            u, permissions_boundary=boundary))
+
+
+@operation("iam", "DeleteUserPermissionsBoundary")
+def delete_user_permissions_boundary(ctx: CallContext, params: Params) -> None:
+    name = name_param(params, "UserName", max_len=128)
+    ctx.audit.request_parameters = {"userName": name}
+    user = load_user(ctx, "iam:DeleteUserPermissionsBoundary", name)
+    with store_errors(user=name):
+        ctx.runtime.store.update_user(account(ctx), user.name, lambda u: dataclasses.replace(
+            u, permissions_boundary=None))
+
+
+@operation("iam", "TagUser")
+def tag_user(ctx: CallContext, params: Params) -> None:
+    name = name_param(params, "UserName", max_len=128)
+    tags = tags_param(params)
+    if not tags:
+        params.required("Tags.member.1.Key")
+    ctx.audit.request_parameters = {"userName": name, "tags": [t.key for t in tags]}
+    user = load_user(ctx, "iam:TagUser", name, tag_context(tags))
+    with store_errors(user=name):
+        ctx.runtime.store.update_user(account(ctx), user.name, lambda u: dataclasses.replace(
+            u, tags=merge_tags(u.tags, tags)))
+
+
+@operation("iam", "UntagUser")
+def untag_user(ctx: CallContext, params: Params) -> None:
+    name = name_param(params, "UserName", max_len=128)
+    keys = tag_keys_param(params)
+    if not keys:
+        params.required("TagKeys.member.1")
+    ctx.audit.request_parameters = {"userName": name, "tagKeys": keys}
+    user = load_user(ctx, "iam:UntagUser", name, {"aws:TagKeys": keys})
+    with store_errors(user=name):
+        ctx.runtime.store.update_user(account(ctx), user.name, lambda u: dataclasses.replace(
+            u, tags=remove_tags(u.tags, keys)))
+
+
+@operation("iam", "ListUserTags", read_only=True)
+def list_user_tags(ctx: CallContext, params: Params) -> dict[str, Any]:
+    name = name_param(params, "UserName", max_len=128)
+    paging(params)
+    ctx.audit.request_parameters = {"userName": name}
+    user = load_user(ctx, "iam:ListUserTags", name)
+    return {"Tags": render_tags(user.tags), "IsTruncated": False}
+
