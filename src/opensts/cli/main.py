@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
 
@@ -39,6 +40,9 @@ def serve(host: str, port: int, data_dir: Path, log_level: str) -> None:
             click.echo(f"Root secret access key (shown once): {first.secret_access_key}")
     click.echo(f"OpenSTS listening on http://{host}:{port}", err=True)
     sys.stdout.flush()
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT and then re-raises the signal; exit 0
+    # then, because in-flight requests finished and the audit log was flushed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(
         OpenStsApp(runtime),
         host=host,

@@ -1,0 +1,142 @@
+"""Running OpenSTS: first start, restart, SIGTERM without lost writes, PostgreSQL nodes."""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import subprocess
+import threading
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.conftest import BIN, Server, start_server, stop_server
+from tests.sts.helpers import creds
+
+POSTGRES = os.environ.get("OPENSTS_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def test_first_start_generates_and_prints_root_credentials_once(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENSTS_")}
+    process = subprocess.Popen(
+        [str(BIN / "opensts"), "serve", "--port", "0", "--data-dir", str(data)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines = [process.stdout.readline() for _ in range(3)]  # type: ignore[union-attr]
+    process.terminate()
+    process.wait(timeout=15)
+    assert lines[0].startswith("OpenSTS management account: ")
+    account = lines[0].split(": ")[1].strip()
+    assert len(account) == 12 and account.isdigit()
+    assert lines[1].startswith("Root access key id: AKIA")
+    assert lines[2].startswith("Root secret access key (shown once): ")
+    assert oct((data / "master.key").stat().st_mode & 0o777) == "0o600"
+    # Second start: nothing is printed again, and the same credentials keep working.
+    secret = lines[2].split(": ")[1].strip()
+    key = lines[1].split(": ")[1].strip()
+    server = start_server(
+        data,
+        {
+            "OPENSTS_ACCOUNT_ID": "",
+            "OPENSTS_ROOT_ACCESS_KEY_ID": "",
+            "OPENSTS_ROOT_SECRET_ACCESS_KEY": "",
+        },
+    )
+    try:
+        identity = server.client("sts", key, secret).get_caller_identity()
+        assert identity["Account"] == account
+    finally:
+        stop_server(server)
+    log = (data.parent / "data-server.log").read_text()
+    assert secret not in log
+
+
+def test_sigterm_finishes_in_flight_requests_and_loses_no_audit_event(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "data")
+    errors: list[Exception] = []
+
+    def hammer() -> None:
+        sts = server.client("sts")
+        for _ in range(40):
+            try:
+                sts.get_caller_identity()
+            except Exception as exc:  # connection refused after shutdown is expected
+                errors.append(exc)
+                return
+
+    threads = [threading.Thread(target=hammer) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    answered = 160 - len(errors)
+    assert stop_server(server) == 0
+    events = [e for e in server.audit_events() if e["eventName"] == "GetCallerIdentity"]
+    assert len(events) >= answered - len(errors)
+    assert len(events) == 160
+
+
+def test_restart_keeps_sessions_valid(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    server = start_server(data)
+    session = creds(server.client("sts").get_session_token())
+    stop_server(server)
+    again = start_server(data)
+    try:
+        identity = again.client("sts", **session).get_caller_identity()
+        assert identity["Arn"].endswith(":root")
+    finally:
+        stop_server(again)
+
+
+def _postgres_available() -> bool:
+    try:
+        with psycopg.connect(POSTGRES, connect_timeout=3):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+def test_two_nodes_on_postgresql_share_directory_and_sessions(tmp_path: Path) -> None:
+    if not _postgres_available():
+        pytest.fail(f"PostgreSQL is required for the scale-out test ({POSTGRES})")
+    schema = f"opensts_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(POSTGRES, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    url = POSTGRES.replace("postgresql://", "postgresql+psycopg://", 1)
+    sep = "&" if "?" in url else "?"
+    env = {
+        "OPENSTS_DATABASE_URL": f"{url}{sep}options=-csearch_path%3D{schema}",
+        "OPENSTS_MASTER_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+    }
+    first = start_server(tmp_path / "a", env)
+    second: Server | None = None
+    try:
+        second = start_server(tmp_path / "b", env)
+        iam_a = first.client("iam")
+        name = f"pg-{uuid.uuid4().hex[:8]}"
+        iam_a.create_user(UserName=name)
+        key = iam_a.create_access_key(UserName=name)["AccessKey"]
+        # The user and key created through node A authenticate on node B.
+        identity = second.client("sts", key["AccessKeyId"], key["SecretAccessKey"])
+        assert identity.get_caller_identity()["Arn"].endswith(f":user/{name}")
+        # A session minted by node B is accepted by node A (shared signing keys).
+        session = creds(second.client("sts").get_session_token())
+        assert first.client("sts", **session).get_caller_identity()["Arn"].endswith(":root")
+        with pytest.raises(ClientError) as exists:
+            second.client("iam").create_user(UserName=name)
+        assert exists.value.response["Error"]["Code"] == "EntityAlreadyExists"
+    finally:
+        stop_server(first)
+        if second is not None:
+            stop_server(second)
+        with psycopg.connect(POSTGRES, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
