@@ -68,7 +68,7 @@ def test_cross_account_role_needs_both_sides(server: Server, member: str, new_us
     role = f"arn:aws:iam::{member}:role/OrganizationAccountAccessRole"
     _, key, secret = new_user()  # trusted account (the role trusts our root), no identity allow
     with pytest.raises(ClientError) as denied:
-        server.client("sts", key, secret).assume_role(RoleArn=role, RoleSessionName="x")
+        server.client("sts", key, secret).assume_role(RoleArn=role, RoleSessionName="xx")
     assert error_of(denied.value)[:2] == ("AccessDenied", 403)
     session = admin_session(server, new_user, member)
     identity = server.client("sts", **session).get_caller_identity()

@@ -123,11 +123,11 @@ def test_session_policy_limits_the_role_and_is_observable(
         doc(allow(["iam:ListUsers", "iam:ListRoles"])),
     )
     sts = server.client("sts", key, secret)
-    full = server.client("iam", **creds(sts.assume_role(RoleArn=role_arn, RoleSessionName="a")))
+    full = server.client("iam", **creds(sts.assume_role(RoleArn=role_arn, RoleSessionName="aa")))
     full.list_users()
     full.list_roles()
     limited_response = sts.assume_role(
-        RoleArn=role_arn, RoleSessionName="b", Policy=doc(allow("iam:ListUsers"))
+        RoleArn=role_arn, RoleSessionName="bb", Policy=doc(allow("iam:ListUsers"))
     )
     assert 0 < limited_response["PackedPolicySize"] <= 100
     limited = server.client("iam", **creds(limited_response))
@@ -140,7 +140,7 @@ def test_session_policy_limits_the_role_and_is_observable(
     # A session policy cannot grant more than the role has.
     wider = server.client(
         "iam",
-        **creds(sts.assume_role(RoleArn=role_arn, RoleSessionName="c", Policy=doc(allow("*")))),
+        **creds(sts.assume_role(RoleArn=role_arn, RoleSessionName="cc", Policy=doc(allow("*")))),
     )
     with pytest.raises(ClientError):
         wider.list_groups()
@@ -160,7 +160,7 @@ def test_managed_session_policy_arns(server: Server, iam: Any, new_user: Any) ->
     session = server.client(
         "iam",
         **creds(
-            sts.assume_role(RoleArn=role_arn, RoleSessionName="m", PolicyArns=[{"arn": managed}])
+            sts.assume_role(RoleArn=role_arn, RoleSessionName="mm", PolicyArns=[{"arn": managed}])
         ),
     )
     session.list_roles()
@@ -169,7 +169,7 @@ def test_managed_session_policy_arns(server: Server, iam: Any, new_user: Any) ->
     with pytest.raises(ClientError) as bad:
         sts.assume_role(
             RoleArn=role_arn,
-            RoleSessionName="m",
+            RoleSessionName="mm",
             PolicyArns=[{"arn": f"arn:aws:iam::{ACCOUNT_ID}:policy/nope-{i}"} for i in range(11)],
         )
     assert error_of(bad.value)[:2] == ("ValidationError", 400)
@@ -180,7 +180,7 @@ def test_malformed_session_policy(server: Server, iam: Any, new_user: Any) -> No
     role_arn = make_role(iam, trust({"AWS": f"arn:aws:iam::{ACCOUNT_ID}:user/{name}"}))
     with pytest.raises(ClientError) as bad:
         server.client("sts", key, secret).assume_role(
-            RoleArn=role_arn, RoleSessionName="m", Policy='{"Version":"2012-10-17","Statement":'
+            RoleArn=role_arn, RoleSessionName="mm", Policy='{"Version":"2012-10-17","Statement":'
         )
     assert error_of(bad.value)[:2] == ("MalformedPolicyDocument", 400)
 
@@ -216,10 +216,10 @@ def test_external_id(server: Server, iam: Any, new_user: Any) -> None:
     )
     sts = server.client("sts", key, secret)
     with pytest.raises(ClientError):
-        sts.assume_role(RoleArn=role_arn, RoleSessionName="e")
+        sts.assume_role(RoleArn=role_arn, RoleSessionName="ee")
     with pytest.raises(ClientError):
-        sts.assume_role(RoleArn=role_arn, RoleSessionName="e", ExternalId="wrong-id")
-    assert sts.assume_role(RoleArn=role_arn, RoleSessionName="e", ExternalId="Example987")
+        sts.assume_role(RoleArn=role_arn, RoleSessionName="ee", ExternalId="wrong-id")
+    assert sts.assume_role(RoleArn=role_arn, RoleSessionName="ee", ExternalId="Example987")
 
 
 def test_role_chaining_caps_at_one_hour(server: Server, iam: Any, new_user: Any) -> None:
@@ -257,7 +257,7 @@ def test_session_tags_need_tag_session_and_flow_to_principal_tags(
     no_tags = make_role(iam, trust({"AWS": user_arn}))
     sts = server.client("sts", key, secret)
     with pytest.raises(ClientError) as denied:
-        sts.assume_role(RoleArn=no_tags, RoleSessionName="t", Tags=[{"Key": "team", "Value": "a"}])
+        sts.assume_role(RoleArn=no_tags, RoleSessionName="tt", Tags=[{"Key": "team", "Value": "a"}])
     assert "sts:TagSession" in error_of(denied.value)[2]
     abac = make_role(
         iam,
@@ -273,7 +273,7 @@ def test_session_tags_need_tag_session_and_flow_to_principal_tags(
         "iam",
         **creds(
             sts.assume_role(
-                RoleArn=abac, RoleSessionName="b", Tags=[{"Key": "Team", "Value": "blue"}]
+                RoleArn=abac, RoleSessionName="bb", Tags=[{"Key": "Team", "Value": "blue"}]
             )
         ),
     )
@@ -282,7 +282,7 @@ def test_session_tags_need_tag_session_and_flow_to_principal_tags(
         "iam",
         **creds(
             sts.assume_role(
-                RoleArn=abac, RoleSessionName="r", Tags=[{"Key": "team", "Value": "red"}]
+                RoleArn=abac, RoleSessionName="rr", Tags=[{"Key": "team", "Value": "red"}]
             )
         ),
     )
@@ -291,7 +291,7 @@ def test_session_tags_need_tag_session_and_flow_to_principal_tags(
     with pytest.raises(ClientError) as dup:
         sts.assume_role(
             RoleArn=abac,
-            RoleSessionName="d",
+            RoleSessionName="dd",
             Tags=[{"Key": "team", "Value": "a"}, {"Key": "TEAM", "Value": "b"}],
         )
     assert error_of(dup.value) == (
@@ -302,7 +302,7 @@ def test_session_tags_need_tag_session_and_flow_to_principal_tags(
     with pytest.raises(ClientError) as bad_transitive:
         sts.assume_role(
             RoleArn=abac,
-            RoleSessionName="d",
+            RoleSessionName="dd",
             Tags=[{"Key": "team", "Value": "a"}],
             TransitiveTagKeys=["other"],
         )
@@ -349,7 +349,7 @@ def test_source_identity_needs_permission_and_is_fixed_for_the_chain(
     plain = make_role(iam, trust({"AWS": user_arn}))
     sts = server.client("sts", key, secret)
     with pytest.raises(ClientError) as denied:
-        sts.assume_role(RoleArn=plain, RoleSessionName="s", SourceIdentity="alice")
+        sts.assume_role(RoleArn=plain, RoleSessionName="ss", SourceIdentity="alice")
     assert "sts:SetSourceIdentity" in error_of(denied.value)[2]
     first = make_role(
         iam,
@@ -357,13 +357,13 @@ def test_source_identity_needs_permission_and_is_fixed_for_the_chain(
         doc(allow(["sts:AssumeRole", "sts:SetSourceIdentity"])),
     )
     second = make_role(iam, trust({"AWS": first}, ["sts:AssumeRole", "sts:SetSourceIdentity"]))
-    one = sts.assume_role(RoleArn=first, RoleSessionName="s", SourceIdentity="alice")
+    one = sts.assume_role(RoleArn=first, RoleSessionName="ss", SourceIdentity="alice")
     assert one["SourceIdentity"] == "alice"
     chained = server.client("sts", **creds(one))
-    two = chained.assume_role(RoleArn=second, RoleSessionName="t")
+    two = chained.assume_role(RoleArn=second, RoleSessionName="tt")
     assert two["SourceIdentity"] == "alice"
     with pytest.raises(ClientError):
-        chained.assume_role(RoleArn=second, RoleSessionName="t", SourceIdentity="mallory")
+        chained.assume_role(RoleArn=second, RoleSessionName="tt", SourceIdentity="mallory")
     events = [e for e in server.audit_events() if e["eventName"] == "AssumeRole"]
     assert any(
         e.get("responseElements", {}) and e["responseElements"].get("sourceIdentity") == "alice"
@@ -380,7 +380,7 @@ def test_revoke_older_sessions(server: Server, iam: Any, new_user: Any) -> None:
     session = server.client(
         "iam",
         **creds(
-            server.client("sts", key, secret).assume_role(RoleArn=role_arn, RoleSessionName="o")
+            server.client("sts", key, secret).assume_role(RoleArn=role_arn, RoleSessionName="oo")
         ),
     )
     session.list_users()
@@ -403,7 +403,7 @@ def test_tampered_or_foreign_session_token_is_rejected(
     name, key, secret = new_user()
     role_arn = make_role(iam, trust({"AWS": f"arn:aws:iam::{ACCOUNT_ID}:user/{name}"}))
     issued = creds(
-        server.client("sts", key, secret).assume_role(RoleArn=role_arn, RoleSessionName="x")
+        server.client("sts", key, secret).assume_role(RoleArn=role_arn, RoleSessionName="xx")
     )
     token = issued["token"]
     flipped = token[:40] + ("A" if token[40] != "A" else "B") + token[41:]
@@ -411,7 +411,7 @@ def test_tampered_or_foreign_session_token_is_rejected(
         server.client("sts", issued["key"], issued["secret"], flipped).get_caller_identity()
     assert error_of(bad.value)[:2] == ("InvalidClientTokenId", 403)
     other = creds(
-        server.client("sts", key, secret).assume_role(RoleArn=role_arn, RoleSessionName="y")
+        server.client("sts", key, secret).assume_role(RoleArn=role_arn, RoleSessionName="yy")
     )
     with pytest.raises(ClientError) as swapped:
         server.client("sts", issued["key"], issued["secret"], other["token"]).get_caller_identity()
