@@ -47,11 +47,15 @@ def build_runtime(settings: Settings) -> tuple[Runtime, FirstStart | None]:
 
 
 class OpenStsApp:
-    """Routes: ``/`` the AWS APIs, ``/health`` readiness; anything else 404."""
+    """Routes: ``/`` the AWS APIs, ``/health`` readiness, ``/v1/...`` sign-in; else 404."""
 
     def __init__(self, runtime: Runtime):
         self.runtime = runtime
         self.aws = AwsEndpoint(runtime, load_operations())
+        # Imported here so the AWS endpoint does not depend on the sign-in pages.
+        from opensts.web.signin import build_signin_app
+
+        self.signin = build_signin_app(runtime)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -65,7 +69,7 @@ class OpenStsApp:
         elif path == "/health":
             await _json(send, 200, {"status": "ok"})
         else:
-            await _json(send, 404, {"message": "Not Found"})
+            await self.signin(scope, receive, send)  # /v1/... sign-in; 404 for the rest
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

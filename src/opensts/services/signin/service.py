@@ -1,0 +1,494 @@
+"""The sign-in service: joins the pure OAuth pieces to the store, keys, policy and audit.
+
+Flow (AWS CLI User Guide, cli-configure-sign-in; aws-clients.md §2):
+
+1. the browser pages authenticate an IAM user (password, then TOTP when the user has an
+   MFA device) and let them pick the principal: themselves or a role they may assume;
+2. :meth:`SigninService.authorize` checks ``signin:AuthorizeOAuth2Access`` and issues a
+   one-time authorization code (audited);
+3. :meth:`SigninService.create_token` (``POST /v1/token``) exchanges the code (PKCE,
+   redirect URI, DPoP) or rotates a refresh token, checks ``signin:CreateOAuth2Token`` and
+   mints 15-minute credentials until the session limit (audited).
+
+Every method takes the request's ``RequestMeta`` (and so ``now``) from the caller.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pyotp
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from opensts.audit.events import build_event
+from opensts.credentials.errors import InvalidToken
+from opensts.directory.errors import NotFound
+from opensts.directory.records import Role, User
+from opensts.directory.signin import SigninSession
+from opensts.errors import AccessDenied, AwsError
+from opensts.services.context import AuditRecord, CallContext, Caller, RequestMeta
+from opensts.services.runtime import Runtime
+from opensts.services.signin import clients, grants, idtoken, rfc7636, rfc9449, throttle
+from opensts.services.signin.errors import (
+    SigninAccessDenied,
+    SigninError,
+    invalid_grant,
+    invalid_request,
+    token_expired,
+)
+from opensts.services.sts import sessions
+
+REFRESH_TOKEN_MAX = 2048
+CODE_MAX = 4096
+MAX_ROLES_LISTED = 100
+_HASHER = PasswordHasher()
+# Verified against when the user does not exist, so both paths cost one argon2 check
+# and response timing does not reveal which user names exist.
+_DUMMY_HASH = _HASHER.hash("opensts-no-such-user")
+
+
+class SignInFailed(Exception):
+    """A browser sign-in step failed; ``message`` is safe to show, ``retry_after`` set when
+    throttled."""
+
+    def __init__(self, message: str, retry_after: int = 0):
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A user signed in in this browser (kept in the sealed browser cookie)."""
+
+    account_id: str
+    user_name: str
+    auth_time: int
+    mfa_time: int | None = None
+
+
+def _epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def _at(epoch: int) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+class SigninService:
+    def __init__(self, runtime: Runtime, region: str = "us-east-1"):
+        self.runtime = runtime
+        self.region = region
+        self.id_key = idtoken.signing_key(runtime.settings.master_key)
+        self.csrf_key = idtoken.derive_key(runtime.settings.master_key, b"csrf")
+
+    @property
+    def store(self) -> Any:
+        return self.runtime.store
+
+    # -- browser sign-in -------------------------------------------------------------------
+
+    def check_password(
+        self, account_id: str, user_name: str, password: str, meta: RequestMeta
+    ) -> tuple[Identity, str | None]:
+        """Authenticate; returns the identity and the serial of the user's MFA device (when
+        one is enabled, the caller must then check a TOTP code with :meth:`check_totp`)."""
+        now = meta.now
+        user_key = throttle.user_key(account_id, user_name)
+        ip_key = throttle.ip_key(meta.source_ip)
+        self._throttled(user_key, throttle.USER, now)
+        self._throttled(ip_key, throttle.SOURCE_IP, now)
+        user, profile_hash = self._login_profile(account_id, user_name)
+        try:
+            ok = _HASHER.verify(profile_hash or _DUMMY_HASH, password) and user is not None
+        except (VerificationError, InvalidHashError):
+            ok = False
+        if not ok or user is None or profile_hash is None:
+            self.store.record_signin_failure(
+                user_key, now, window_seconds=throttle.USER.window_seconds)
+            self.store.record_signin_failure(
+                ip_key, now, window_seconds=throttle.SOURCE_IP.window_seconds)
+            raise SignInFailed("Your authentication information is incorrect. Please try again.")
+        self.store.clear_signin_failures(user_key)
+        devices = [d for d in self.store.list_mfa_devices_for_user(account_id, user.name)
+                   if d.enabled is not None]
+        identity = Identity(account_id, user.name, _epoch(now))
+        return identity, devices[0].serial if devices else None
+
+    def check_totp(self, identity: Identity, code: str, meta: RequestMeta) -> Identity:
+        now = meta.now
+        user_key = throttle.user_key(identity.account_id, identity.user_name)
+        self._throttled(user_key, throttle.USER, now)
+        failure = SignInFailed("The MFA code is not valid. Please try again.")
+        devices = [d for d in self.store.list_mfa_devices_for_user(
+            identity.account_id, identity.user_name) if d.enabled is not None]
+        if not (len(code) == 6 and code.isdigit()):
+            devices = []
+        for device in devices:
+            seed = self.runtime.secret_box.open(
+                device.sealed_seed, context=b"mfa:" + device.serial.encode())
+            totp = pyotp.TOTP(seed.decode())
+            step_now = _epoch(now) // 30
+            for step in (step_now, step_now - 1, step_now + 1):
+                if hmac.compare_digest(totp.at(step * 30), code):
+                    if self.store.use_mfa_code(device.serial, step):
+                        self.store.clear_signin_failures(user_key)
+                        return Identity(identity.account_id, identity.user_name,
+                                        identity.auth_time, _epoch(now))
+                    raise failure  # a replayed code
+        self.store.record_signin_failure(
+            user_key, now, window_seconds=throttle.USER.window_seconds)
+        raise failure
+
+    def _throttled(self, key: str, policy: throttle.Policy, now: datetime) -> None:
+        count = self.store.get_signin_failures(key)
+        wait = throttle.retry_after(policy, count.failures, count.last_failure, now)
+        if wait > 0:
+            raise SignInFailed(
+                f"Too many failed sign-in attempts. Try again in {wait} seconds.", wait)
+
+    def _login_profile(self, account_id: str, user_name: str) -> tuple[User | None, str | None]:
+        try:
+            user = self.store.get_user(account_id, user_name)
+            profile = self.store.get_login_profile(account_id, user.name)
+        except NotFound:
+            return None, None
+        return user, profile.password_hash
+
+    def still_valid(self, identity: Identity) -> bool:
+        try:
+            self.store.get_login_profile(identity.account_id, identity.user_name)
+        except NotFound:
+            return False
+        return True
+
+    # -- principals ------------------------------------------------------------------------
+
+    def assumable_roles(self, identity: Identity, meta: RequestMeta) -> list[Role]:
+        """Roles of the user's account whose trust policy lets the user assume them."""
+        caller = self._user_caller(identity, meta)
+        page = self.store.list_roles(identity.account_id, max_items=MAX_ROLES_LISTED)
+        allowed = []
+        for role in page.items:
+            decision = self.runtime.authorizer.decide(
+                caller, "sts:AssumeRole", role.arn, meta=meta,
+                resource_policy=role.assume_role_policy, resource_account=role.account_id,
+                extra_context={"sts:RoleSessionName": identity.user_name}, trust=True,
+            )
+            if decision.allowed:
+                allowed.append(role)
+        return allowed
+
+    def _user_caller(self, identity: Identity | grants.Grant, meta: RequestMeta) -> Caller:
+        user = self.store.get_user(identity.account_id, identity.user_name)
+        claims = self._user_claims(user, identity.mfa_time, _epoch(meta.now))
+        return Caller("IAMUser", user.account_id, user.arn, user.user_id, "", user.name, claims)
+
+    @staticmethod
+    def _user_claims(user: User, mfa_time: int | None, now: int) -> dict[str, Any]:
+        return {
+            "type": "IAMUser", "acct": user.account_id, "arn": user.arn, "pid": user.user_id,
+            "user": user.name, "uid": user.user_id, "uarn": user.arn, "mfa": mfa_time,
+            "mfa_ctx": bool(mfa_time), "iat": now, "op": "CreateOAuth2Token",
+        }
+
+    def _principal(
+        self, grant: grants.Grant, now: int
+    ) -> tuple[Caller, dict[str, Any], int | None]:
+        """The session's caller, the claims to seal in its credentials, and the principal's
+        own session limit (a role's MaxSessionDuration)."""
+        try:
+            user = self.store.get_user(grant.account_id, grant.user_name)
+            self.store.get_login_profile(grant.account_id, user.name)
+        except NotFound:
+            raise SigninAccessDenied(
+                "USER_CREDENTIALS_CHANGED",
+                "The user's sign-in credentials changed. Please sign in again.") from None
+        claims = self._user_claims(user, grant.mfa_time, now)
+        limit: int | None = None
+        if grant.role_name is not None:
+            try:
+                role = self.store.get_role(grant.account_id, grant.role_name)
+            except NotFound:
+                raise token_expired("The role of this session no longer exists.") from None
+            name = user.name
+            arn = f"arn:aws:sts::{role.account_id}:assumed-role/{role.name}/{name}"
+            claims = {
+                "type": "AssumedRole", "acct": role.account_id, "arn": arn,
+                "pid": f"{role.role_id}:{name}", "role_arn": role.arn, "role_id": role.role_id,
+                "role_name": role.name, "sn": name, "si": None, "mfa": grant.mfa_time,
+                "mfa_ctx": bool(grant.mfa_time), "iat": now, "op": "CreateOAuth2Token",
+            }
+            limit = role.max_session_duration
+        caller = Caller(claims["type"], claims["acct"], claims["arn"], claims["pid"], "",
+                        user.name if grant.role_name is None else None, claims)
+        return caller, claims, limit
+
+    def session_arn(self, grant: grants.Grant, now: int) -> str:
+        return self._principal(grant, now)[0].arn
+
+    def _authorize(
+        self, caller: Caller, action: str, grant: grants.Grant, meta: RequestMeta,
+        context: dict[str, str | list[str]],
+    ) -> None:
+        resource = clients.resource_arn(grant.client_id, self.region, grant.account_id)
+        try:
+            self.runtime.authorizer.authorize(
+                caller, action, resource, meta=meta, extra_context=context)
+        except AccessDenied as denied:
+            raise SigninAccessDenied("INSUFFICIENT_PERMISSIONS", denied.message) from None
+
+    # -- /v1/authorize: the code -----------------------------------------------------------
+
+    async def authorize(
+        self, grant: grants.Grant, *, redirect_uri: str, challenge: str, meta: RequestMeta
+    ) -> str:
+        """Check ``signin:AuthorizeOAuth2Access`` for the chosen principal and issue a code."""
+        record = AuditRecord(request_parameters={
+            "clientId": grant.client_id, "redirectUri": redirect_uri,
+            "codeChallengeMethod": "SHA-256", "responseType": "code",
+        })
+        caller: Caller | None = None
+        try:
+            caller, _, _ = self._principal(grant, _epoch(meta.now))
+            self._authorize(caller, "signin:AuthorizeOAuth2Access", grant, meta, {
+                "signin:OAuthClientId": grant.client_id,
+                "signin:OAuthRedirectUri": redirect_uri,
+            })
+            code, _ = grants.seal_code(self.runtime.keyring, grant, redirect_uri=redirect_uri,
+                                       challenge=challenge, now=_epoch(meta.now))
+        except AwsError as error:
+            await self._audit("AuthorizeOAuth2Access", meta, caller, record, grant, error)
+            raise
+        record.additional_event_data = {"MFAUsed": "Yes" if grant.mfa_time else "No"}
+        await self._audit("AuthorizeOAuth2Access", meta, caller, record, grant, None)
+        return code
+
+    # -- /v1/token ---------------------------------------------------------------------------
+
+    async def create_token(
+        self, body: Any, *, dpop: str | None, url: str, meta: RequestMeta
+    ) -> dict[str, Any]:
+        record = AuditRecord()
+        state: dict[str, Any] = {}
+        try:
+            result = self._create_token(body, dpop, url, meta, record, state)
+        except AwsError as error:
+            await self._audit("CreateOAuth2Token", meta, state.get("caller"), record,
+                              state.get("grant"), error)
+            raise
+        await self._audit("CreateOAuth2Token", meta, state.get("caller"), record,
+                          state.get("grant"), None)
+        return result
+
+    def _create_token(
+        self, body: Any, dpop: str | None, url: str, meta: RequestMeta, record: AuditRecord,
+        state: dict[str, Any],
+    ) -> dict[str, Any]:
+        if not isinstance(body, dict):
+            raise invalid_request("The request body must be a JSON object.")
+        client_id, grant_type = body.get("clientId"), body.get("grantType")
+        record.request_parameters = {"clientId": client_id, "grantType": grant_type}
+        if client_id not in clients.CLIENTS:
+            raise SigninAccessDenied("invalid_client", "Unknown clientId.")
+        if grant_type not in ("authorization_code", "refresh_token"):
+            raise SigninAccessDenied("unsupported_grant_type",
+                                     "grantType must be authorization_code or refresh_token.")
+        try:
+            proof = rfc9449.verify_proof(dpop, method="POST", url=url, now=meta.now)
+        except rfc9449.InvalidProof as bad:
+            raise invalid_request(f"Invalid DPoP proof: {bad}.") from None
+        # §11.1: a proof is good for one request.
+        if not self.store.add_used_token(
+            f"dpop:{proof.jkt}:{proof.jti}", _at(proof.iat + rfc9449.MAX_AGE_SECONDS * 2)
+        ):
+            raise invalid_request("Invalid DPoP proof: the proof was already used.")
+        if grant_type == "authorization_code":
+            return self._exchange_code(body, client_id, proof, url, meta, record, state)
+        return self._refresh(body, client_id, proof, meta, state)
+
+    def _exchange_code(
+        self, body: dict[str, Any], client_id: str, proof: rfc9449.Proof, url: str,
+        meta: RequestMeta, record: AuditRecord, state: dict[str, Any],
+    ) -> dict[str, Any]:
+        now = _epoch(meta.now)
+        text, verifier, redirect_uri = body.get("code"), body.get("codeVerifier"), body.get(
+            "redirectUri")
+        if not isinstance(text, str) or not 1 <= len(text) <= CODE_MAX:
+            raise invalid_request("code is required for grantType authorization_code.")
+        if not isinstance(redirect_uri, str) or not redirect_uri:
+            raise invalid_request("redirectUri is required for grantType authorization_code.")
+        if not rfc7636.valid_verifier(verifier):
+            raise invalid_request("codeVerifier must be 43-128 characters of [A-Za-z0-9-._~].")
+        record.request_parameters = {**(record.request_parameters or {}),
+                                     "redirectUri": redirect_uri}
+        try:
+            code = grants.open_code(self.runtime.keyring, text)
+        except InvalidToken:
+            raise invalid_grant("The authorization code is not valid.") from None
+        state["grant"] = code.grant
+        if code.expires <= now:
+            raise SigninAccessDenied("AUTHCODE_EXPIRED", "The authorization code has expired.")
+        if not self.store.add_used_token(f"signin-code:{code.jti}", _at(code.expires)):
+            # RFC 6749 §4.1.2: a code used twice revokes what it already granted.
+            with contextlib.suppress(NotFound):
+                self.store.revoke_signin_session(code.session_id)
+            raise invalid_grant("The authorization code was already used.")
+        if code.grant.client_id != client_id:
+            raise invalid_grant("The authorization code was issued to another client.")
+        if not hmac.compare_digest(code.redirect_uri, redirect_uri):  # §4.1.3
+            raise invalid_grant("redirectUri does not match the authorization request.")
+        if not rfc7636.verify(str(verifier), code.challenge):
+            raise invalid_grant("The PKCE code verifier does not match the code challenge.")
+        grant = code.grant
+        caller, claims, limit = self._principal(grant, now)
+        state["caller"] = caller
+        self._authorize(caller, "signin:CreateOAuth2Token", grant, meta, self._token_context(
+            grant, "authorization_code", redirect_uri))
+        ends = grants.session_ends(
+            grant.auth_time, setting_max=self.runtime.settings.login_session_max_seconds,
+            principal_max=limit)
+        lifetime = grants.credential_lifetime(
+            now, ends, setting=self.runtime.settings.login_credential_seconds)
+        if lifetime <= 0:
+            raise token_expired("The sign-in session has reached its maximum duration.")
+        session = SigninSession(
+            session_id=code.session_id, account_id=grant.account_id,
+            user_name=grant.user_name, client_id=client_id, jkt=proof.jkt,
+            started=_at(grant.auth_time), ends=_at(ends), role_name=grant.role_name,
+            mfa_time=_at(grant.mfa_time) if grant.mfa_time else None,
+        )
+        self.store.create_signin_session(session)
+        credentials = self._mint(claims, grant.account_id, lifetime, meta)
+        amr = ["pwd", "mfa"] if grant.mfa_time else ["pwd"]
+        id_token = idtoken.build(
+            self.id_key, issuer=url.rsplit("/v1/", 1)[0], subject=caller.arn,
+            audience=client_id, now=now, auth_time=grant.auth_time, amr=amr)
+        result = self._token_result(credentials, lifetime, session.session_id, 0)
+        result["idToken"] = id_token
+        return result
+
+    def _refresh(
+        self, body: dict[str, Any], client_id: str, proof: rfc9449.Proof, meta: RequestMeta,
+        state: dict[str, Any],
+    ) -> dict[str, Any]:
+        now = _epoch(meta.now)
+        text = body.get("refreshToken")
+        if not isinstance(text, str) or not 1 <= len(text) <= REFRESH_TOKEN_MAX:
+            raise invalid_request("refreshToken is required for grantType refresh_token.")
+        try:
+            token = grants.open_refresh_token(self.runtime.keyring, text)
+            session = self.store.get_signin_session(token.session_id)
+        except (InvalidToken, NotFound):
+            raise token_expired() from None
+        grant = grants.Grant(session.account_id, session.user_name, session.client_id,
+                             _epoch(session.started),
+                             _epoch(session.mfa_time) if session.mfa_time else None,
+                             session.role_name)
+        state["grant"] = grant
+        if session.client_id != client_id:
+            raise invalid_grant("The refresh token was issued to another client.")
+        # RFC 9449 §5: the refresh token is bound to the key that proved possession at issue.
+        if not hmac.compare_digest(session.jkt, proof.jkt):
+            raise invalid_grant("The DPoP proof is not signed by the key bound to this token.")
+        if session.revoked:
+            raise token_expired("This sign-in session was signed out. Please sign in again.")
+        if _epoch(session.ends) <= now:
+            raise token_expired("The sign-in session has reached its maximum duration.")
+        if token.generation != session.generation or not self.store.rotate_signin_session(
+            session.session_id, token.generation, meta.now
+        ):
+            # RFC 9700 §4.14.2: a rotated-out refresh token came back; one of the two
+            # holders is an attacker, so the whole session ends.
+            self.store.revoke_signin_session(session.session_id)
+            raise token_expired("The refresh token was already used. Please sign in again.")
+        caller, claims, _ = self._principal(grant, now)
+        state["caller"] = caller
+        self._authorize(caller, "signin:CreateOAuth2Token", grant, meta,
+                        self._token_context(grant, "refresh_token", None))
+        lifetime = grants.credential_lifetime(
+            now, _epoch(session.ends), setting=self.runtime.settings.login_credential_seconds)
+        credentials = self._mint(claims, grant.account_id, lifetime, meta)
+        return self._token_result(credentials, lifetime, session.session_id,
+                                  token.generation + 1)
+
+    async def revoke(self, body: Any, *, dpop: str | None, url: str, meta: RequestMeta) -> None:
+        """Sign out a session (``opensts logout``): the holder proves the bound key."""
+        if not isinstance(body, dict) or not isinstance(body.get("refreshToken"), str):
+            raise invalid_request("refreshToken is required.")
+        try:
+            proof = rfc9449.verify_proof(dpop, method="POST", url=url, now=meta.now)
+        except rfc9449.InvalidProof as bad:
+            raise invalid_request(f"Invalid DPoP proof: {bad}.") from None
+        try:
+            token = grants.open_refresh_token(self.runtime.keyring, body["refreshToken"])
+            session = self.store.get_signin_session(token.session_id)
+        except (InvalidToken, NotFound):
+            return  # RFC 7009 §2.2: an invalid token is not an error for revocation
+        if hmac.compare_digest(session.jkt, proof.jkt):
+            self.store.revoke_signin_session(session.session_id)
+
+    @staticmethod
+    def _token_context(
+        grant: grants.Grant, grant_type: str, redirect_uri: str | None
+    ) -> dict[str, str | list[str]]:
+        context: dict[str, str | list[str]] = {
+            "signin:OAuthClientId": grant.client_id,
+            "signin:OAuthGrantType": grant_type,
+            "signin:OAuthClientAuthentication": "none",
+        }
+        if redirect_uri:
+            context["signin:OAuthRedirectUri"] = redirect_uri
+        return context
+
+    def _mint(
+        self, claims: dict[str, Any], account_id: str, lifetime: int, meta: RequestMeta
+    ) -> dict[str, Any]:
+        claims = {k: v for k, v in claims.items() if k != "iat"}
+        ctx = CallContext(self.runtime, None, meta)
+        credentials, _ = sessions.mint(ctx, account_id, claims, lifetime)
+        return credentials
+
+    def _token_result(
+        self, credentials: dict[str, Any], lifetime: int, session_id: str, generation: int
+    ) -> dict[str, Any]:
+        refresh = grants.seal_refresh_token(
+            self.runtime.keyring, grants.RefreshToken(session_id, generation))
+        return {
+            "accessToken": {
+                "accessKeyId": credentials["AccessKeyId"],
+                "secretAccessKey": credentials["SecretAccessKey"],
+                "sessionToken": credentials["SessionToken"],
+            },
+            "tokenType": "aws_sigv4",
+            "expiresIn": lifetime,
+            "refreshToken": refresh,
+        }
+
+    # -- audit -------------------------------------------------------------------------------
+
+    async def _audit(
+        self, action: str, meta: RequestMeta, caller: Caller | None, record: AuditRecord,
+        grant: grants.Grant | None, error: AwsError | None,
+    ) -> None:
+        if caller is not None:
+            record.user_identity = {
+                "type": caller.type, "principalId": caller.principal_id, "arn": caller.arn,
+                "accountId": caller.account_id,
+                **({"userName": caller.user_name} if caller.user_name else {}),
+            }
+        if error is not None and isinstance(error, SigninError):
+            record.additional_event_data = {**record.additional_event_data,
+                                            "oauthError": error.error}
+        event = build_event(
+            service="signin", action=action, meta=meta, caller=None, record=record,
+            read_only=True, recipient_account=grant.account_id if grant else None,
+            error_code=error.code if error else None,
+            error_message=error.message if error else None,
+        )
+        await self.runtime.audit.write(event)
