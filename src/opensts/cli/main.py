@@ -89,6 +89,10 @@ def main() -> None:
         policy_commands = None  # type: ignore[assignment]
     if policy_commands is not None and hasattr(policy_commands, "policy"):
         cli.add_command(policy_commands.policy)
+    from opensts.cli.login import COMMANDS as login_commands
+
+    for command in login_commands:
+        cli.add_command(command)
     cli()
 
 
