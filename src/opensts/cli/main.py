@@ -82,6 +82,61 @@ def audit_tail(data_dir: Path, lines: int, as_json: bool) -> None:
         )
 
 
+@cli.group()
+def keys() -> None:
+    """Session-token signing keys (rotation without invalidating live sessions)."""
+
+
+def _store_and_box(data_dir: Path):  # type: ignore[no-untyped-def]
+    from opensts.credentials.at_rest import SecretBox
+    from opensts.store import open_store
+
+    try:
+        settings = Settings.from_env(data_dir)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    return open_store(settings.database_url), SecretBox(settings.master_key)
+
+
+@keys.command("list")
+@click.option("--data-dir", default="./data", show_default=True, type=click.Path(path_type=Path))
+def keys_list(data_dir: Path) -> None:
+    """List signing keys (ids and dates only; key material is never printed)."""
+    store, _ = _store_and_box(data_dir)
+    for key in store.list_signing_keys():
+        mark = "primary" if key.primary else "verify-only"
+        click.echo(f"{key.key_id}  {key.created:%Y-%m-%dT%H:%M:%SZ}  {mark}")
+    store.close()
+
+
+@keys.command("rotate")
+@click.option("--data-dir", default="./data", show_default=True, type=click.Path(path_type=Path))
+def keys_rotate(data_dir: Path) -> None:
+    """Make a new primary key; sessions sealed with older keys stay valid until retired."""
+    from opensts.services.bootstrap import add_signing_key, utcnow
+
+    store, box = _store_and_box(data_dir)
+    click.echo(add_signing_key(store, box, utcnow()))
+    store.close()
+
+
+@keys.command("retire")
+@click.argument("key_id")
+@click.option("--data-dir", default="./data", show_default=True, type=click.Path(path_type=Path))
+def keys_retire(key_id: str, data_dir: Path) -> None:
+    """Delete a non-primary key: every session sealed with it stops working."""
+    store, _ = _store_and_box(data_dir)
+    try:
+        current = {k.key_id: k for k in store.list_signing_keys()}
+        if key_id not in current:
+            raise click.ClickException(f"no signing key {key_id}")
+        if current[key_id].primary:
+            raise click.ClickException("rotate first: the primary key cannot be retired")
+        store.delete_signing_key(key_id)
+    finally:
+        store.close()
+
+
 def main() -> None:
     try:
         from opensts.cli import policy as policy_commands

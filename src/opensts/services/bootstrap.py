@@ -53,12 +53,24 @@ def ensure_management_account(
     return account_id, FirstStart(account_id, key_id, shown)
 
 
-def load_keyring(store: Store, box: SecretBox, now: datetime) -> KeyRing:
+def add_signing_key(store: Store, box: SecretBox, now: datetime) -> str:
+    """Generate a token-signing key and make it primary; older keys still verify."""
+    key_id, material = KeyRing.generate_key()
+    sealed = box.seal(material, context=b"signing-key:" + key_id.encode())
+    store.add_signing_key(SigningKey(key_id, sealed, now, primary=True))
+    return key_id
+
+
+def keyring_changed(store: Store, current: KeyRing) -> bool:
+    keys = store.list_signing_keys()
+    primary = next((k.key_id for k in keys if k.primary), None)
+    return primary != current.primary or {k.key_id for k in keys} != set(current.key_ids)
+
+
+def load_keyring(store: Store, box: SecretBox, now: datetime | None = None) -> KeyRing:
     keys = store.list_signing_keys()
     if not keys:
-        key_id, material = KeyRing.generate_key()
-        sealed = box.seal(material, context=b"signing-key:" + key_id.encode())
-        store.add_signing_key(SigningKey(key_id, sealed, now, primary=True))
+        add_signing_key(store, box, now or utcnow())
         keys = store.list_signing_keys()
     opened = [
         (k.key_id, box.open(k.sealed_key, context=b"signing-key:" + k.key_id.encode()))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -27,3 +28,18 @@ class Runtime:
     management_account: str
     # Optional collaborators added by later layers (federation key caches, sign-in state).
     extras: dict[str, Any] = field(default_factory=dict)
+    # Token-signing keys are re-read from the store this often, so a rotation made on one
+    # node (``opensts keys rotate``) reaches every node without a restart.
+    key_refresh_seconds: float = 60.0
+    _keys_checked: float = field(default=0.0, repr=False)
+
+    def refresh_keys(self) -> None:
+        now = time.monotonic()
+        if now - self._keys_checked < self.key_refresh_seconds:
+            return
+        self._keys_checked = now
+        from opensts.services.bootstrap import keyring_changed, load_keyring
+
+        if keyring_changed(self.store, self.keyring):
+            self.keyring = load_keyring(self.store, self.secret_box)
+            self.authorizer.keyring = self.keyring

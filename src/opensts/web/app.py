@@ -42,7 +42,9 @@ def build_runtime(settings: Settings) -> tuple[Runtime, FirstStart | None]:
         signing_keys=SigningKeyCache(),
         management_account=management,
         extras={"jwks": JwksCache(ca_bundle=settings.ca_bundle)},
+        key_refresh_seconds=settings.key_refresh_seconds,
     )
+    runtime.refresh_keys()  # marks the ring as freshly loaded
     return runtime, first
 
 

@@ -176,6 +176,7 @@ class AwsEndpoint:
         body: bytes,
     ) -> Result:
         meta = state.meta
+        self.runtime.refresh_keys()
         signed = parse_request(method, raw_path, raw_query, headers)
         if operation.signed:
             if signed is None:
