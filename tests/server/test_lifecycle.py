@@ -140,3 +140,39 @@ def test_two_nodes_on_postgresql_share_directory_and_sessions(tmp_path: Path) ->
             stop_server(second)
         with psycopg.connect(POSTGRES, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def test_key_rotation_keeps_live_sessions_and_retiring_revokes_them(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    server = start_server(data, {"OPENSTS_KEY_REFRESH_SECONDS": "0"})
+    cli_env = {**server.env}
+
+    def keys(*args: str) -> str:
+        result = subprocess.run(
+            [str(BIN / "opensts"), "keys", *args, "--data-dir", str(data)],
+            env=cli_env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
+        return result.stdout
+
+    try:
+        old_key = keys("list").split()[0]
+        before = creds(server.client("sts").get_session_token())
+        new_key = keys("rotate").strip()
+        assert new_key != old_key
+        listed = keys("list")
+        assert f"{new_key}" in listed and "primary" in listed and "verify-only" in listed
+        after = creds(server.client("sts").get_session_token())
+        # Both the session sealed before and the one sealed after the rotation work.
+        server.client("sts", **before).get_caller_identity()
+        server.client("sts", **after).get_caller_identity()
+        keys("retire", old_key)
+        with pytest.raises(ClientError) as revoked:
+            server.client("sts", **before).get_caller_identity()
+        assert revoked.value.response["Error"]["Code"] == "InvalidClientTokenId"
+        server.client("sts", **after).get_caller_identity()
+    finally:
+        stop_server(server)
