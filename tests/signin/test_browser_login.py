@@ -123,9 +123,8 @@ def test_login_in_chromium_then_boto3(
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert not cache_files[0].exists()
-    from tests.signin.helpers import Client
-
     from opensts.cli.login import load_dpop_key
+    from tests.signin.helpers import Client
 
     client = Client(signin_server.endpoint)
     refused = client.refresh(last["refreshToken"], key=load_dpop_key(last["dpopKey"]))
