@@ -4,6 +4,7 @@ xmlns https://iam.amazonaws.com/doc/2010-05-08/).
 Importing this package registers every operation with ``services.registry``.
 """
 
+import opensts.services.iam.providers  # noqa: F401
 from opensts.services.iam import attached, credentials, groups, policies, roles, users
 
 __all__ = ["attached", "credentials", "groups", "policies", "roles", "users"]
