@@ -12,9 +12,10 @@ import path from "node:path";
 const peerDir = process.env.OPENSTS_PEER_DIR;
 const require = createRequire(path.join(peerDir, "package.json"));
 const { STSClient, AssumeRoleCommand, GetCallerIdentityCommand, GetSessionTokenCommand,
-  GetFederationTokenCommand } = require("@aws-sdk/client-sts");
+  GetFederationTokenCommand, STSServiceException } = require("@aws-sdk/client-sts");
 const { IAMClient, CreateUserCommand, CreateAccessKeyCommand, CreateRoleCommand,
-  PutRolePolicyCommand, PutUserPolicyCommand, GetRoleCommand, GetUserCommand } =
+  PutRolePolicyCommand, PutUserPolicyCommand, GetRoleCommand, GetUserCommand,
+  IAMServiceException } =
   require("@aws-sdk/client-iam");
 
 const endpoint = process.env.OPENSTS_ENDPOINT;
@@ -45,6 +46,9 @@ const shape = (c) => ({
 });
 const failure = (err) => ({
   name: err.name,
+  // The SDK's service base class when the error code is not modelled (AccessDenied is not).
+  serviceException: err instanceof STSServiceException ? "STSServiceException"
+    : err instanceof IAMServiceException ? "IAMServiceException" : null,
   httpStatusCode: err.$metadata?.httpStatusCode ?? null,
   fault: err.$fault ?? null,
   message: err.message,

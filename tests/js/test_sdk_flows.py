@@ -124,9 +124,11 @@ def test_session_policy_narrows_the_role_and_denial_is_the_sdk_exception(
         403,
         "client",
     )
+    assert denied["serviceException"] == "IAMServiceException"
     assert denied["message"].startswith(
         f"User: arn:aws:sts::{ACCOUNT_ID}:assumed-role/{prefix}-role/js-sdk is not authorized "
-        f"to perform: iam:GetUser on resource: arn:aws:iam::{ACCOUNT_ID}:user/{prefix}-user"
+        f"to perform: iam:GetUser on resource: arn:aws:iam::{ACCOUNT_ID}:user/{prefix}-user "
+        "because no session policy allows the iam:GetUser action"
     )
     assert re.fullmatch(r"[0-9a-f-]{36}", denied["requestId"] or "")
 
@@ -135,6 +137,7 @@ def test_assume_role_denied_for_an_untrusted_role(flows: tuple[str, dict[str, An
     prefix, out = flows
     denied = out["deniedAssumeRole"]
     assert (denied["name"], denied["httpStatusCode"]) == ("AccessDenied", 403)
+    assert denied["serviceException"] == "STSServiceException"
     assert denied["message"].startswith(
         f"User: arn:aws:iam::{ACCOUNT_ID}:user/{prefix}-user is not authorized to perform: "
         f"sts:AssumeRole on resource: arn:aws:iam::{ACCOUNT_ID}:role/{prefix}-missing"
@@ -168,3 +171,4 @@ def test_bad_signature_is_the_sdk_exception(flows: tuple[str, dict[str, Any]]) -
     _, out = flows
     bad = out["badSignature"]
     assert (bad["name"], bad["httpStatusCode"]) == ("SignatureDoesNotMatch", 403)
+    assert bad["serviceException"] == "STSServiceException"
