@@ -202,3 +202,16 @@ def test_cli_policy_document_round_trip(server: Any) -> None:
                               "--version-id", "v1")["PolicyVersion"]
     assert version["Document"]["Statement"][0]["Action"] == ["s3:ListBucket"]
     server.aws("iam", "delete-policy", "--policy-arn", arn)
+
+
+def test_policy_arn_condition_limits_attachments(iam: Any, server: Any, new_user: Any) -> None:
+    target = unique("target")
+    iam.create_user(UserName=target)
+    _, key, secret = new_user({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "iam:AttachUserPolicy", "Resource": "*",
+        "Condition": {"ArnEquals": {"iam:PolicyARN": READ_ONLY}}}]})
+    admin = server.client("iam", key, secret)
+    admin.attach_user_policy(UserName=target, PolicyArn=READ_ONLY)
+    assert error_of(admin.attach_user_policy, UserName=target,
+                    PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")[:2] == (
+        "AccessDenied", 403)

@@ -57,7 +57,9 @@ def _attach(kind: EntityKind) -> Handler:
         policy_arn = arn_param(params, "PolicyArn")
         assert policy_arn is not None
         ctx.audit.request_parameters = {_audit_name(noun): name, "policyArn": policy_arn}
-        stored = load_entity(ctx, kind, f"iam:Attach{noun}Policy", name)
+        # iam:PolicyARN lets policies limit which policies may be attached.
+        stored = load_entity(ctx, kind, f"iam:Attach{noun}Policy", name,
+                             {"iam:PolicyARN": policy_arn})
         try:
             ctx.runtime.store.attach_policy(kind, account(ctx), stored, policy_arn,
                                             max_attached=ATTACHED_POLICIES)
@@ -77,7 +79,9 @@ def _detach(kind: EntityKind) -> Handler:
         policy_arn = arn_param(params, "PolicyArn")
         assert policy_arn is not None
         ctx.audit.request_parameters = {_audit_name(noun): name, "policyArn": policy_arn}
-        stored = load_entity(ctx, kind, f"iam:Detach{noun}Policy", name)
+        # iam:PolicyARN lets policies limit which policies may be detached.
+        stored = load_entity(ctx, kind, f"iam:Detach{noun}Policy", name,
+                             {"iam:PolicyARN": policy_arn})
         with store_errors(**{kind: name, "attachment": policy_arn}):
             ctx.runtime.store.detach_policy(kind, account(ctx), stored, policy_arn)
     return handler

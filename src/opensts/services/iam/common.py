@@ -240,14 +240,15 @@ def load_user(ctx: CallContext, action: str, name: str,
     return user
 
 
-def load_group(ctx: CallContext, action: str, name: str) -> Group:
+def load_group(ctx: CallContext, action: str, name: str,
+               context: dict[str, str | list[str]] | None = None) -> Group:
     acct = account(ctx)
     try:
         group = ctx.runtime.store.get_group(acct, name)
     except NotFound:
-        ctx.authorize(action, arn(acct, "group", "/", name))
+        ctx.authorize(action, arn(acct, "group", "/", name), context=context)
         raise not_found("group", name) from None
-    ctx.authorize(action, group.arn)
+    ctx.authorize(action, group.arn, context=context)
     return group
 
 
@@ -263,13 +264,14 @@ def load_role(ctx: CallContext, action: str, name: str,
     return role
 
 
-def load_entity(ctx: CallContext, kind: EntityKind, action: str, name: str) -> str:
+def load_entity(ctx: CallContext, kind: EntityKind, action: str, name: str,
+                context: dict[str, str | list[str]] | None = None) -> str:
     """Authorize ``action`` on the user/group/role and return its stored name."""
     if kind == "user":
-        return load_user(ctx, action, name).name
+        return load_user(ctx, action, name, context).name
     if kind == "group":
-        return load_group(ctx, action, name).name
-    return load_role(ctx, action, name).name
+        return load_group(ctx, action, name, context).name
+    return load_role(ctx, action, name, context).name
 
 
 def _with_resource_tags(
