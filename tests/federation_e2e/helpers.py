@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import time
 from typing import Any
@@ -76,3 +78,10 @@ def forge_token(key: Any, claims: dict[str, Any], *, kid: str, alg: str = "RS256
 
 def account_root() -> str:
     return f"arn:aws:iam::{ACCOUNT_ID}:root"
+
+
+def expected_name_qualifier(issuer: str, provider_name: str) -> str:
+    """STS API reference, NameQualifier: BASE64(SHA1(Issuer + AccountId + "/" + Name))."""
+    digest = hashlib.sha1(f"{issuer}{ACCOUNT_ID}/{provider_name}".encode(),
+                          usedforsecurity=False).digest()
+    return base64.b64encode(digest).decode()
