@@ -128,6 +128,7 @@ class Client:
         self.endpoint = endpoint
         self.key = ec.generate_private_key(ec.SECP256R1())
         self.verifier, self.challenge = pkce_pair()
+        self.http = httpx.Client(timeout=30)  # one connection pool (and TLS context)
 
     def token(self, body: dict[str, Any], *, key: ec.EllipticCurvePrivateKey | None = None,
               proof: str | None = None, path: str = "/v1/token") -> httpx.Response:
@@ -135,7 +136,7 @@ class Client:
         from datetime import UTC, datetime
 
         headers = {"DPoP": proof or dpop_proof(key or self.key, url, datetime.now(UTC))}
-        return httpx.post(url, json=body, headers=headers, timeout=30)
+        return self.http.post(url, json=body, headers=headers)
 
     def exchange(self, code: str, *, client_id: str = SAME, redirect_uri: str = LOOPBACK,
                  verifier: str | None = None, **kw: Any) -> httpx.Response:
