@@ -33,8 +33,11 @@ def build_signin_app(runtime: Runtime) -> Starlette:
             Route("/v1/token", routes.token, methods=["POST"]),
             Route("/v1/revoke", routes.revoke, methods=["POST"]),
             Route("/v1/.well-known/jwks.json", routes.jwks, methods=["GET"]),
-            Mount("/signin/static",
-                  app=StaticFiles(directory=Path(__file__).parent / "static"), name="static"),
+            Mount(
+                "/signin/static",
+                app=StaticFiles(directory=Path(__file__).parent / "static"),
+                name="static",
+            ),
         ],
         exception_handlers={404: not_found},
     )
