@@ -23,6 +23,21 @@ def test_missing_variable_matches_nothing():
     assert "${aws:username}" in d.to_dict()["policies"][0]["statements"][0]["resource"]["variables"]
 
 
+def test_missing_variable_in_not_resource_makes_statement_inapplicable():
+    p = pol(allow(), {"Effect": "Deny", "Action": "*", "NotResource": HOME})
+    home = "arn:aws:s3:::home/alice/k"
+    # the Deny does not apply without aws:username: its outcome hinges on the missing value
+    assert decide(identity=[p], resource=home).allowed
+    assert decide(identity=[p], resource=home, context={"aws:username": "bob"}).decision == (
+        "explicitDeny"
+    )
+    # ...but a pattern that cannot match whatever the value is leaves NotResource decidable
+    q = pol(
+        allow(), {"Effect": "Deny", "Action": "*", "NotResource": "arn:aws:sqs:*:*:${aws:username}"}
+    )
+    assert decide(identity=[q]).decision == "explicitDeny"
+
+
 def test_default_value():
     p = pol(allow(resource="arn:aws:s3:::home/${aws:username, 'shared'}/*"))
     assert decide(identity=[p], resource="arn:aws:s3:::home/shared/a").allowed
@@ -82,9 +97,15 @@ def test_variables_only_in_2012_version():
 def test_tag_variables_and_missing_in_negated_operator():
     ctx = {"aws:PrincipalTag/team": "red", "aws:ResourceTag/team": "red"}
     assert cond("StringEquals", "aws:ResourceTag/team", "${aws:PrincipalTag/team}", ctx)
-    # missing variable: StringEquals does not match, StringNotEquals does
+    # A variable AWS cannot resolve "might cause the entire statement to be invalid": the
+    # value matches nothing, and a negated operator is false rather than vacuously true.
     assert not cond("StringEquals", "aws:ResourceTag/team", "${aws:PrincipalTag/dept}", ctx)
-    assert cond("StringNotEquals", "aws:ResourceTag/team", "${aws:PrincipalTag/dept}", ctx)
+    assert not cond("StringNotEquals", "aws:ResourceTag/team", "${aws:PrincipalTag/dept}", ctx)
+    both = ["${aws:PrincipalTag/dept}", "red"]
+    assert cond("StringEquals", "aws:ResourceTag/team", both, ctx)  # another value still matches
+    assert not cond(
+        "StringNotEquals", "aws:ResourceTag/team", ["${aws:PrincipalTag/dept}", "x"], ctx
+    )
 
 
 def test_variable_names_case_insensitive():

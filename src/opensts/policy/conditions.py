@@ -14,7 +14,9 @@ reference_policies_condition-single-vs-multi-valued-context-keys):
   operator".
 * Values that cannot be read as the operator's type (a number, a date, an IP) never match:
   the condition is false even for negated operators.
-* Policy variables substitute in String and ARN operators; Null takes none.
+* Policy variables substitute in String and ARN operators; Null takes none. A value whose
+  variable cannot be resolved matches nothing, and makes a negated operator false too
+  ("If AWS cannot resolve a variable this might cause the entire statement to be invalid").
 """
 
 from __future__ import annotations
@@ -103,11 +105,14 @@ class _Templated:
         self.templates = templates
         self.kind = kind
 
-    def __call__(self, value: str, ctx: Context, seen: dict[str, str | None] | None) -> bool:
+    def __call__(self, value: str, ctx: Context, seen: dict[str, str | None] | None) -> bool | None:
+        """True on a match; None when nothing matched and a variable had no value."""
+        unresolved = False
         for t in self.templates:
             parts = t.resolve(ctx, seen)
             if parts is None:
-                continue  # a variable with no value matches nothing
+                unresolved = True
+                continue
             if self.kind == "eq":
                 if value == join(parts):
                     return True
@@ -116,7 +121,7 @@ class _Templated:
                     return True
             elif dynamic_regex(parts, arn=self.kind == "arn").match(value):
                 return True
-        return False
+        return None if unresolved else False
 
 
 def _compare(op: Callable[[Any, Any], bool], values: list[Any]) -> Callable[[Any], bool]:
@@ -267,6 +272,10 @@ class Condition:
         if self.fold:
             value = value.lower()
         hit = self.matcher(value, ctx, seen)
+        if hit is None:
+            # "If AWS cannot resolve a variable this might cause the entire statement to be
+            # invalid" (reference_policies_variables): never true, negated or not.
+            return False
         return not hit if self.negated else hit
 
     def evaluate(self, ctx: Context, seen: dict[str, str | None] | None = None) -> bool:

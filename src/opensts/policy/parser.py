@@ -106,14 +106,22 @@ class ResourceMatcher:
         self.static = GlobSet([t.text for t in templates if not t.has_vars], arn=True)
         self.templates: tuple[Template, ...] = tuple(t for t in templates if t.has_vars)
 
-    def __call__(self, resource: str, ctx: Any, seen: dict[str, str | None] | None = None) -> bool:
+    def __call__(
+        self, resource: str, ctx: Any, seen: dict[str, str | None] | None = None
+    ) -> bool | None:
+        """True on a match; None when nothing matched and a variable had no value."""
         if self.static(resource):
             return True
+        unresolved = False
         for t in self.templates:
             parts = t.resolve(ctx, seen)
-            if parts is not None and dynamic_regex(parts, arn=True).match(resource):
+            if parts is None:
+                # Undecidable only if some value of the missing variable would match.
+                if dynamic_regex(t.any_value_parts(), arn=True).match(resource):
+                    unresolved = True
+            elif dynamic_regex(parts, arn=True).match(resource):
                 return True
-        return False
+        return None if unresolved else False
 
 
 class Statement:
@@ -268,7 +276,13 @@ class Statement:
     ) -> bool:
         if self.resources is None:
             return True
-        return self.resources(resource, ctx, seen) != self.not_resource
+        hit = self.resources(resource, ctx, seen)
+        if hit is None:
+            # A variable without a value "will not match any resource", and "might cause the
+            # entire statement to be invalid" (reference_policies_variables): when the result
+            # hinges on that value, the statement does not apply, even through NotResource.
+            return False
+        return hit != self.not_resource
 
     def label(self) -> str:
         return f"Statement[{self.index}]" + (f" (Sid {self.sid})" if self.sid else "")

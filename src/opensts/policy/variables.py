@@ -60,6 +60,18 @@ class Template:
             out.append((True, value))
         return out
 
+    def any_value_parts(self) -> Parts:
+        """The pattern with every variable replaced by a ``*`` wildcard: what it could match
+        whatever the variables' values are."""
+        return [
+            (False, p)
+            if isinstance(p, str)
+            else (True, p.default or "")
+            if not p.key
+            else (False, "*")
+            for p in self.parts
+        ]
+
 
 def lookup_single(ctx: Context, key: str) -> str | None:
     value = ctx.get(key)
