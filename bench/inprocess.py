@@ -2,13 +2,18 @@
 
 Sets up a data dir through a real ``opensts serve`` (boto3: user, key, role, identity
 policy), stops it, opens the same data dir in this process and replays pre-signed
-requests straight into ``OpenStsApp``. Prints, per operation: microseconds per request run
-one at a time, the same with the audit log's fsync skipped (so the difference is the
-durable-write wait), SQL statements per request, and optionally a cProfile of the
-handler path (``--profile``). Handlers run inline rather than in the thread pool so the
-profile sees them; the thread hop is measured separately by the wrk benchmark.
+requests straight into ``OpenStsApp``. Prints, per operation:
 
-    .venv/bin/python bench/inprocess.py [--requests 500] [--profile]
+* microseconds per request, one at a time, with handlers run inline (no thread hop);
+* the same with the audit log's fsync stubbed out (the difference is the durable write);
+* SQL statements per request;
+* requests/s with ``--concurrency`` requests in flight, handlers in the default thread
+  pool as the server runs them, and inline (the difference is the thread hop and GIL
+  hand-offs);
+* with ``--profile``, a cProfile of the inline path; with ``--memo-store``, all of the
+  above with every store read memoised (an upper bound for an authorization cache).
+
+    .venv/bin/python bench/inprocess.py [--requests 500] [--profile] [--memo-store]
 """
 
 from __future__ import annotations
@@ -106,6 +111,21 @@ async def _inline(func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any
     return func(*args, **kwargs)
 
 
+async def run_concurrent(app: OpenStsApp, requests: list[bytes], streams: int) -> float:
+    """Requests per second with ``streams`` requests in flight (like wrk's connections)."""
+    queue = list(reversed(requests))
+
+    async def stream() -> None:
+        while queue:
+            status = await call(app, queue.pop())
+            if status != 200:
+                raise RuntimeError(f"HTTP {status}")
+
+    started = time.perf_counter()
+    await asyncio.gather(*(stream() for _ in range(streams)))
+    return len(requests) / (time.perf_counter() - started)
+
+
 async def run_sequential(app: OpenStsApp, requests: list[bytes]) -> float:
     """Seconds per request, one request at a time."""
     started = time.perf_counter()
@@ -122,6 +142,8 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true", help="print a cProfile per operation")
     parser.add_argument("--memo-store", action="store_true",
                         help="what-if: memoise the store's read methods (a perfect cache)")
+    parser.add_argument("--concurrency", type=int, default=16,
+                        help="requests in flight for the req/s columns (default 16)")
     parser.add_argument("--sort", default="cumulative", choices=("cumulative", "tottime"))
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="opensts-inprocess-"))
@@ -149,10 +171,12 @@ def main() -> int:
         event.listen(runtime.store._engine, "before_cursor_execute", count)
         if args.memo_store:
             memoise_reads(runtime.store)
+        to_thread = asyncio.to_thread
         asyncio.to_thread = _inline  # type: ignore[assignment]  # see the module docstring
         loop = asyncio.new_event_loop()
         run: Callable[[Awaitable[Any]], Any] = loop.run_until_complete
-        print(f"{'operation':<18} {'us/request':>11} {'no fsync':>9} {'SQL/request':>12}")
+        print(f"{'operation':<18} {'us/request':>11} {'no fsync':>9} {'SQL/request':>12} "
+              f"{'req/s pool':>11} {'req/s inline':>13}   (x{args.concurrency} in flight)")
         for operation in OPERATIONS:
             requests = signed[operation]
             run(run_sequential(app, requests[: max(1, len(requests) // 5)]))  # warm-up
@@ -165,8 +189,13 @@ def main() -> int:
                 no_fsync = run(run_sequential(app, requests))
             finally:
                 os.fsync = fsync
+            # The server's model: handlers in the default thread pool, fsync on.
+            asyncio.to_thread = to_thread
+            pooled = run(run_concurrent(app, requests, args.concurrency))
+            asyncio.to_thread = _inline  # type: ignore[assignment]
+            inline = run(run_concurrent(app, requests, args.concurrency))
             print(f"{operation:<18} {per_request * 1e6:>11.0f} {no_fsync * 1e6:>9.0f} "
-                  f"{sql:>12.1f}", flush=True)
+                  f"{sql:>12.1f} {pooled:>11.0f} {inline:>13.0f}", flush=True)
             if args.profile:
                 os.fsync = lambda fd: None
                 profiler = cProfile.Profile()
