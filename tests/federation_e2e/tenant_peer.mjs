@@ -44,7 +44,7 @@ server.listen(0, '127.0.0.1', () => {
   const callback = provider.callback();
   // Mounted under the tenant path: strip it, as a framework's mount would.
   server.on('request', (req, res) => {
-    if (req.url.startsWith(`${prefix}/`)) req.url = req.url.slice(prefix.length);
+    if (req.url.startsWith(`${prefix}/`)) req.url = req.url.slice(prefix.length).replace(/^\/+/, '/');
     callback(req, res);
   });
   process.stdout.write(`${JSON.stringify({ issuer, port })}\n`);
