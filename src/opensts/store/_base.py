@@ -60,8 +60,15 @@ class SqlBase:
         self._engine = engine
 
     @contextmanager
-    def _read(self) -> Iterator[sa.Connection]:
-        with self._engine.connect() as conn, conn.begin():
+    def _read(self, *, snapshot: bool = True) -> Iterator[sa.Connection]:
+        """A read; ``snapshot=False`` for single statements skips BEGIN/COMMIT (on
+        PostgreSQL two round trips), which the hot-path lookups do not need."""
+        with self._engine.connect() as conn:
+            if not snapshot:
+                if conn.dialect.name == "sqlite":
+                    conn.execution_options(opensts_autocommit=True)
+                else:
+                    conn.execution_options(isolation_level="AUTOCOMMIT")
             yield conn
 
     @contextmanager
@@ -80,7 +87,7 @@ class SqlBase:
                     )
 
     def generation(self) -> int:
-        with self._read() as conn:
+        with self._read(snapshot=False) as conn:
             return int(
                 conn.execute(sa.select(s.meta.c.value).where(s.meta.c.key == "generation"))
                 .scalar_one()

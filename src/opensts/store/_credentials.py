@@ -75,7 +75,7 @@ class CredentialsMixin(PrincipalsMixin):
             }, "access_key", key.access_key_id)
 
     def find_access_key(self, access_key_id: str) -> AccessKey | None:
-        with self._read() as conn:
+        with self._read(snapshot=False) as conn:
             r = conn.execute(_key_select().where(_k.c.access_key_id == access_key_id)).first()
         return None if r is None else _key_from_row(r)
 
@@ -134,7 +134,7 @@ class CredentialsMixin(PrincipalsMixin):
             }, "mfa_device", device.name)
 
     def find_mfa_device(self, serial: str) -> VirtualMfaDevice | None:
-        with self._read() as conn:
+        with self._read(snapshot=False) as conn:
             r = conn.execute(_mfa_select().where(_m.c.serial == serial)).first()
         return None if r is None else _mfa_from_row(r)
 

@@ -109,7 +109,7 @@ class PoliciesMixin(PrincipalsMixin):
             ))
 
     def get_managed_policy(self, arn: str) -> ManagedPolicy:
-        with self._read() as conn:
+        with self._read(snapshot=False) as conn:
             return policy_from_row(self._one(
                 conn, _policy_select().where(_p.c.arn == arn), "policy", arn))
 
@@ -369,43 +369,51 @@ class PoliciesMixin(PrincipalsMixin):
 
     # -- identity policies (authorizer hot path) ----------------------------------------
     def _entity_policies(
-        self, conn: sa.Connection, kind: EntityKind, ids_arns: list[tuple[str, str]]
+        self, conn: sa.Connection, owners: list[tuple[EntityKind, str, str]]
     ) -> list[tuple[str, str]]:
-        if not ids_arns:
-            return []
+        """Inline then attached policies of each (kind, id, arn) owner, in owner order,
+        with one query."""
         i = s.inline_policies
-        arn_of = dict(ids_arns)
-        ids = list(arn_of)
-        out: list[tuple[str, str]] = []
-        inline = conn.execute(
-            sa.select(i.c.entity_id, i.c.name, i.c.document)
-            .where(i.c.entity_kind == kind, i.c.entity_id.in_(ids))
-            .order_by(i.c.entity_id, i.c.name))
-        out.extend((f"{arn_of[r.entity_id]}#inline:{r.name}", r.document) for r in inline)
-        managed = conn.execute(
-            sa.select(_p.c.arn, _v.c.document)
-            .join(_a, _a.c.policy_id == _p.c.policy_id)
+        owner_filter = [sa.and_(i.c.entity_kind == kind, i.c.entity_id == ident)
+                        for kind, ident, _ in owners]
+        attach_filter = [sa.and_(_a.c.entity_kind == kind, _a.c.entity_id == ident)
+                         for kind, ident, _ in owners]
+        inline = sa.select(
+            i.c.entity_kind, i.c.entity_id, sa.literal(0).label("managed"),
+            i.c.name.label("source"), i.c.document,
+        ).where(sa.or_(*owner_filter))
+        managed = (
+            sa.select(_a.c.entity_kind, _a.c.entity_id, sa.literal(1).label("managed"),
+                      _p.c.arn.label("source"), _v.c.document)
+            .join(_p, _p.c.policy_id == _a.c.policy_id)
             .join(_v, sa.and_(_v.c.policy_id == _p.c.policy_id,
                               _v.c.version_id == _p.c.default_version_id))
-            .where(_a.c.entity_kind == kind, _a.c.entity_id.in_(ids))
-            .order_by(_p.c.arn))
-        out.extend((r.arn, r.document) for r in managed)
-        return out
+            .where(sa.or_(*attach_filter))
+        )
+        rows = conn.execute(sa.union_all(inline, managed)).all()
+        order = {(kind, ident): n for n, (kind, ident, _) in enumerate(owners)}
+        arn_of = {(kind, ident): arn for kind, ident, arn in owners}
+        rows.sort(key=lambda r: (order[(r.entity_kind, r.entity_id)], r.managed, r.source))
+        return [(r.source if r.managed else
+                 f"{arn_of[(r.entity_kind, r.entity_id)]}#inline:{r.source}", r.document)
+                for r in rows]
 
     def identity_policies_for_user(
         self, account_id: str, user_name: str
     ) -> list[tuple[str, str]]:
+        u, g, gm = s.users, s.groups, s.group_members
         with self._read() as conn:
-            user = self._one(conn, sa.select(s.users.c.user_id, s.users.c.arn).where(
-                s.users.c.account_id == account_id,
-                s.users.c.name_lower == user_name.lower()), "user", user_name)
-            groups = conn.execute(
-                sa.select(s.groups.c.group_id, s.groups.c.arn)
-                .join(s.group_members, s.group_members.c.group_id == s.groups.c.group_id)
-                .where(s.group_members.c.user_id == user.user_id)
-                .order_by(s.groups.c.name_lower)).all()
-            return (self._entity_policies(conn, "user", [(user.user_id, user.arn)])
-                    + self._entity_policies(conn, "group", [(g[0], g[1]) for g in groups]))
+            rows = conn.execute(
+                sa.select(u.c.user_id, u.c.arn, g.c.group_id, g.c.arn.label("group_arn"))
+                .outerjoin(gm, gm.c.user_id == u.c.user_id)
+                .outerjoin(g, g.c.group_id == gm.c.group_id)
+                .where(u.c.account_id == account_id, u.c.name_lower == user_name.lower())
+                .order_by(g.c.name_lower)).all()
+            if not rows:
+                raise NotFound("user", user_name)
+            owners: list[tuple[EntityKind, str, str]] = [("user", rows[0].user_id, rows[0].arn)]
+            owners += [("group", r.group_id, r.group_arn) for r in rows if r.group_id]
+            return self._entity_policies(conn, owners)
 
     def identity_policies_for_role(
         self, account_id: str, role_name: str
@@ -414,4 +422,4 @@ class PoliciesMixin(PrincipalsMixin):
             role = self._one(conn, sa.select(s.roles.c.role_id, s.roles.c.arn).where(
                 s.roles.c.account_id == account_id,
                 s.roles.c.name_lower == role_name.lower()), "role", role_name)
-            return self._entity_policies(conn, "role", [(role.role_id, role.arn)])
+            return self._entity_policies(conn, [("role", role.role_id, role.arn)])

@@ -170,7 +170,7 @@ class PrincipalsMixin(SqlBase):
             )
 
     def find_account(self, account_id: str) -> Account | None:
-        with self._read() as conn:
+        with self._read(snapshot=False) as conn:
             r = conn.execute(
                 sa.select(s.accounts).where(s.accounts.c.account_id == account_id)
             ).first()
@@ -197,13 +197,13 @@ class PrincipalsMixin(SqlBase):
             self._insert(conn, s.users, _user_values(user), "user", user.name)
 
     def get_user(self, account_id: str, name: str) -> User:
-        with self._read() as conn:
+        with self._read(snapshot=False) as conn:
             return user_from_row(self._one(
                 conn, sa.select(s.users).where(named(s.users, account_id, name)), "user", name
             ))
 
     def get_user_by_id(self, user_id: str) -> User:
-        with self._read() as conn:
+        with self._read(snapshot=False) as conn:
             return user_from_row(self._one(
                 conn, sa.select(s.users).where(s.users.c.user_id == user_id), "user", user_id
             ))
@@ -252,7 +252,7 @@ class PrincipalsMixin(SqlBase):
             self._insert(conn, s.groups, _group_values(group), "group", group.name)
 
     def get_group(self, account_id: str, name: str) -> Group:
-        with self._read() as conn:
+        with self._read(snapshot=False) as conn:
             return group_from_row(self._one(
                 conn, sa.select(s.groups).where(named(s.groups, account_id, name)), "group", name
             ))
@@ -354,13 +354,13 @@ class PrincipalsMixin(SqlBase):
             self._insert(conn, s.roles, _role_values(role), "role", role.name)
 
     def get_role(self, account_id: str, name: str) -> Role:
-        with self._read() as conn:
+        with self._read(snapshot=False) as conn:
             return role_from_row(self._one(
                 conn, sa.select(s.roles).where(named(s.roles, account_id, name)), "role", name
             ))
 
     def get_role_by_id(self, role_id: str) -> Role:
-        with self._read() as conn:
+        with self._read(snapshot=False) as conn:
             return role_from_row(self._one(
                 conn, sa.select(s.roles).where(s.roles.c.role_id == role_id), "role", role_id
             ))

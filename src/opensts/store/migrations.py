@@ -44,9 +44,19 @@ def _v2_signin(conn: sa.Connection) -> None:
     schema.metadata.create_all(conn, tables=_signin.TABLES)
 
 
+def _v3_boundary_indexes(conn: sa.Connection) -> None:
+    # PermissionsBoundaryUsageCount (GetPolicy, and every managed-policy read) counts
+    # users and roles by boundary ARN. Migration 1 already creates these on new databases.
+    for table in (schema.users, schema.roles):
+        for index in table.indexes:
+            if index.name in ("ix_users_boundary", "ix_roles_boundary"):
+                index.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial directory schema", _v1_initial),
     Migration(2, "sign-in sessions and failed-attempt counters", _v2_signin),
+    Migration(3, "indexes on permissions-boundary ARNs", _v3_boundary_indexes),
 ]
 
 

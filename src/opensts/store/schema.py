@@ -85,6 +85,7 @@ users = sa.Table(
     sa.Column("tags", sa.JSON, nullable=False),
     sa.Column("password_last_used", UtcDateTime),
     sa.UniqueConstraint("account_id", "name_lower", name="uq_users_name"),
+    sa.Index("ix_users_boundary", "boundary"),  # migration 3
 )
 
 groups = sa.Table(
@@ -113,6 +114,7 @@ roles = sa.Table(
     sa.Column("last_used", UtcDateTime),
     sa.Column("last_used_region", _str(64)),
     sa.UniqueConstraint("account_id", "name_lower", name="uq_roles_name"),
+    sa.Index("ix_roles_boundary", "boundary"),  # migration 3
 )
 
 policies = sa.Table(

@@ -42,8 +42,13 @@ def _sqlite_engine(url: str) -> sa.Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
-        write = conn.get_execution_options().get("opensts_write", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        options = conn.get_execution_options()
+        if options.get("opensts_autocommit"):
+            return  # a single-statement read runs in its own implicit transaction
+        # Straight to the driver: this runs on every transaction.
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        driver.execute("BEGIN IMMEDIATE" if options.get("opensts_write") else "BEGIN")
 
     return engine
 
@@ -91,7 +96,9 @@ def open_store(
         engine = _sqlite_engine(url)
         base = engine
     else:
-        base = sa.create_engine(url, pool_pre_ping=True)
+        # No pool_pre_ping: it costs a round trip per request; a dropped connection
+        # fails one request and is replaced by the pool.
+        base = sa.create_engine(url, pool_size=10, max_overflow=20, pool_recycle=1800)
         engine = base
         if schema is not None:
             if not _SCHEMA_NAME.match(schema):
