@@ -31,5 +31,6 @@ def test_an_older_database_catches_up(store_factory) -> None:  # type: ignore[no
     reopened = store_factory()
     assert 3 in _versions(reopened)
     with reopened._engine.connect() as conn:
-        names = {ix["name"] for ix in sa.inspect(conn).get_indexes("users")}
+        names = {ix["name"] for ix in sa.inspect(conn).get_indexes(
+            "users", schema=reopened._schema)}
     assert "ix_users_boundary" in names
