@@ -339,6 +339,10 @@ def main() -> int:
     print_header()
     for row in rows:
         print_row(row)
+    for row in rows:
+        if row.result.non_2xx or row.result.socket_errors:
+            print(f"WARNING: {row.target} {row.operation}: {row.result.non_2xx} non-2xx answers "
+                  f"and {row.result.socket_errors} socket errors; its rate is not comparable")
     ratios = report_ratios(rows)
     print(f"\ntotal {time.monotonic() - started:.0f} s")
     if args.json:
