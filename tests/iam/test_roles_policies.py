@@ -215,3 +215,24 @@ def test_policy_arn_condition_limits_attachments(iam: Any, server: Any, new_user
     assert error_of(admin.attach_user_policy, UserName=target,
                     PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")[:2] == (
         "AccessDenied", 403)
+
+
+def test_trust_policy_principals_must_exist(iam: Any, server: Any) -> None:
+    def trusting(principal: str) -> str:
+        return json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": principal}, "Action": "sts:AssumeRole"}]})
+
+    ghost = f"arn:aws:iam::{server.account_id}:user/{unique('ghost')}"
+    assert error_of(iam.create_role, RoleName=unique("r"),
+                    AssumeRolePolicyDocument=trusting(ghost)) == (
+        "MalformedPolicyDocument", 400, f'Invalid principal in policy: "AWS":"{ghost}"')
+    real = unique("trusted")
+    user_arn = iam.create_user(UserName=real, Path="/p/")["User"]["Arn"]
+    role = unique("r")
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=trusting(user_arn))
+    wrong_path = f"arn:aws:iam::{server.account_id}:user/{real}"
+    assert error_of(iam.update_assume_role_policy, RoleName=role,
+                    PolicyDocument=trusting(wrong_path))[0] == "MalformedPolicyDocument"
+    # principals in accounts this server does not hold cannot be checked and are kept
+    iam.update_assume_role_policy(RoleName=role,
+                                  PolicyDocument=trusting("arn:aws:iam::999988887777:user/x"))

@@ -4,11 +4,14 @@ DeleteRole, role permissions boundaries and role tags (IAM API reference)."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from typing import Any
 
 from opensts.credentials.ids import new_unique_id
+from opensts.directory.errors import NotFound
 from opensts.directory.records import Role
+from opensts.errors import MalformedPolicyDocument
 from opensts.policy import PolicyKind
 from opensts.services.context import CallContext
 from opensts.services.iam.common import (
@@ -43,10 +46,36 @@ DESCRIPTION = re.compile(DESCRIPTION_TEXT)
 TRUST_TOO_LARGE = f"Cannot exceed quota for ACLSizePerRole: {TRUST_POLICY_SIZE}"
 
 
-def _trust_policy(params: Params, field: str) -> str:
-    text = document_param(params, field)
+PRINCIPAL_ARN = re.compile(r"arn:aws:iam::(\d{12}):(user|role)(/(?:[^/]+/)*)([^/]+)")
+
+
+def _check_trust(ctx: CallContext, text: str) -> None:
+    """Parse, size-check, and resolve IAM user/role principals.
+
+    AWS resolves principal ARNs when the trust policy is saved ("If your Principal
+    element ... contains the ARN of a specific IAM role or user, that ARN is transformed
+    to a unique principal ID when the policy is saved", reference_policies_elements_
+    principal) and rejects one that does not exist with "Invalid principal in policy".
+    Only accounts this server knows can be checked."""
     check_policy(text, PolicyKind.TRUST, TRUST_POLICY_SIZE, TRUST_TOO_LARGE)
-    return text
+    statements = json.loads(text).get("Statement", [])
+    for statement in statements if isinstance(statements, list) else [statements]:
+        principal = statement.get("Principal") if isinstance(statement, dict) else None
+        values = principal.get("AWS", []) if isinstance(principal, dict) else []
+        for value in values if isinstance(values, list) else [values]:
+            match = PRINCIPAL_ARN.fullmatch(value) if isinstance(value, str) else None
+            if match is None:
+                continue
+            account_id, kind, path, name = match.groups()
+            if ctx.runtime.store.find_account(account_id) is None:
+                continue
+            try:
+                entity = (ctx.runtime.store.get_user(account_id, name) if kind == "user"
+                          else ctx.runtime.store.get_role(account_id, name))
+            except NotFound:
+                entity = None
+            if entity is None or entity.path != path:
+                raise MalformedPolicyDocument(f'Invalid principal in policy: "AWS":"{value}"')
 
 
 def _description(params: Params) -> str | None:
@@ -78,7 +107,7 @@ def create_role(ctx: CallContext, params: Params) -> dict[str, Any]:
     ctx.authorize("iam:CreateRole", role_arn, context=context)
     if tags:
         ctx.authorize("iam:TagRole", role_arn, context=tag_context(tags))
-    check_policy(trust, PolicyKind.TRUST, TRUST_POLICY_SIZE, TRUST_TOO_LARGE)
+    _check_trust(ctx, trust)
     boundary = boundary_param(ctx, params)
     role = Role(acct, new_unique_id("AROA"), name, path, role_arn, ctx.meta.now, trust,
                 description=description or "", max_session_duration=max_session,
@@ -155,7 +184,7 @@ def update_assume_role_policy(ctx: CallContext, params: Params) -> None:
     text = document_param(params, "PolicyDocument")
     ctx.audit.request_parameters = {"roleName": name, "policyDocument": text}
     role = load_role(ctx, "iam:UpdateAssumeRolePolicy", name)
-    check_policy(text, PolicyKind.TRUST, TRUST_POLICY_SIZE, TRUST_TOO_LARGE)
+    _check_trust(ctx, text)
     with store_errors(role=name):
         ctx.runtime.store.update_role(account(ctx), role.name, lambda r: dataclasses.replace(
             r, assume_role_policy=text))
