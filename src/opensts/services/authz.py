@@ -14,7 +14,6 @@ from typing import Any
 
 from opensts.credentials.tokens import KeyRing
 from opensts.directory.errors import NotFound
-from opensts.directory.store import Store
 from opensts.errors import AccessDenied
 from opensts.policy import (
     Decision,
@@ -27,6 +26,7 @@ from opensts.policy import (
     evaluate,
     parse_policy,
 )
+from opensts.services.cache import HotDirectory
 from opensts.services.context import Caller, RequestMeta
 
 ALLOW_ALL = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'
@@ -48,8 +48,8 @@ def _merge_tags(*layers: Mapping[str, str]) -> dict[str, str]:
 
 
 class Authorizer:
-    def __init__(self, store: Store, keyring: KeyRing):
-        self.store = store
+    def __init__(self, directory: HotDirectory, keyring: KeyRing):
+        self.directory = directory
         self.keyring = keyring
         self._allow_all = parse_policy(ALLOW_ALL, PolicyKind.IDENTITY)
 
@@ -84,7 +84,7 @@ class Authorizer:
 
     def _managed(self, arn: str, kind: PolicyKind) -> tuple[str, Policy] | None:
         try:
-            return arn, parse_policy(self.store.get_managed_policy(arn).document, kind)
+            return arn, parse_policy(self.directory.managed_policy(arn).document, kind)
         except NotFound:
             return None
 
@@ -98,21 +98,15 @@ class Authorizer:
         if caller.type == "Root":
             identity.append(("root", self._allow_all))
         elif caller.type == "AssumedRole":
-            role = self.store.get_role(account, claims["role_name"])
-            identity.extend(
-                (source, parse_policy(text, PolicyKind.IDENTITY))
-                for source, text in self.store.identity_policies_for_role(account, role.name)
-            )
+            role = self.directory.role(account, claims["role_name"])
+            identity.extend(self.directory.identity_policies("role", account, role.name))
             if role.permissions_boundary:
                 boundary = self._managed(role.permissions_boundary, PolicyKind.BOUNDARY)
             tags = {t.key: t.value for t in role.tags}
         else:  # IAM users, their GetSessionToken sessions and GetFederationToken sessions
             user_name = caller.user_name or claims.get("user")
-            user = self.store.get_user(account, user_name)
-            identity.extend(
-                (source, parse_policy(text, PolicyKind.IDENTITY))
-                for source, text in self.store.identity_policies_for_user(account, user.name)
-            )
+            user = self.directory.user(account, user_name)
+            identity.extend(self.directory.identity_policies("user", account, user.name))
             if user.permissions_boundary:
                 boundary = self._managed(user.permissions_boundary, PolicyKind.BOUNDARY)
             tags = {t.key: t.value for t in user.tags}
@@ -132,10 +126,7 @@ class Authorizer:
         return PolicySet(identity=identity, boundary=boundary, session=session, scps=scps), tags
 
     def scps(self, account_id: str) -> list[list[tuple[str, Policy]]]:
-        return [
-            [(source, parse_policy(text, PolicyKind.SCP)) for source, text in level]
-            for level in self.store.scp_levels_for_account(account_id)
-        ]
+        return self.directory.scp_levels(account_id)
 
     # -- the request context -------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from opensts.services.bootstrap import (
     load_keyring,
     utcnow,
 )
+from opensts.services.cache import HotDirectory
 from opensts.services.registry import load_operations
 from opensts.services.runtime import Runtime
 from opensts.sigv4 import SigningKeyCache
@@ -32,15 +33,17 @@ def build_runtime(settings: Settings) -> tuple[Runtime, FirstStart | None]:
     now = utcnow()
     management, first = ensure_management_account(store, box, settings, now)
     keyring = load_keyring(store, box, now)
+    directory = HotDirectory(store)
     runtime = Runtime(
         settings=settings,
         store=store,
         secret_box=box,
         keyring=keyring,
         audit=AuditLog(settings.data_dir / "audit"),
-        authorizer=Authorizer(store, keyring),
+        authorizer=Authorizer(directory, keyring),
         signing_keys=SigningKeyCache(),
         management_account=management,
+        directory=directory,
         extras={"jwks": JwksCache(ca_bundle=settings.ca_bundle)},
         key_refresh_seconds=settings.key_refresh_seconds,
     )
