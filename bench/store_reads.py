@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from opensts.directory.records import AccessKey, Group, InlinePolicy, User
 from opensts.store import open_store
+from opensts.store.cache import CachingStore
 
 ACCT = "111122223333"
 NOW = datetime.now(UTC)
@@ -57,6 +58,11 @@ def main() -> None:
           lambda: store.get_managed_policy("arn:aws:iam::aws:policy/ReadOnlyAccess"))
     timed("scp_levels_for_account (no org)", lambda: store.scp_levels_for_account(ACCT))
     timed("generation", store.generation)
+    cached = CachingStore(store)
+    timed("cached identity_policies_for_user", lambda: cached.identity_policies_for_user(
+        ACCT, "user7"))
+    timed("cached get_managed_policy", lambda: cached.get_managed_policy(
+        "arn:aws:iam::aws:policy/ReadOnlyAccess"))
     timed("create_user (write tx)", lambda: store.create_user(User(
         ACCT, uuid.uuid4().hex[:21], uuid.uuid4().hex, "/", "arn:" + uuid.uuid4().hex, NOW)),
         n=300)
