@@ -236,3 +236,28 @@ def test_trust_policy_principals_must_exist(iam: Any, server: Any) -> None:
     # principals in accounts this server does not hold cannot be checked and are kept
     iam.update_assume_role_policy(RoleName=role,
                                   PolicyDocument=trusting("arn:aws:iam::999988887777:user/x"))
+
+
+def test_pagination_of_roles_policies_and_attachments(iam: Any, server: Any) -> None:
+    path = f"/{unique('pg')}/"
+    roles = sorted(unique("pr") for _ in range(3))
+    for r in roles:
+        iam.create_role(RoleName=r, Path=path, AssumeRolePolicyDocument=trust(server.account_id))
+    pages = list(iam.get_paginator("list_roles").paginate(
+        PathPrefix=path, PaginationConfig={"PageSize": 1}))
+    assert len(pages) == 3 and [p["Roles"][0]["RoleName"] for p in pages] == roles
+    policies = sorted(unique("pp") for _ in range(3))
+    arns = [iam.create_policy(PolicyName=p, Path=path, PolicyDocument=doc(allow("s3:*")))[
+        "Policy"]["Arn"] for p in policies]
+    listed = [p["PolicyName"] for page in iam.get_paginator("list_policies").paginate(
+        Scope="Local", PathPrefix=path, PaginationConfig={"PageSize": 2})
+        for p in page["Policies"]]
+    assert listed == policies
+    for arn in arns:
+        iam.attach_role_policy(RoleName=roles[0], PolicyArn=arn)
+    attached = [a["PolicyName"] for page in iam.get_paginator(
+        "list_attached_role_policies").paginate(RoleName=roles[0],
+                                                PaginationConfig={"PageSize": 2})
+        for a in page["AttachedPolicies"]]
+    assert attached == policies
+    assert error_of(iam.list_roles, Marker="not a marker!")[:2] == ("ValidationError", 400)
