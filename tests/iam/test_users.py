@@ -151,3 +151,12 @@ def test_cli_user_lifecycle(server: Any) -> None:
     missing = server.aws("iam", "get-user", "--user-name", unique("nope"), check=False)
     assert missing.returncode != 0 and "NoSuchEntity" in missing.stderr
     server.aws("iam", "delete-user", "--user-name", name)
+
+
+def test_account_summary(iam: Any) -> None:
+    before = iam.get_account_summary()["SummaryMap"]
+    iam.create_user(UserName=unique("counted"))
+    after = iam.get_account_summary()["SummaryMap"]
+    assert after["Users"] == before["Users"] + 1
+    assert after["AccessKeysPerUserQuota"] == 2 and after["PolicySizeQuota"] == 6144
+    assert after["AccountAccessKeysPresent"] == 1

@@ -5,6 +5,6 @@ Importing this package registers every operation with ``services.registry``.
 """
 
 import opensts.services.iam.providers  # noqa: F401
-from opensts.services.iam import attached, credentials, groups, policies, roles, users
+from opensts.services.iam import account, attached, credentials, groups, policies, roles, users
 
-__all__ = ["attached", "credentials", "groups", "policies", "roles", "users"]
+__all__ = ["account", "attached", "credentials", "groups", "policies", "roles", "users"]
