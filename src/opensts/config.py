@@ -26,6 +26,7 @@ class Settings:
     root_secret_access_key: str | None
     ca_bundle: str | None = None  # extra PEM CAs for outbound OIDC fetches
     key_refresh_seconds: float = 60.0
+    cache_staleness_seconds: float = 1.0
     max_body_bytes: int = 1_048_576
     clock_skew_seconds: int = 900
     # Sign-in (aws login) lifetimes; shortened in tests to observe refreshes.
@@ -50,6 +51,7 @@ class Settings:
             root_secret_access_key=env.get("OPENSTS_ROOT_SECRET_ACCESS_KEY") or None,
             ca_bundle=env.get("OPENSTS_CA_BUNDLE") or None,
             key_refresh_seconds=float(env.get("OPENSTS_KEY_REFRESH_SECONDS", "60")),
+            cache_staleness_seconds=float(env.get("OPENSTS_CACHE_STALENESS_SECONDS", "1")),
             login_credential_seconds=int(env.get("OPENSTS_LOGIN_CREDENTIAL_SECONDS", "900")),
             login_session_max_seconds=int(env.get("OPENSTS_LOGIN_SESSION_MAX_SECONDS", "43200")),
         )

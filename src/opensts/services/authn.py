@@ -69,7 +69,7 @@ def _long_term(runtime: Runtime, signed: SignedRequest) -> tuple[Caller, str]:
     if signed.security_token:
         # A session token with a long-term key id is not a valid pairing.
         raise InvalidClientTokenId()
-    key = runtime.directory.access_key(signed.access_key_id)
+    key = runtime.store.find_access_key(signed.access_key_id)
     if key is None or key.status != "Active":
         raise InvalidClientTokenId()
     secret = runtime.secret_box.open(
@@ -85,7 +85,7 @@ def _long_term(runtime: Runtime, signed: SignedRequest) -> tuple[Caller, str]:
         )
     else:
         try:
-            user = runtime.directory.user(key.account_id, key.user_name)
+            user = runtime.store.get_user(key.account_id, key.user_name)
         except NotFound:
             raise InvalidClientTokenId() from None
         caller = Caller(

@@ -14,6 +14,7 @@ from typing import Any
 
 from opensts.credentials.tokens import KeyRing
 from opensts.directory.errors import NotFound
+from opensts.directory.store import Store
 from opensts.errors import AccessDenied
 from opensts.policy import (
     Decision,
@@ -26,7 +27,6 @@ from opensts.policy import (
     evaluate,
     parse_policy,
 )
-from opensts.services.cache import HotDirectory
 from opensts.services.context import Caller, RequestMeta
 
 ALLOW_ALL = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'
@@ -48,8 +48,10 @@ def _merge_tags(*layers: Mapping[str, str]) -> dict[str, str]:
 
 
 class Authorizer:
-    def __init__(self, directory: HotDirectory, keyring: KeyRing):
-        self.directory = directory
+    """Decides requests; reads go through the store (a CachingStore in the server)."""
+
+    def __init__(self, store: Store, keyring: KeyRing):
+        self.store = store
         self.keyring = keyring
         self._allow_all = parse_policy(ALLOW_ALL, PolicyKind.IDENTITY)
 
@@ -84,7 +86,7 @@ class Authorizer:
 
     def _managed(self, arn: str, kind: PolicyKind) -> tuple[str, Policy] | None:
         try:
-            return arn, parse_policy(self.directory.managed_policy(arn).document, kind)
+            return arn, parse_policy(self.store.get_managed_policy(arn).document, kind)
         except NotFound:
             return None
 
@@ -98,15 +100,15 @@ class Authorizer:
         if caller.type == "Root":
             identity.append(("root", self._allow_all))
         elif caller.type == "AssumedRole":
-            role = self.directory.role(account, claims["role_name"])
-            identity.extend(self.directory.identity_policies("role", account, role.name))
+            role = self.store.get_role(account, claims["role_name"])
+            identity.extend(self._parsed(self.store.identity_policies_for_role(account, role.name)))
             if role.permissions_boundary:
                 boundary = self._managed(role.permissions_boundary, PolicyKind.BOUNDARY)
             tags = {t.key: t.value for t in role.tags}
         else:  # IAM users, their GetSessionToken sessions and GetFederationToken sessions
             user_name = caller.user_name or claims.get("user")
-            user = self.directory.user(account, user_name)
-            identity.extend(self.directory.identity_policies("user", account, user.name))
+            user = self.store.get_user(account, user_name)
+            identity.extend(self._parsed(self.store.identity_policies_for_user(account, user.name)))
             if user.permissions_boundary:
                 boundary = self._managed(user.permissions_boundary, PolicyKind.BOUNDARY)
             tags = {t.key: t.value for t in user.tags}
@@ -126,7 +128,15 @@ class Authorizer:
         return PolicySet(identity=identity, boundary=boundary, session=session, scps=scps), tags
 
     def scps(self, account_id: str) -> list[list[tuple[str, Policy]]]:
-        return self.directory.scp_levels(account_id)
+        return [
+            [(source, parse_policy(text, PolicyKind.SCP)) for source, text in level]
+            for level in self.store.scp_levels_for_account(account_id)
+        ]
+
+    @staticmethod
+    def _parsed(rows: list[tuple[str, str]]) -> list[tuple[str, Policy]]:
+        # parse_policy is cached by text, so this is a lookup for policies seen before.
+        return [(source, parse_policy(text, PolicyKind.IDENTITY)) for source, text in rows]
 
     # -- the request context -------------------------------------------------------------
 

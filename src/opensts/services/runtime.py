@@ -13,7 +13,6 @@ if TYPE_CHECKING:
     from opensts.credentials.tokens import KeyRing
     from opensts.directory.store import Store
     from opensts.services.authz import Authorizer
-    from opensts.services.cache import HotDirectory
     from opensts.sigv4 import SigningKeyCache
 
 
@@ -27,8 +26,6 @@ class Runtime:
     authorizer: Authorizer
     signing_keys: SigningKeyCache
     management_account: str
-    # Hot-path directory reads, cached per store generation (services/cache.py).
-    directory: HotDirectory
     # Optional collaborators added by later layers (federation key caches, sign-in state).
     extras: dict[str, Any] = field(default_factory=dict)
     # Token-signing keys are re-read from the store this often, so a rotation made on one

@@ -27,7 +27,7 @@ T = TypeVar("T")
 CACHED = frozenset({
     "get_account", "get_user", "get_user_by_id", "get_role", "get_role_by_id",
     "get_managed_policy", "identity_policies_for_user", "identity_policies_for_role",
-    "scp_levels_for_account",
+    "scp_levels_for_account", "find_access_key", "get_saml_provider", "get_oidc_provider",
 })
 _PLAIN = frozenset({"close", "drop_schema", "dialect", "generation"})
 

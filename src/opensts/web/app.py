@@ -17,33 +17,36 @@ from opensts.services.bootstrap import (
     load_keyring,
     utcnow,
 )
-from opensts.services.cache import HotDirectory
 from opensts.services.registry import load_operations
 from opensts.services.runtime import Runtime
 from opensts.sigv4 import SigningKeyCache
 from opensts.store import open_store
+from opensts.store.cache import CachingStore
 from opensts.web.aws import AwsEndpoint, Receive, Scope, Send
 
 log = logging.getLogger("opensts")
 
 
 def build_runtime(settings: Settings) -> tuple[Runtime, FirstStart | None]:
-    store = open_store(settings.database_url)
+    # Hot-path reads are cached per store generation; writes through this process are
+    # visible at once, other nodes' within cache_staleness_seconds (IAM is eventually
+    # consistent on AWS too).
+    store = CachingStore(
+        open_store(settings.database_url), max_staleness=settings.cache_staleness_seconds
+    )
     box = SecretBox(settings.master_key)
     now = utcnow()
     management, first = ensure_management_account(store, box, settings, now)
     keyring = load_keyring(store, box, now)
-    directory = HotDirectory(store)
     runtime = Runtime(
         settings=settings,
         store=store,
         secret_box=box,
         keyring=keyring,
         audit=AuditLog(settings.data_dir / "audit"),
-        authorizer=Authorizer(directory, keyring),
+        authorizer=Authorizer(store, keyring),
         signing_keys=SigningKeyCache(),
         management_account=management,
-        directory=directory,
         extras={"jwks": JwksCache(ca_bundle=settings.ca_bundle)},
         key_refresh_seconds=settings.key_refresh_seconds,
     )

@@ -177,7 +177,6 @@ class AwsEndpoint:
     ) -> Result:
         meta = state.meta
         self.runtime.refresh_keys()
-        self.runtime.directory.sync()
         signed = parse_request(method, raw_path, raw_query, headers)
         if operation.signed:
             if signed is None:

@@ -74,7 +74,7 @@ def assume_role(ctx: CallContext, params: Params) -> dict[str, Any]:
     ctx.audit.resources = [{"ARN": role_arn, "accountId": role_account, "type": "AWS::IAM::Role"}]
 
     try:
-        role = ctx.runtime.directory.role(role_account, role_name)
+        role = ctx.runtime.store.get_role(role_account, role_name)
     except NotFound:
         raise _denied(caller, "sts:AssumeRole", role_arn) from None
     if role.arn != role_arn and f"arn:aws:iam::{role_account}:role/{role_name}" != role_arn:

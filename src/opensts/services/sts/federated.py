@@ -42,7 +42,7 @@ def _find_role(ctx: CallContext, params: Params, action: str) -> tuple[str, Role
     account, name = sessions.parse_role_arn(params)
     role_arn = params.raw()["RoleArn"]
     try:
-        return role_arn, ctx.runtime.directory.role(account, name)
+        return role_arn, ctx.runtime.store.get_role(account, name)
     except NotFound:
         raise AccessDenied(f"Not authorized to perform {action}") from None
 

@@ -101,7 +101,7 @@ def session_policies(
         if owner not in ("aws", role_account):
             raise MalformedPolicyDocument(f"Policy {arn} must be in the same account as the role")
         try:
-            policy = ctx.runtime.directory.managed_policy(arn)
+            policy = ctx.runtime.store.get_managed_policy(arn)
         except NotFound:
             raise MalformedPolicyDocument(
                 f"Policy {arn} does not exist or is not attachable."
