@@ -168,6 +168,25 @@ def sts(server: Server) -> Any:
     return server.client("sts")
 
 
+@pytest.fixture(scope="session")
+def organization(server: Server) -> dict[str, Any]:
+    """The server's organization (created once), with SCPs enabled on its root."""
+    from botocore.exceptions import ClientError
+
+    client = server.client("organizations")
+    try:
+        found = client.describe_organization()["Organization"]
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "AWSOrganizationsNotInUseException":
+            raise
+        found = client.create_organization(FeatureSet="ALL")["Organization"]
+    root = client.list_roots()["Roots"][0]
+    if not any(t["Type"] == "SERVICE_CONTROL_POLICY" for t in root["PolicyTypes"]):
+        client.enable_policy_type(RootId=root["Id"], PolicyType="SERVICE_CONTROL_POLICY")
+        root = client.list_roots()["Roots"][0]
+    return {"organization": found, "root": root}
+
+
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 

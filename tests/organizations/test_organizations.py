@@ -17,19 +17,9 @@ from tests.conftest import ACCOUNT_ID, Server, unique
 from tests.sts.helpers import allow, creds, deny, doc, error_of
 
 
-@pytest.fixture(scope="module")
-def org(server: Server) -> dict[str, Any]:
-    client = server.client("organizations")
-    try:
-        organization = client.describe_organization()["Organization"]
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "AWSOrganizationsNotInUseException":
-            raise
-        organization = client.create_organization(FeatureSet="ALL")["Organization"]
-    root = client.list_roots()["Roots"][0]
-    if not any(t["Type"] == "SERVICE_CONTROL_POLICY" for t in root["PolicyTypes"]):
-        client.enable_policy_type(RootId=root["Id"], PolicyType="SERVICE_CONTROL_POLICY")
-    return {"organization": organization, "root": root}
+@pytest.fixture
+def org(organization: dict[str, Any]) -> dict[str, Any]:
+    return organization
 
 
 @pytest.fixture

@@ -12,17 +12,22 @@ from tests.conftest import ACCOUNT_ID, Server
 from tests.sts.helpers import allow, creds, deny, doc, error_of
 
 
-def test_get_session_token_keeps_the_users_permissions(server: Server, new_user: Any) -> None:
-    name, key, secret = new_user(doc(allow("iam:ListUsers")))
+def test_get_session_token_identity_and_what_it_may_call(server: Server, new_user: Any) -> None:
+    name, key, secret = new_user(doc(allow(["iam:ListUsers", "sts:GetAccessKeyInfo"])))
     response = server.client("sts", key, secret).get_session_token(DurationSeconds=900)
     session = creds(response)
     assert session["key"].startswith("ASIA")
     identity = server.client("sts", **session).get_caller_identity()
     assert identity["Arn"] == f"arn:aws:iam::{ACCOUNT_ID}:user/{name}"
     assert identity["UserId"].startswith("AIDA")
-    server.client("iam", **session).list_users()
-    with pytest.raises(ClientError):
-        server.client("iam", **session).list_roles()
+    # STS API reference: without MFA these credentials cannot call IAM (InvalidClientTokenId,
+    # as AWS answers), and no STS operation but AssumeRole and GetCallerIdentity.
+    with pytest.raises(ClientError) as no_mfa:
+        server.client("iam", **session).list_users()
+    assert error_of(no_mfa.value)[:2] == ("InvalidClientTokenId", 403)
+    with pytest.raises(ClientError) as other_sts:
+        server.client("sts", **session).get_access_key_info(AccessKeyId=key)
+    assert error_of(other_sts.value)[:2] == ("AccessDenied", 403)
     with pytest.raises(ClientError) as nested:
         server.client("sts", **session).get_session_token()
     assert error_of(nested.value) == (
@@ -40,22 +45,34 @@ def test_root_session_token_is_capped_at_one_hour(sts: Any) -> None:
     assert lifetime - time.time() <= 3600 + 5
 
 
-def test_get_federation_token_has_no_permissions_without_a_session_policy(
-    server: Server, new_user: Any
+def test_federated_sessions_have_only_their_session_policies(
+    server: Server, new_user: Any, organization: dict[str, Any]
 ) -> None:
-    _, key, secret = new_user(doc(allow(["sts:GetFederationToken", "iam:ListUsers"])))
+    # GetFederationToken: the session has the intersection of the user's policies and the
+    # session policies, and nothing without a session policy. Its credentials cannot call
+    # IAM (InvalidClientTokenId) nor any STS operation but GetCallerIdentity; other services
+    # (here Organizations) are governed by the policies.
+    _, key, secret = new_user(
+        doc(allow(["sts:GetFederationToken", "organizations:DescribeOrganization"]))
+    )
     sts = server.client("sts", key, secret)
     bare = sts.get_federation_token(Name="bob")
     assert bare["FederatedUser"]["Arn"] == f"arn:aws:sts::{ACCOUNT_ID}:federated-user/bob"
     assert bare["FederatedUser"]["FederatedUserId"] == f"{ACCOUNT_ID}:bob"
     assert bare["PackedPolicySize"] == 0
-    federated = server.client("iam", **creds(bare))
-    with pytest.raises(ClientError):
-        federated.list_users()
     identity = server.client("sts", **creds(bare)).get_caller_identity()
     assert identity["Arn"] == f"arn:aws:sts::{ACCOUNT_ID}:federated-user/bob"
-    scoped = sts.get_federation_token(Name="bob", Policy=doc(allow("iam:ListUsers")))
-    server.client("iam", **creds(scoped)).list_users()
+    with pytest.raises(ClientError) as nothing:
+        server.client("organizations", **creds(bare)).describe_organization()
+    assert error_of(nothing.value)[0] == "AccessDeniedException"
+    scoped = sts.get_federation_token(
+        Name="bob", Policy=doc(allow("organizations:DescribeOrganization"))
+    )
+    org = server.client("organizations", **creds(scoped)).describe_organization()
+    assert org["Organization"]["MasterAccountId"] == ACCOUNT_ID
+    with pytest.raises(ClientError) as no_iam:
+        server.client("iam", **creds(scoped)).list_users()
+    assert error_of(no_iam.value)[:2] == ("InvalidClientTokenId", 403)
     with pytest.raises(ClientError) as nested:
         server.client("sts", **creds(scoped)).get_federation_token(Name="eve")
     assert error_of(nested.value)[0] == "AccessDenied"

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from opensts.credentials.tokens import InvalidToken
 from opensts.directory.errors import NotFound
+from opensts.errors import AccessDenied
 from opensts.services.context import Caller
 from opensts.services.runtime import Runtime
 from opensts.services.session_claims import caller_from_claims
@@ -49,6 +50,31 @@ def authenticate(
         services={service},
     )
     return caller
+
+
+def check_session_scope(caller: Caller, service: str, action: str) -> None:
+    """What credentials from GetSessionToken and GetFederationToken may call.
+
+    STS API reference: GetSessionToken credentials cannot call IAM unless MFA was included,
+    and no STS operation but AssumeRole and GetCallerIdentity; GetFederationToken
+    credentials cannot call IAM at all, and no STS operation but GetCallerIdentity. AWS
+    answers IAM calls with InvalidClientTokenId (aws/aws-sdk-js#460, cloudyr/aws.iam#15).
+    """
+    claims = caller.session
+    if not claims:
+        return
+    issued_by = claims.get("op")
+    if service == "iam":
+        if issued_by == "GetFederationToken" or (
+            issued_by == "GetSessionToken" and not claims.get("mfa")
+        ):
+            raise InvalidClientTokenId()
+    elif service == "sts" and action != "GetCallerIdentity":
+        allowed = {"GetSessionToken": {"AssumeRole"}, "GetFederationToken": set()}
+        if issued_by in allowed and action not in allowed[issued_by]:
+            if action in ("GetSessionToken", "GetFederationToken"):
+                return  # the operation answers with its own, more specific message
+            raise AccessDenied(f"Credentials from {issued_by} cannot call {action}.")
 
 
 def _temporary(runtime: Runtime, signed: SignedRequest, now: datetime) -> tuple[Caller, str]:

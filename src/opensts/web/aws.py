@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl
 
 from opensts.audit.events import build_event
 from opensts.errors import AwsError, InternalFailure, InvalidAction, RequestEntityTooLarge
-from opensts.services.authn import authenticate
+from opensts.services.authn import authenticate, check_session_scope
 from opensts.services.context import AuditRecord, CallContext, Caller, RequestMeta
 from opensts.services.registry import Operation, Result
 from opensts.services.runtime import Runtime
@@ -192,6 +192,7 @@ class AwsEndpoint:
                 now=meta.now,
                 service=operation.service,
             )
+            check_session_scope(state.caller, operation.service, operation.name)
             region = "us-east-1" if signed.region == "aws-global" else signed.region
             state.meta = meta = RequestMeta(
                 meta.request_id, meta.now, meta.source_ip, meta.user_agent, region, meta.host
