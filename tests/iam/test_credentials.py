@@ -29,6 +29,8 @@ def test_access_key_lifecycle(iam: Any, server: Any) -> None:
     assert sts.get_caller_identity()["Arn"].endswith(f":user/{name}")
     last = iam.get_access_key_last_used(AccessKeyId=k2["AccessKeyId"])
     assert last["UserName"] == name and last["AccessKeyLastUsed"]["ServiceName"] == "N/A"
+    used = iam.get_access_key_last_used(AccessKeyId=k1["AccessKeyId"])["AccessKeyLastUsed"]
+    assert (used["ServiceName"], used["Region"]) == ("sts", "us-east-1")
     iam.update_access_key(UserName=name, AccessKeyId=k1["AccessKeyId"], Status="Inactive")
     assert error_of(sts.get_caller_identity)[0] == "InvalidClientTokenId"
     iam.delete_access_key(UserName=name, AccessKeyId=k1["AccessKeyId"])

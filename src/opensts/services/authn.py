@@ -13,12 +13,17 @@ from datetime import datetime
 
 from opensts.credentials.tokens import InvalidToken
 from opensts.directory.errors import NotFound
+from opensts.directory.records import AccessKeyLastUsed
 from opensts.errors import AccessDenied
 from opensts.services.context import Caller
 from opensts.services.runtime import Runtime
 from opensts.services.session_claims import caller_from_claims
 from opensts.sigv4 import SignedRequest, verify
 from opensts.sigv4.errors import ExpiredToken, InvalidClientTokenId
+
+# GetAccessKeyLastUsed is approximate on AWS too; recording at most this often per key keeps a
+# write off nearly every request.
+LAST_USED_GRANULARITY_SECONDS = 300
 
 
 def authenticate(
@@ -49,7 +54,17 @@ def authenticate(
         key_cache=runtime.signing_keys,
         services={service},
     )
+    if not signed.access_key_id.startswith("ASIA"):
+        _record_use(runtime, signed.access_key_id, service, signed.region, now)
     return caller
+
+
+def _record_use(runtime: Runtime, key_id: str, service: str, region: str, now: datetime) -> None:
+    stamp = now.timestamp()
+    if stamp - runtime.key_last_recorded.get(key_id, 0.0) < LAST_USED_GRANULARITY_SECONDS:
+        return
+    runtime.key_last_recorded[key_id] = stamp
+    runtime.store.record_access_key_use(key_id, AccessKeyLastUsed(now, service, region))
 
 
 def check_session_scope(caller: Caller, service: str, action: str) -> None:

@@ -32,6 +32,8 @@ class Runtime:
     # node (``opensts keys rotate``) reaches every node without a restart.
     key_refresh_seconds: float = 60.0
     _keys_checked: float = field(default=0.0, repr=False)
+    # When this node last recorded each access key's use (GetAccessKeyLastUsed).
+    key_last_recorded: dict[str, float] = field(default_factory=dict, repr=False)
 
     def refresh_keys(self) -> None:
         now = time.monotonic()

@@ -48,6 +48,11 @@ class CachingStore:
         self.hits = 0
         self.misses = 0
 
+    @property
+    def uncached(self) -> Store:
+        """The wrapped store, for reads that must see bookkeeping the generation ignores."""
+        return self._store
+
     def _current_generation(self, *, force: bool = False) -> int:
         now = self._clock()
         if force or now - self._checked_at > self._max_staleness or self._max_staleness <= 0:

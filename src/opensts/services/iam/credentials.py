@@ -159,7 +159,9 @@ def get_access_key_last_used(ctx: CallContext, params: Params) -> dict[str, Any]
     key_id = _key_id(params)
     ctx.audit.request_parameters = {"accessKeyId": key_id}
     acct = account(ctx)
-    key = ctx.runtime.store.find_access_key(key_id)
+    store = ctx.runtime.store
+    # Last use is bookkeeping that does not move the generation: read past the cache.
+    key = getattr(store, "uncached", store).find_access_key(key_id)
     if key is None or key.account_id != acct:
         ctx.authorize("iam:GetAccessKeyLastUsed", arn(acct, "user", "/", "*"))
         raise NoSuchEntity(f"The Access Key with id {key_id} cannot be found.")
