@@ -8,10 +8,24 @@ it runs for every response, and escaping is the only transformation needed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 from xml.sax.saxutils import escape
+
+# Characters XML 1.0 cannot carry even as references; user input echoed in a message or
+# value (e.g. a control character in a name) is shown as U+FFFD instead of breaking the
+# document.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def text(value: str) -> str:
+    """Escape for element content."""
+    if _NOT_XML.search(value):
+        value = _NOT_XML.sub("\ufffd", value)
+    return escape(value)
+
 
 STS_NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/"
 IAM_NAMESPACE = "https://iam.amazonaws.com/doc/2010-05-08/"
@@ -34,7 +48,7 @@ def _render_value(out: list[str], value: Any) -> None:
     elif isinstance(value, datetime):
         out.append(iso8601(value))
     else:
-        out.append(escape(str(value)))
+        out.append(text(str(value)))
 
 
 def _render_element(out: list[str], name: str, value: Any) -> None:
@@ -59,6 +73,6 @@ def success(
 def error(namespace: str, code: str, message: str, fault: str, request_id: str) -> bytes:
     return (
         f'<ErrorResponse xmlns="{namespace}"><Error><Type>{fault}</Type>'
-        f"<Code>{escape(code)}</Code><Message>{escape(message)}</Message></Error>"
+        f"<Code>{text(code)}</Code><Message>{text(message)}</Message></Error>"
         f"<RequestId>{request_id}</RequestId></ErrorResponse>"
     ).encode()
