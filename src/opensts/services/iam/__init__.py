@@ -5,6 +5,7 @@ Importing this package registers every operation with ``services.registry``.
 """
 
 import opensts.services.iam.providers  # noqa: F401
+import opensts.services.iam.simulate  # noqa: F401
 from opensts.services.iam import account, attached, credentials, groups, policies, roles, users
 
 __all__ = ["account", "attached", "credentials", "groups", "policies", "roles", "users"]
