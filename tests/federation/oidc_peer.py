@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import ssl
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +39,9 @@ class OidcPeer:
 
     def token(self, client_id: str) -> str:
         """A JWT access token from the client_credentials grant."""
-        with httpx.Client(verify=str(self.ca_file), timeout=10) as client:
+        with httpx.Client(
+            verify=ssl.create_default_context(cafile=str(self.ca_file)), timeout=10
+        ) as client:
             response = client.post(
                 f"{self.issuer}/token",
                 data={"grant_type": "client_credentials", "scope": "sts", "resource": RESOURCE},
