@@ -4,8 +4,26 @@ xmlns https://iam.amazonaws.com/doc/2010-05-08/).
 Importing this package registers every operation with ``services.registry``.
 """
 
-import opensts.services.iam.providers  # noqa: F401
-import opensts.services.iam.simulate  # noqa: F401
-from opensts.services.iam import account, attached, credentials, groups, policies, roles, users
+from opensts.services.iam import (
+    account,
+    attached,
+    credentials,
+    groups,
+    policies,
+    providers,
+    roles,
+    simulate,
+    users,
+)
 
-__all__ = ["account", "attached", "credentials", "groups", "policies", "roles", "users"]
+__all__ = [
+    "account",
+    "attached",
+    "credentials",
+    "groups",
+    "policies",
+    "providers",
+    "roles",
+    "simulate",
+    "users",
+]
