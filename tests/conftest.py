@@ -105,7 +105,9 @@ class Server:
         return events
 
 
-def start_server(data_dir: Path, extra_env: dict[str, str] | None = None) -> Server:
+def start_server(
+    data_dir: Path, extra_env: dict[str, str] | None = None, args: tuple[str, ...] = ()
+) -> Server:
     port = free_port()
     env = {
         **os.environ,
@@ -116,7 +118,7 @@ def start_server(data_dir: Path, extra_env: dict[str, str] | None = None) -> Ser
     }
     log = (data_dir.parent / f"{data_dir.name}-server.log").open("wb")
     process = subprocess.Popen(
-        [str(BIN / "opensts"), "serve", "--port", str(port), "--data-dir", str(data_dir)],
+        [str(BIN / "opensts"), "serve", "--port", str(port), "--data-dir", str(data_dir), *args],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

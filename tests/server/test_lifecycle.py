@@ -176,3 +176,19 @@ def test_key_rotation_keeps_live_sessions_and_retiring_revokes_them(tmp_path: Pa
         server.client("sts", **after).get_caller_identity()
     finally:
         stop_server(server)
+
+
+def test_several_worker_processes_share_one_data_dir(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "data", args=("--workers", "2"))
+    try:
+        iam = server.client("iam")
+        name = f"w-{uuid.uuid4().hex[:8]}"
+        iam.create_user(UserName=name)
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        sts = server.client("sts", key["AccessKeyId"], key["SecretAccessKey"])
+        for _ in range(20):  # spread over both workers by the kernel's accept balancing
+            assert sts.get_caller_identity()["Arn"].endswith(f":user/{name}")
+    finally:
+        assert stop_server(server) == 0
+    calls = [e for e in server.audit_events() if e["eventName"] == "GetCallerIdentity"]
+    assert len(calls) == 20

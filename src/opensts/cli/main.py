@@ -22,8 +22,18 @@ def cli() -> None:
 @click.option("--port", default=8777, show_default=True, type=int)
 @click.option("--data-dir", default="./data", show_default=True, type=click.Path(path_type=Path))
 @click.option("--log-level", default="warning", show_default=True)
-def serve(host: str, port: int, data_dir: Path, log_level: str) -> None:
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="worker processes; with more than one, IAM changes reach the other workers within "
+    "OPENSTS_CACHE_STALENESS_SECONDS",
+)
+def serve(host: str, port: int, data_dir: Path, log_level: str, workers: int) -> None:
     """Serve STS, IAM and Organizations on one endpoint (SQLite in DATA_DIR by default)."""
+    import os
+
     import uvicorn
 
     from opensts.web.app import OpenStsApp, build_runtime
@@ -43,14 +53,27 @@ def serve(host: str, port: int, data_dir: Path, log_level: str) -> None:
     # uvicorn shuts down gracefully on SIGTERM/SIGINT and then re-raises the signal; exit 0
     # then, because in-flight requests finished and the audit log was flushed.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    options = {
+        "host": host,
+        "port": port,
+        "log_level": log_level,
+        "lifespan": "on",
+        "access_log": False,
+        "timeout_graceful_shutdown": 10,
+    }
+    if workers == 1:
+        uvicorn.run(OpenStsApp(runtime), **options)  # type: ignore[arg-type]
+        return
+    # Bootstrap (first-start keys, master key file) happened above, once; each worker
+    # process builds its own runtime from the same data dir.
+    runtime.audit.close()
+    runtime.store.close()
+    os.environ["OPENSTS_DATA_DIR"] = str(data_dir.resolve())
     uvicorn.run(
-        OpenStsApp(runtime),
-        host=host,
-        port=port,
-        log_level=log_level,
-        lifespan="on",
-        access_log=False,
-        timeout_graceful_shutdown=10,
+        "opensts.web.app:create_app",
+        factory=True,
+        workers=workers,
+        **options,  # type: ignore[arg-type]
     )
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+from pathlib import Path
 from typing import Any
 
 from opensts.audit.log import AuditLog
@@ -52,6 +54,13 @@ def build_runtime(settings: Settings) -> tuple[Runtime, FirstStart | None]:
     )
     runtime.refresh_keys()  # marks the ring as freshly loaded
     return runtime, first
+
+
+def create_app() -> OpenStsApp:
+    """Factory for worker processes (``opensts serve --workers N``): settings from the env."""
+    settings = Settings.from_env(Path(os.environ["OPENSTS_DATA_DIR"]))
+    runtime, _ = build_runtime(settings)
+    return OpenStsApp(runtime)
 
 
 class OpenStsApp:
