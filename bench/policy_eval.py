@@ -1,6 +1,9 @@
 """Benchmark: opensts.policy decisions vs @cloud-copilot/iam-simulate on the same mix.
 
-Run: .venv/bin/python bench/policy_eval.py [iterations]
+Run: .venv/bin/python bench/policy_eval.py [iterations] [--no-peer] [--profile]
+
+``--profile`` runs the opensts loop under cProfile and prints the top functions by own time
+instead of timing; ``--no-peer`` skips iam-simulate (several minutes at its speed).
 
 The mix is fixed: a user and a role session with 10 managed policies (small and large, with
 conditions and wildcards), an inline policy with variables, a permissions boundary, two SCP
@@ -259,6 +262,24 @@ def bench_opensts(n: int) -> tuple[dict[str, float], list[str]]:
     )
 
 
+def profile_opensts(n: int) -> None:
+    import cProfile
+    import pstats
+
+    plain, with_resource, with_session = policy_set()
+    reqs = []
+    for p, action, resource, over, res, sess in REQUESTS:
+        ps = with_resource if res else with_session if sess else plain
+        reqs.append((Request(p, action, resource, None, {**CTX, **over}), ps))
+    prof = cProfile.Profile()
+    prof.enable()
+    for i in range(n):
+        r, ps = reqs[i % len(reqs)]
+        evaluate(r, ps)
+    prof.disable()
+    pstats.Stats(prof).sort_stats("tottime").print_stats(20)
+
+
 def peer_cases() -> list[dict[str, Any]]:
     out = []
     ident = [managed(i) for i in range(10)] + [INLINE]
@@ -296,13 +317,20 @@ def bench_peer(n: int) -> dict[str, Any] | None:
 
 
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 50_000
+    flags = {a for a in sys.argv[1:] if a.startswith("--")}
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    n = int(args[0]) if args else 50_000
+    if "--profile" in flags:
+        profile_opensts(n)
+        return
     print(f"compile (16 policies, uncached): {compile_cost():.0f} µs total")
     ours, decisions = bench_opensts(n)
     print(
         f"opensts.policy : {ours['decisions_per_s']:>10,.0f} decisions/s  "
         f"median {ours['median_us']:.2f} µs  p99 {ours['p99_us']:.2f} µs   (n={n})"
     )
+    if "--no-peer" in flags:
+        return
     peer = bench_peer(n)
     if peer is None:
         print("iam-simulate   : not installed (scripts/install-test-tools)")
