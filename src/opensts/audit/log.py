@@ -85,7 +85,9 @@ class AuditLog:
                     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
                     handles[day] = fd
                 os.write(fd, b"".join(lines))
-                os.fsync(fd)
+                # fdatasync persists the data and the new file size (all an append log
+                # needs to be read back), without flushing unrelated inode metadata.
+                os.fdatasync(fd)
         except OSError as exc:
             for _, _, done in batch:
                 done.set_exception(exc)
