@@ -104,6 +104,25 @@ class Decision:
         return render(self)
 
 
+_MEMO_SIZE = 256
+
+
+def _matched(st: Statement, source: str, ptype: str, level: int | None) -> MatchedStatement:
+    """The record of ``st`` matching, built once per (source, type, level).
+
+    A frozen dataclass costs about as much to construct as the rest of a statement match, and
+    the same few records recur in every decision over the same policies."""
+    key = (source, ptype, level)
+    m = st.matched_memo.get(key)
+    if m is None:
+        if len(st.matched_memo) >= _MEMO_SIZE:
+            st.matched_memo.clear()  # one Policy text reused under many source ids
+        m = st.matched_memo[key] = MatchedStatement(
+            source, ptype, st.index, st.sid, st.effect, level
+        )
+    return m
+
+
 class _Scan:
     """Matching statements of one policy group."""
 
@@ -135,7 +154,7 @@ def _scan(
                         missing.add(key)
                 if not all(c.evaluate(ctx) for c in st.conditions):
                     continue
-            m = MatchedStatement(source, ptype, st.index, st.sid, st.effect, level)
+            m = _matched(st, source, ptype, level)
             (out.denies if st.is_deny else out.allows).append(m)
     return out
 
@@ -162,7 +181,7 @@ def _scan_resource(
                     missing.add(key)
             if not all(c.evaluate(ctx) for c in st.conditions):
                 continue
-        m = MatchedStatement(source, "resource", st.index, st.sid, st.effect)
+        m = _matched(st, source, "resource", None)
         if st.is_deny:
             out.denies.append(m)
         else:

@@ -134,6 +134,7 @@ class Statement:
         "effect",
         "index",
         "is_deny",
+        "matched_memo",
         "not_action",
         "not_principal",
         "not_resource",
@@ -146,6 +147,9 @@ class Statement:
     def __init__(self, index: int, raw: Mapping[str, Any], kind: PolicyKind, variables: bool):
         self.index = index
         self.raw = raw
+        # The evaluator's MatchedStatement records for this statement, keyed by (source id,
+        # policy type, level): they are immutable, so one per key is shared by all decisions.
+        self.matched_memo: dict[tuple[str, str, int | None], Any] = {}
         unknown = sorted(set(raw) - _STATEMENT_FIELDS)
         if unknown:
             raise MalformedPolicyDocument(f"Unknown field {unknown[0]}")
