@@ -87,7 +87,7 @@ def _respond(
     source_identity: str | None,
     fed: Mapping[str, Any],
     operation_name: str,
-) -> tuple[dict[str, Any], int | None]:
+) -> dict[str, Any]:
     packed = sessions.packed_policy_size(policies, tags, {})
     sessions.check_packed_size(packed, policies, tags)
     credentials, assumed_user = sessions.role_session(
@@ -116,7 +116,7 @@ def _respond(
         **({"packedPolicySize": packed} if show_packed else {}),
         **({"sourceIdentity": source_identity} if source_identity else {}),
     }
-    return result, packed if show_packed else None
+    return result
 
 
 @operation("sts", "AssumeRoleWithSAML", signed=False, read_only=True)
@@ -206,7 +206,7 @@ def assume_role_with_saml(ctx: CallContext, params: Params) -> dict[str, Any]:
             "saml:sub_type": identity.subject_type,
         },
     }
-    result, _ = _respond(
+    result = _respond(
         ctx,
         role,
         identity.session_name,
@@ -317,7 +317,7 @@ def assume_role_with_web_identity(ctx: CallContext, params: Params) -> dict[str,
             if key in (f"{prefix}:aud", f"{prefix}:sub", f"{prefix}:amr")
         },
     }
-    result, _ = _respond(
+    result = _respond(
         ctx,
         role,
         session_name,
