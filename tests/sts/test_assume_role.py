@@ -450,3 +450,25 @@ def test_audit_event_shape_and_no_secrets(server: Server, iam: Any, new_user: An
     )
     assert later["userIdentity"]["type"] == "AssumedRole"
     assert later["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"] == role_arn
+
+
+def test_sessions_of_a_deleted_role_are_denied_not_errors(
+    server: Server, iam: Any, new_user: Any
+) -> None:
+    name, key, secret = new_user()
+    role_arn = make_role(
+        iam, trust({"AWS": f"arn:aws:iam::{ACCOUNT_ID}:user/{name}"}), doc(allow("iam:ListUsers"))
+    )
+    session = server.client(
+        "iam",
+        **creds(
+            server.client("sts", key, secret).assume_role(RoleArn=role_arn, RoleSessionName="gone")
+        ),
+    )
+    session.list_users()
+    role_name = role_arn.split("/")[-1]
+    iam.delete_role_policy(RoleName=role_name, PolicyName="p")
+    iam.delete_role(RoleName=role_name)
+    with pytest.raises(ClientError) as denied:
+        session.list_users()
+    assert error_of(denied.value)[:2] == ("AccessDenied", 403)

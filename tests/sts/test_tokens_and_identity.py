@@ -168,3 +168,18 @@ def test_mfa_protected_role_with_totp(server: Server, iam: Any, new_user: Any) -
             RoleArn=role_arn, RoleSessionName="again", SerialNumber=serial, TokenCode=code
         )
     assert "MultiFactorAuthentication failed" in error_of(replay.value)[2]
+
+
+def test_root_federation_token_is_limited_by_its_session_policy(
+    server: Server, sts: Any, organization: dict[str, Any]
+) -> None:
+    scoped = creds(
+        sts.get_federation_token(
+            Name="rootfed", Policy=doc(allow("organizations:DescribeOrganization"))
+        )
+    )
+    orgs = server.client("organizations", **scoped)
+    assert orgs.describe_organization()["Organization"]["MasterAccountId"] == ACCOUNT_ID
+    with pytest.raises(ClientError) as denied:
+        orgs.list_accounts()
+    assert error_of(denied.value)[0] == "AccessDeniedException"

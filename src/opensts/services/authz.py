@@ -97,21 +97,29 @@ class Authorizer:
         identity: list[tuple[str, Policy]] = []
         boundary: tuple[str, Policy] | None = None
         tags: dict[str, str] = {}
-        if caller.type == "Root":
-            identity.append(("root", self._allow_all))
-        elif caller.type == "AssumedRole":
-            role = self.store.get_role(account, claims["role_name"])
-            identity.extend(self._parsed(self.store.identity_policies_for_role(account, role.name)))
-            if role.permissions_boundary:
-                boundary = self._managed(role.permissions_boundary, PolicyKind.BOUNDARY)
-            tags = {t.key: t.value for t in role.tags}
-        else:  # IAM users, their GetSessionToken sessions and GetFederationToken sessions
-            user_name = caller.user_name or claims.get("user")
-            user = self.store.get_user(account, user_name)
-            identity.extend(self._parsed(self.store.identity_policies_for_user(account, user.name)))
-            if user.permissions_boundary:
-                boundary = self._managed(user.permissions_boundary, PolicyKind.BOUNDARY)
-            tags = {t.key: t.value for t in user.tags}
+        try:
+            if caller.type == "Root" or claims.get("root"):
+                # The root user, and root's GetSessionToken/GetFederationToken sessions.
+                identity.append(("root", self._allow_all))
+            elif caller.type == "AssumedRole":
+                role = self.store.get_role(account, claims["role_name"])
+                identity.extend(
+                    self._parsed(self.store.identity_policies_for_role(account, role.name))
+                )
+                if role.permissions_boundary:
+                    boundary = self._managed(role.permissions_boundary, PolicyKind.BOUNDARY)
+                tags = {t.key: t.value for t in role.tags}
+            else:  # IAM users and their GetSessionToken / GetFederationToken sessions
+                user = self.store.get_user(account, caller.user_name or claims["user"])
+                identity.extend(
+                    self._parsed(self.store.identity_policies_for_user(account, user.name))
+                )
+                if user.permissions_boundary:
+                    boundary = self._managed(user.permissions_boundary, PolicyKind.BOUNDARY)
+                tags = {t.key: t.value for t in user.tags}
+        except NotFound:
+            # The role or user behind a live session was deleted: nothing is allowed.
+            identity = []
         session: list[tuple[str, Policy]] | None = None
         if caller.type in ("AssumedRole", "FederatedUser"):
             session = []
