@@ -123,30 +123,23 @@ def _matched(st: Statement, source: str, ptype: str, level: int | None) -> Match
     return m
 
 
-class _Scan:
-    """Matching statements of one policy group."""
-
-    __slots__ = ("allows", "denies")
-
-    def __init__(self) -> None:
-        self.allows: list[MatchedStatement] = []
-        self.denies: list[MatchedStatement] = []
-
-
 def _scan(
     entries: Sequence[PolicyEntry],
     ptype: str,
     req: Request,
     missing: set[str],
+    denies: list[MatchedStatement],
     level: int | None = None,
-) -> _Scan:
-    out = _Scan()
+) -> list[MatchedStatement]:
+    """Match one policy group: append its applicable Denies to ``denies`` (so the caller's
+    list keeps evaluation order without copying) and return its applicable Allows."""
+    allows: list[MatchedStatement] = []
     action = req._action  # type: ignore[attr-defined]
     ctx = req._ctx  # type: ignore[attr-defined]
     resource = req.resource
     for source, policy in entries:
         for st in policy.statements_for(action):
-            if st.resources is not None and not st.resource_matches(resource, ctx):
+            if st.check_resource and not st.resource_matches(resource, ctx):
                 continue
             if st.conditions:
                 for key, key_l in st.condition_keys:
@@ -155,22 +148,27 @@ def _scan(
                 if not all(c.evaluate(ctx) for c in st.conditions):
                     continue
             m = _matched(st, source, ptype, level)
-            (out.denies if st.is_deny else out.allows).append(m)
-    return out
+            (denies if st.is_deny else allows).append(m)
+    return allows
 
 
 def _scan_resource(
-    entry: PolicyEntry, req: Request, has_boundary: bool, missing: set[str]
-) -> tuple[_Scan, Via]:
-    """The resource policy; also returns the most specific way an Allow named the caller."""
-    out = _Scan()
+    entry: PolicyEntry,
+    req: Request,
+    has_boundary: bool,
+    missing: set[str],
+    denies: list[MatchedStatement],
+) -> tuple[list[MatchedStatement], Via]:
+    """The resource policy, as ``_scan``; also returns the most specific way an Allow named
+    the caller."""
+    allows: list[MatchedStatement] = []
     best = Via.NONE
     source, policy = entry
     principal = req.principal
     ctx = req._ctx  # type: ignore[attr-defined]
     bounded_iam = has_boundary and principal.kind in IAM_KINDS
     for st in policy.statements_for(req._action):  # type: ignore[attr-defined]
-        if st.resources is not None and not st.resource_matches(req.resource, ctx):
+        if st.check_resource and not st.resource_matches(req.resource, ctx):
             continue
         via = principal_via(st, principal, bounded_iam)
         if via == Via.NONE:
@@ -183,11 +181,11 @@ def _scan_resource(
                 continue
         m = _matched(st, source, "resource", None)
         if st.is_deny:
-            out.denies.append(m)
+            denies.append(m)
         else:
-            out.allows.append(m)
+            allows.append(m)
             best = max(best, via)
-    return out, best
+    return allows, best
 
 
 def principal_via(st: Statement, principal: Any, bounded_iam: bool) -> Via:
@@ -214,10 +212,10 @@ def _all_levels(
     """Scan SCP/RCP levels; True when every level has an applicable Allow."""
     ok = True
     for i, level in enumerate(levels):
-        s = _scan(level, ptype, req, missing, i)
-        denies.extend(s.denies)
-        allows.extend(s.allows)
-        if not s.allows:
+        level_allows = _scan(level, ptype, req, missing, denies, i)
+        if level_allows:
+            allows.extend(level_allows)
+        else:
             ok = False
     return ok
 
@@ -231,24 +229,30 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
     is_iam = kind in IAM_KINDS
     has_boundary = is_iam and policies.boundary is not None
 
+    # Allows of each group; None when the group does not apply to this caller.
     identity = boundary = session = None
+    boundary_decision = None
     if is_iam and kind != PrincipalKind.ROOT:
-        identity = _scan(policies.identity, "identity", request, missing)
-        denies.extend(identity.denies)
+        identity = _scan(policies.identity, "identity", request, missing, denies)
         if policies.boundary is not None:
-            boundary = _scan((policies.boundary,), "boundary", request, missing)
-            denies.extend(boundary.denies)
+            before = len(denies)
+            boundary = _scan((policies.boundary,), "boundary", request, missing, denies)
+            boundary_decision = (
+                "explicitDeny"
+                if len(denies) > before
+                else "allowed"
+                if boundary
+                else "implicitDeny"
+            )
         if policies.session is not None:
-            session = _scan(policies.session, "session", request, missing)
-            denies.extend(session.denies)
+            session = _scan(policies.session, "session", request, missing, denies)
 
     resource_via = Via.NONE
-    resource_scan = None
+    resource_allows: list[MatchedStatement] = []
     if policies.resource is not None:
-        resource_scan, resource_via = _scan_resource(
-            policies.resource, request, has_boundary, missing
+        resource_allows, resource_via = _scan_resource(
+            policies.resource, request, has_boundary, missing, denies
         )
-        denies.extend(resource_scan.denies)
 
     scp_ok = True
     scp_allows: list[MatchedStatement] = []
@@ -259,11 +263,6 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
     if policies.rcps:
         rcp_ok = _all_levels(policies.rcps, "rcp", request, missing, denies, rcp_allows)
 
-    boundary_decision = None
-    if boundary is not None:
-        boundary_decision = (
-            "explicitDeny" if boundary.denies else "allowed" if boundary.allows else "implicitDeny"
-        )
     missing_list = sorted(missing)
 
     def done(name: DecisionName, matched: list[MatchedStatement], reason: str) -> Decision:
@@ -287,7 +286,6 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
 
     if kind == PrincipalKind.ROLE and resource_via == Via.SELF:
         resource_via = Via.ISSUER  # a role ARN is limited by boundary and session policy
-    resource_allows = resource_scan.allows if resource_scan is not None else []
     org = scp_allows + rcp_allows
     same_account = request.resource_account is None or request.resource_account == p.account
 
@@ -306,18 +304,12 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
 
     assert identity is not None
     # Identity side: identity ∩ boundary ∩ session.
-    bound_ok = boundary is None or bool(boundary.allows)
-    if session is not None:
-        session_ok = bool(session.allows)
-    else:
-        session_ok = kind != PrincipalKind.FEDERATED_USER
+    bound_ok = boundary is None or bool(boundary)
+    # A federated-user session without session policies grants nothing.
+    session_ok = bool(session) if session is not None else kind != PrincipalKind.FEDERATED_USER
     limits_ok = bound_ok and session_ok
-    identity_ok = bool(identity.allows) and limits_ok
-    side = (
-        identity.allows
-        + (boundary.allows if boundary else [])
-        + (session.allows if session else [])
-    )
+    identity_ok = bool(identity) and limits_ok
+    side = identity + (boundary or []) + (session or [])
 
     if policies.resource_must_allow and resource_via == Via.NONE:
         return done("implicitDeny", [], "the trust/key policy does not allow the caller")
@@ -351,7 +343,7 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
     if identity_ok:
         extra = resource_allows if resource_via != Via.NONE else []
         return done("allowed", side + extra + org, "identity-based policies allow")
-    if not identity.allows:
+    if not identity:
         return done("implicitDeny", [], "no identity-based policy allows")
     if not bound_ok:
         return done("implicitDeny", [], "the permissions boundary does not allow")

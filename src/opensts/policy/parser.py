@@ -129,6 +129,7 @@ class Statement:
 
     __slots__ = (
         "actions",
+        "check_resource",
         "condition_keys",
         "conditions",
         "effect",
@@ -229,6 +230,9 @@ class Statement:
             raise MalformedPolicyDocument(SYNTAX)
         self.not_resource = has_nr
         self.resources: ResourceMatcher | None = None
+        # False when every resource matches (no element, or ``"Resource": "*"``), so the
+        # evaluator can skip the call.
+        self.check_resource = False
         if not (has_r or has_nr):
             if kind in _NO_PRINCIPAL:
                 raise MalformedPolicyDocument("Policy statement must contain resources.")
@@ -242,6 +246,7 @@ class Statement:
             if p != "*" and ":" not in p:
                 raise MalformedPolicyDocument(f'Resource {p} must be in ARN format or "*".')
         self.resources = ResourceMatcher(patterns, variables)
+        self.check_resource = has_nr or not self.resources.static.match_all
 
     def _conditions(self, raw: Mapping[str, Any], variables: bool) -> None:
         block = raw.get("Condition", {})
