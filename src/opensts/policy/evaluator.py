@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from opensts.policy.model import IAM_KINDS, PolicyEntry, PolicySet, PrincipalKind, Request
+from opensts.policy.model import PolicyEntry, PolicySet, PrincipalKind, Request
 from opensts.policy.parser import Statement
 from opensts.policy.principals import Via
 
@@ -138,18 +138,30 @@ def _scan(
     ctx = req._ctx  # type: ignore[attr-defined]
     resource = req.resource
     for source, policy in entries:
-        for st in policy.statements_for(action):
+        # Most policies have no statement for a given action: a memo hit, no call.
+        statements = policy.by_action.get(action)
+        if statements is None:
+            statements = policy.statements_for(action)
+        for st in statements:
             if st.check_resource and not st.resource_matches(resource, ctx):
                 continue
             if st.conditions:
                 for key, key_l in st.condition_keys:
                     if key_l not in ctx:
                         missing.add(key)
-                if not all(c.evaluate(ctx) for c in st.conditions):
+                if not _conditions_hold(st, ctx):
                     continue
-            m = _matched(st, source, ptype, level)
+            m = st.matched_memo.get((source, ptype, level)) or _matched(st, source, ptype, level)
             (denies if st.is_deny else allows).append(m)
     return allows
+
+
+def _conditions_hold(st: Statement, ctx: Any) -> bool:
+    # A plain loop: all() over a generator costs more than one or two conditions do.
+    for c in st.conditions:  # noqa: SIM110
+        if not c.evaluate(ctx):
+            return False
+    return True
 
 
 def _scan_resource(
@@ -166,7 +178,7 @@ def _scan_resource(
     source, policy = entry
     principal = req.principal
     ctx = req._ctx  # type: ignore[attr-defined]
-    bounded_iam = has_boundary and principal.kind in IAM_KINDS
+    bounded_iam = has_boundary and principal.is_iam
     for st in policy.statements_for(req._action):  # type: ignore[attr-defined]
         if st.check_resource and not st.resource_matches(req.resource, ctx):
             continue
@@ -177,7 +189,7 @@ def _scan_resource(
             for key, key_l in st.condition_keys:
                 if key_l not in ctx:
                     missing.add(key)
-            if not all(c.evaluate(ctx) for c in st.conditions):
+            if not _conditions_hold(st, ctx):
                 continue
         m = _matched(st, source, "resource", None)
         if st.is_deny:
@@ -226,7 +238,7 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
     kind = p.kind
     missing: set[str] = set()
     denies: list[MatchedStatement] = []
-    is_iam = kind in IAM_KINDS
+    is_iam = p.is_iam
     has_boundary = is_iam and policies.boundary is not None
 
     # Allows of each group; None when the group does not apply to this caller.

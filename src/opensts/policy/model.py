@@ -74,6 +74,8 @@ class Principal:
     account: str | None
     issuer_arn: str | None = None
     unique_id: str | None = None
+    #: kind in IAM_KINDS; derived, not an argument.
+    is_iam: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Identifiers a Principal element may name, computed once per principal. The match
@@ -91,6 +93,9 @@ class Principal:
                 account.update({self.account, root_arn(self.account)})
             if self.kind == PrincipalKind.ROOT:
                 own.update(account)
+        # Enum members hash in Python code, so the evaluator asks this flag instead of
+        # looking the kind up in IAM_KINDS on every decision.
+        object.__setattr__(self, "is_iam", self.kind in IAM_KINDS)
         object.__setattr__(self, "_own_ids", frozenset(own))
         object.__setattr__(self, "_issuer_ids", frozenset(issuer))
         object.__setattr__(self, "_account_ids", frozenset(account))

@@ -300,7 +300,7 @@ class Statement:
 class Policy:
     """A parsed, compiled policy. Immutable; evaluation never parses or compiles."""
 
-    __slots__ = ("__weakref__", "_by_action", "id", "kind", "statements", "text", "version")
+    __slots__ = ("__weakref__", "by_action", "id", "kind", "statements", "text", "version")
 
     def __init__(self, text: str, kind: PolicyKind):
         doc = load_json(text)
@@ -338,16 +338,17 @@ class Policy:
         self.version: str = version
         self.id: str | None = pid
         self.statements: tuple[Statement, ...] = tuple(statements)
-        self._by_action: dict[str, tuple[Statement, ...]] = {}
+        # Memo of statements_for; the evaluator reads it directly before calling.
+        self.by_action: dict[str, tuple[Statement, ...]] = {}
 
     def statements_for(self, action_l: str) -> tuple[Statement, ...]:
         """Statements whose Action/NotAction covers ``action_l`` (lower-cased), memoized."""
-        hit = self._by_action.get(action_l)
+        hit = self.by_action.get(action_l)
         if hit is None:
-            if len(self._by_action) >= _CACHE_SIZE:
-                self._by_action.clear()
+            if len(self.by_action) >= _CACHE_SIZE:
+                self.by_action.clear()
             hit = tuple(s for s in self.statements if s.action_matches(action_l))
-            self._by_action[action_l] = hit
+            self.by_action[action_l] = hit
         return hit
 
     def __repr__(self) -> str:
