@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import functools
 import ipaddress
 import re
 from collections.abc import Callable, Mapping
@@ -182,14 +183,17 @@ OPERATORS["DateNotEquals"] = ("date", True, "Equals")
 
 _CANONICAL = {name.lower(): name for name in OPERATORS}
 
-_PARSERS: dict[str, Callable[[str], Any]] = {
-    "string": lambda s: s,
+# How a request value is read per family; None keeps the string as it is. The ip, numeric
+# and date readers are pure and slow next to a match (ipaddress parses in Python), and the
+# same request values recur (a caller's address, the current second), so they are memoized.
+_PARSERS: dict[str, Callable[[str], Any] | None] = {
+    "string": None,
     "arn": parse_arn,
-    "bool": lambda s: s.lower(),
+    "bool": str.lower,
     "binary": parse_binary,
-    "ip": parse_ip,
-    "numeric": parse_number,
-    "date": parse_date,
+    "ip": functools.lru_cache(maxsize=1024)(parse_ip),
+    "numeric": functools.lru_cache(maxsize=1024)(parse_number),
+    "date": functools.lru_cache(maxsize=1024)(parse_date),
 }
 
 
@@ -225,6 +229,7 @@ class Condition:
         "negated",
         "operator",
         "parse",
+        "pred",
         "qualifier",
         "values",
     )
@@ -239,6 +244,8 @@ class Condition:
         self.parse = _PARSERS.get(self.family)
         self.fold = comparison == "eqi"
         self.matcher = self._compile(comparison, values, variables)
+        # Values without variables: call the predicate directly, one call less per value.
+        self.pred = self.matcher.pred if isinstance(self.matcher, _Static) else None
 
     def _compile(self, comparison: str, values: list[str], variables: bool) -> Any:
         family = self.family
@@ -271,6 +278,8 @@ class Condition:
             return False
         if self.fold:
             value = value.lower()
+        if self.pred is not None:
+            return not self.pred(value) if self.negated else self.pred(value)
         hit = self.matcher(value, ctx, seen)
         if hit is None:
             # "If AWS cannot resolve a variable this might cause the entire statement to be
