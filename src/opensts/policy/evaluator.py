@@ -36,7 +36,13 @@ from typing import Any, Literal
 
 from opensts.policy.model import PolicyEntry, PolicySet, PrincipalKind, Request
 from opensts.policy.parser import Statement
-from opensts.policy.principals import Via
+from opensts.policy.principals import (
+    VIA_ISSUER,
+    VIA_NONE,
+    VIA_SELF,
+    VIA_WILDCARD,
+    Via,
+)
 
 DecisionName = Literal["allowed", "explicitDeny", "implicitDeny"]
 
@@ -105,6 +111,11 @@ class Decision:
 
 
 _MEMO_SIZE = 256
+# Module-level names for enum members: see principals.VIA_NONE.
+_ROOT = PrincipalKind.ROOT
+_ROLE = PrincipalKind.ROLE
+_USER = PrincipalKind.USER
+_FEDERATED_USER = PrincipalKind.FEDERATED_USER
 
 
 def _matched(st: Statement, source: str, ptype: str, level: int | None) -> MatchedStatement:
@@ -174,7 +185,7 @@ def _scan_resource(
     """The resource policy, as ``_scan``; also returns the most specific way an Allow named
     the caller."""
     allows: list[MatchedStatement] = []
-    best = Via.NONE
+    best = VIA_NONE
     source, policy = entry
     principal = req.principal
     ctx = req._ctx  # type: ignore[attr-defined]
@@ -183,7 +194,7 @@ def _scan_resource(
         if st.check_resource and not st.resource_matches(req.resource, ctx):
             continue
         via = principal_via(st, principal, bounded_iam)
-        if via == Via.NONE:
+        if via == VIA_NONE:
             continue
         if st.conditions:
             for key, key_l in st.condition_keys:
@@ -203,13 +214,13 @@ def _scan_resource(
 def principal_via(st: Statement, principal: Any, bounded_iam: bool) -> Via:
     pm = st.principal
     if pm is None:
-        return Via.WILDCARD
+        return VIA_WILDCARD
     if st.not_principal:
         # The boundary quirk: Deny+NotPrincipal "will always deny any IAM principal that
         # has a permissions boundary policy attached, regardless of the values specified".
         if bounded_iam or not pm.excludes(principal):
-            return Via.WILDCARD
-        return Via.NONE
+            return VIA_WILDCARD
+        return VIA_NONE
     return pm.match(principal)
 
 
@@ -244,7 +255,7 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
     # Allows of each group; None when the group does not apply to this caller.
     identity = boundary = session = None
     boundary_decision = None
-    if is_iam and kind != PrincipalKind.ROOT:
+    if is_iam and kind != _ROOT:
         identity = _scan(policies.identity, "identity", request, missing, denies)
         if policies.boundary is not None:
             before = len(denies)
@@ -259,7 +270,7 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
         if policies.session is not None:
             session = _scan(policies.session, "session", request, missing, denies)
 
-    resource_via = Via.NONE
+    resource_via = VIA_NONE
     resource_allows: list[MatchedStatement] = []
     if policies.resource is not None:
         resource_allows, resource_via = _scan_resource(
@@ -296,21 +307,21 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
     if not scp_ok:
         return done("implicitDeny", [], "a service control policy level does not allow")
 
-    if kind == PrincipalKind.ROLE and resource_via == Via.SELF:
-        resource_via = Via.ISSUER  # a role ARN is limited by boundary and session policy
+    if kind == _ROLE and resource_via == VIA_SELF:
+        resource_via = VIA_ISSUER  # a role ARN is limited by boundary and session policy
     org = scp_allows + rcp_allows
     same_account = request.resource_account is None or request.resource_account == p.account
 
     if not is_iam:
         # Service, anonymous and federated-identity callers have only the resource policy.
-        if resource_via != Via.NONE:
+        if resource_via != VIA_NONE:
             return done("allowed", resource_allows + org, "the resource-based policy allows")
         return done("implicitDeny", [], "no resource-based policy allows this caller")
 
-    if kind == PrincipalKind.ROOT:
-        if policies.resource_must_allow and resource_via == Via.NONE:
+    if kind == _ROOT:
+        if policies.resource_must_allow and resource_via == VIA_NONE:
             return done("implicitDeny", [], "the trust/key policy does not allow the caller")
-        if same_account or resource_via != Via.NONE:
+        if same_account or resource_via != VIA_NONE:
             return done("allowed", resource_allows + org, "the account root user")
         return done("implicitDeny", [], "cross-account: no resource-based policy allows")
 
@@ -318,16 +329,16 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
     # Identity side: identity ∩ boundary ∩ session.
     bound_ok = boundary is None or bool(boundary)
     # A federated-user session without session policies grants nothing.
-    session_ok = bool(session) if session is not None else kind != PrincipalKind.FEDERATED_USER
+    session_ok = bool(session) if session is not None else kind != _FEDERATED_USER
     limits_ok = bound_ok and session_ok
     identity_ok = bool(identity) and limits_ok
     side = identity + (boundary or []) + (session or [])
 
-    if policies.resource_must_allow and resource_via == Via.NONE:
+    if policies.resource_must_allow and resource_via == VIA_NONE:
         return done("implicitDeny", [], "the trust/key policy does not allow the caller")
 
     if not same_account:
-        if identity_ok and resource_via != Via.NONE:
+        if identity_ok and resource_via != VIA_NONE:
             return done(
                 "allowed",
                 side + resource_allows + org,
@@ -337,8 +348,8 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
             return done("implicitDeny", [], "cross-account: the caller's policies do not allow")
         return done("implicitDeny", [], "cross-account: no resource-based policy allows")
 
-    if resource_via >= Via.SELF:
-        if policies.resource_must_allow and kind == PrincipalKind.USER and not bound_ok:
+    if resource_via >= VIA_SELF:
+        if policies.resource_must_allow and kind == _USER and not bound_ok:
             return done(
                 "implicitDeny",
                 [],
@@ -346,14 +357,14 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
                 "permissions boundary does not allow the action",
             )
         return done("allowed", resource_allows + org, "the resource-based policy names the caller")
-    if resource_via == Via.ISSUER and limits_ok:
+    if resource_via == VIA_ISSUER and limits_ok:
         return done(
             "allowed",
             resource_allows + org,
             "the resource-based policy names the caller's role or user",
         )
     if identity_ok:
-        extra = resource_allows if resource_via != Via.NONE else []
+        extra = resource_allows if resource_via != VIA_NONE else []
         return done("allowed", side + extra + org, "identity-based policies allow")
     if not identity:
         return done("implicitDeny", [], "no identity-based policy allows")
