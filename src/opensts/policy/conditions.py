@@ -229,6 +229,7 @@ class Condition:
         "negated",
         "operator",
         "parse",
+        "plain",
         "pred",
         "qualifier",
         "values",
@@ -246,6 +247,14 @@ class Condition:
         self.matcher = self._compile(comparison, values, variables)
         # Values without variables: call the predicate directly, one call less per value.
         self.pred = self.matcher.pred if isinstance(self.matcher, _Static) else None
+        # The common shape: a String operator, no set qualifier, no variables, no case folding.
+        # A single string request value then needs only the predicate (see evaluate).
+        self.plain = (
+            self.family == "string"
+            and self.qualifier is None
+            and self.pred is not None
+            and not self.fold
+        )
 
     def _compile(self, comparison: str, values: list[str], variables: bool) -> Any:
         family = self.family
@@ -289,6 +298,9 @@ class Condition:
 
     def evaluate(self, ctx: Context, seen: dict[str, str | None] | None = None) -> bool:
         raw = ctx.get(self.key_l)
+        if self.plain and type(raw) is str:
+            # What _one computes for this shape: the predicates return bools.
+            return self.pred(raw) != self.negated  # type: ignore[misc]
         if self.family == "null":
             # Null: "true" means the key must be absent, "false" that it must be present.
             present = raw is not None
