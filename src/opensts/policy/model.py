@@ -129,8 +129,7 @@ class Request:
     def __post_init__(self) -> None:
         # Most values are already strings; skip the call for them (one Request per decision).
         ctx = {
-            k.lower(): v if type(v) is str else _normalize_value(v)
-            for k, v in self.context.items()
+            k.lower(): v if type(v) is str else _normalize_value(v) for k, v in self.context.items()
         }
         object.__setattr__(self, "_ctx", ctx)
         object.__setattr__(self, "_action", self.action.lower())
