@@ -152,3 +152,14 @@ def test_validate(files: dict[str, Path]) -> None:
     assert trust.returncode == 1
     assert "Has prohibited field Resource" in trust.stdout
     assert run("validate", "--kind", "resource", str(files["bucket"])).returncode == 0
+
+
+def test_matching_statement_shows_resolved_variables(tmp_path: Path) -> None:
+    home = tmp_path / "home.json"
+    home.write_text(policy(allow("s3:GetObject", "arn:aws:s3:::home/${aws:username}/*")))
+    result = run(
+        "explain", "--action", "s3:GetObject", "--resource", "arn:aws:s3:::home/alice/x",
+        "--principal", ALICE, "--identity", str(home), "--context", "aws:username=alice",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "MATCH (${aws:username}='alice')" in result.stdout

@@ -141,6 +141,19 @@ def _why_not(st: dict[str, Any]) -> str:
     return "matched"
 
 
+def _resolved(st: dict[str, Any]) -> str:
+    """The policy variables a matching statement resolved, e.g. `` (${aws:username}='alice')``."""
+    seen: dict[str, Any] = {}
+    res = st.get("resource")
+    if res is not None:
+        seen.update(res.get("variables") or {})
+    for c in st.get("conditions", ()):
+        seen.update(c.get("variables") or {})
+    if not seen:
+        return ""
+    return " (" + ", ".join(f"{k}={v!r}" for k, v in seen.items()) + ")"
+
+
 def render(decision: Decision) -> str:
     req = decision._request
     assert req is not None
@@ -163,6 +176,6 @@ def render(decision: Decision) -> str:
         lines.append(f"[{where}] {group['source']}")
         for st in group["statements"]:
             sid = f" (Sid {st['sid']})" if st["sid"] else ""
-            verdict = "MATCH" if st["matched"] else "no match: " + _why_not(st)
+            verdict = "MATCH" + _resolved(st) if st["matched"] else "no match: " + _why_not(st)
             lines.append(f"    Statement[{st['statement']}]{sid} {st['effect']}: {verdict}")
     return "\n".join(lines)
