@@ -215,3 +215,15 @@ def new_user(iam: Any) -> Callable[..., tuple[str, str, str]]:
 
 def has_tool(name: str) -> bool:
     return shutil.which(name) is not None
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """In CI a skipped test is a failure: every tool the suite needs is installed there
+    (scripts/install-test-tools), so a skip would only hide a broken installation."""
+    if os.environ.get("CI") != "true":
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter is not None else []
+    if skipped and exitstatus == 0:
+        reporter.write_line(f"CI: {len(skipped)} test(s) skipped; failing the run", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
