@@ -21,7 +21,7 @@ import secrets
 import urllib.parse
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -46,6 +46,8 @@ from opensts.services.iam.common import (
 )
 from opensts.services.registry import operation
 from opensts.wire.params import Params, validation_error
+
+P = TypeVar("P", SamlProvider, OidcProvider)
 
 SAML_NAME_TEXT = r"[\w._-]+"
 SAML_NAME = re.compile(SAML_NAME_TEXT, re.ASCII)
@@ -142,14 +144,21 @@ def _saml_not_found(provider_arn: str) -> NoSuchEntity:
 
 def _load_saml(ctx: CallContext, action: str, provider_arn: str,
                context: dict[str, str | list[str]] | None = None) -> SamlProvider:
+    return _load(ctx, action, provider_arn, ctx.runtime.store.get_saml_provider,
+                 _saml_not_found, context)
+
+
+def _load(ctx: CallContext, action: str, provider_arn: str, get: Callable[[str], P],
+          not_found: Callable[[str], NoSuchEntity],
+          context: dict[str, str | list[str]] | None) -> P:
     """Authorize ``action`` on the provider, then find it (authorization reveals nothing)."""
     try:
-        provider: SamlProvider | None = ctx.runtime.store.get_saml_provider(provider_arn)
+        provider: P | None = get(provider_arn)
     except NotFound:
         provider = None
     if provider is None or provider.account_id != account(ctx):
         ctx.authorize(action, provider_arn, context=context)
-        raise _saml_not_found(provider_arn)
+        raise not_found(provider_arn)
     ctx.authorize(action, provider.arn, context={**_resource_tags(provider.tags),
                                                  **(context or {})})
     return provider
@@ -422,16 +431,8 @@ def _oidc_not_found(provider_arn: str) -> NoSuchEntity:
 
 def _load_oidc(ctx: CallContext, action: str, provider_arn: str,
                context: dict[str, str | list[str]] | None = None) -> OidcProvider:
-    try:
-        provider: OidcProvider | None = ctx.runtime.store.get_oidc_provider(provider_arn)
-    except NotFound:
-        provider = None
-    if provider is None or provider.account_id != account(ctx):
-        ctx.authorize(action, provider_arn, context=context)
-        raise _oidc_not_found(provider_arn)
-    ctx.authorize(action, provider.arn, context={**_resource_tags(provider.tags),
-                                                 **(context or {})})
-    return provider
+    return _load(ctx, action, provider_arn, ctx.runtime.store.get_oidc_provider,
+                 _oidc_not_found, context)
 
 
 def _update_oidc(ctx: CallContext, provider_arn: str,
