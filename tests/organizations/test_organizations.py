@@ -147,3 +147,30 @@ def test_malformed_scp_and_errors(server: Server, org: dict[str, Any]) -> None:
         client.describe_policy(PolicyId="p-doesnotexist")
     assert error_of(missing.value)[0] == "PolicyNotFoundException"
     assert json.loads(client.describe_policy(PolicyId="p-FullAWSAccess")["Policy"]["Content"])
+
+
+def test_cross_account_assume_role_is_logged_in_both_accounts(
+    server: Server, member: str, new_user: Any
+) -> None:
+    role = f"arn:aws:iam::{member}:role/OrganizationAccountAccessRole"
+    _, key, secret = new_user(doc(allow("sts:AssumeRole", role)))
+    server.client("sts", key, secret).assume_role(RoleArn=role, RoleSessionName="logged")
+    events = [
+        e
+        for e in server.audit_events()
+        if e["eventName"] == "AssumeRole"
+        and (e.get("requestParameters") or {}).get("roleArn") == role
+        and "errorCode" not in e
+    ]
+    assert len(events) == 2
+    caller_side, target_side = events
+    assert caller_side["recipientAccountId"] == ACCOUNT_ID
+    assert caller_side["userIdentity"]["type"] == "IAMUser"
+    assert target_side["recipientAccountId"] == member
+    assert target_side["userIdentity"] == {
+        "type": "AWSAccount",
+        "principalId": caller_side["userIdentity"]["principalId"],
+        "accountId": ACCOUNT_ID,
+    }
+    assert caller_side["sharedEventID"] == target_side["sharedEventID"]
+    assert caller_side["eventID"] != target_side["eventID"]

@@ -87,6 +87,25 @@ def build_event(
     return event
 
 
+def cross_account_copy(event: dict[str, Any], account_id: str) -> list[dict[str, Any]]:
+    """The caller's event and its copy for the resource's account (CloudTrail's AWSAccount
+    identity), linked by ``sharedEventID``."""
+    shared = str(uuid.uuid4())
+    caller = event.get("userIdentity") or {}
+    copy = {
+        **event,
+        "userIdentity": {
+            "type": "AWSAccount",
+            "principalId": caller.get("principalId", ""),
+            "accountId": caller.get("accountId", ""),
+        },
+        "eventID": str(uuid.uuid4()),
+        "recipientAccountId": account_id,
+        "sharedEventID": shared,
+    }
+    return [{**event, "sharedEventID": shared}, copy]
+
+
 def redact(parameters: Mapping[str, Any], secret_names: frozenset[str]) -> dict[str, Any]:
     """Copy request parameters, replacing secret values by AWS's placeholder."""
     return {

@@ -58,6 +58,9 @@ class AuditRecord:
     # Set by federation handlers, whose caller is not a signed principal.
     user_identity: dict[str, Any] | None = None
     recipient_account: str | None = None
+    # A successful cross-account call is also logged in the resource's account, as an
+    # AWSAccount event sharing one sharedEventID with the caller's event.
+    shared_with_account: str | None = None
 
 
 @dataclass

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from opensts.audit.events import build_event
+from opensts.audit.events import build_event, cross_account_copy
 from opensts.errors import AwsError, InternalFailure, InvalidAction, RequestEntityTooLarge
 from opensts.services.authn import authenticate, check_session_scope
 from opensts.services.context import AuditRecord, CallContext, Caller, RequestMeta
@@ -263,6 +263,11 @@ class AwsEndpoint:
             error_code=error.code if error else None,
             error_message=error.message if error else None,
         )
+        # CloudTrail does not log denied cross-account requests in the target account.
+        if record.shared_with_account and error is None:
+            copies = cross_account_copy(event, record.shared_with_account)
+            await asyncio.gather(*(self.runtime.audit.write(copy) for copy in copies))
+            return
         await self.runtime.audit.write(event)
 
     async def _error(

@@ -175,6 +175,8 @@ def assume_role(ctx: CallContext, params: Params) -> dict[str, Any]:
         result["SourceIdentity"] = final_si
     if inherited:
         ctx.audit.request_parameters["incomingTransitiveTags"] = inherited
+    if role.account_id != caller.account_id:
+        ctx.audit.shared_with_account = role.account_id
     ctx.audit.response_elements = {
         "credentials": sessions.credentials_for_audit(credentials),
         "assumedRoleUser": {"assumedRoleId": assumed_id, "arn": assumed_arn},
