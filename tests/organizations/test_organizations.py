@@ -174,3 +174,92 @@ def test_cross_account_assume_role_is_logged_in_both_accounts(
     }
     assert caller_side["sharedEventID"] == target_side["sharedEventID"]
     assert caller_side["eventID"] != target_side["eventID"]
+
+
+def _enable_rcps(server: Server, org: dict[str, Any]) -> None:
+    client = server.client("organizations")
+    root = client.list_roots()["Roots"][0]
+    if not any(t["Type"] == "RESOURCE_CONTROL_POLICY" for t in root["PolicyTypes"]):
+        client.enable_policy_type(RootId=root["Id"], PolicyType="RESOURCE_CONTROL_POLICY")
+
+
+def test_resource_control_policies_limit_access_to_member_roles(
+    server: Server, org: dict[str, Any], member: str, new_user: Any
+) -> None:
+    # Organizations user guide, RCPs: they restrict access to resources in member accounts
+    # (STS among the covered services) whoever the caller is; RCPFullAWSAccess is attached
+    # everywhere and cannot be detached; an explicit deny in any RCP wins.
+    _enable_rcps(server, org)
+    client = server.client("organizations")
+    rcp = client.create_policy(
+        Content=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "sts:AssumeRole",
+                        "Resource": "*",
+                        "Condition": {"StringNotLike": {"sts:RoleSessionName": "approved-*"}},
+                    }
+                ],
+            }
+        ),
+        Description="only approved sessions",
+        Name=unique("rcp"),
+        Type="RESOURCE_CONTROL_POLICY",
+    )["Policy"]["PolicySummary"]
+    assert rcp["Type"] == "RESOURCE_CONTROL_POLICY"
+    client.attach_policy(PolicyId=rcp["Id"], TargetId=member)
+    attached = client.list_policies_for_target(TargetId=member, Filter="RESOURCE_CONTROL_POLICY")
+    assert {p["Id"] for p in attached["Policies"]} == {"p-RCPFullAWSAccess", rcp["Id"]}
+    with pytest.raises(ClientError) as fixed:
+        client.detach_policy(PolicyId="p-RCPFullAWSAccess", TargetId=member)
+    assert error_of(fixed.value)[0] == "ConstraintViolationException"
+
+    role = f"arn:aws:iam::{member}:role/OrganizationAccountAccessRole"
+    _, key, secret = new_user(doc(allow("sts:AssumeRole", role)))
+    sts = server.client("sts", key, secret)
+    with pytest.raises(ClientError) as denied:
+        sts.assume_role(RoleArn=role, RoleSessionName="casual")
+    code, status, message = error_of(denied.value)
+    assert (code, status) == ("AccessDenied", 403)
+    assert "with an explicit deny in a resource control policy" in message
+    assert sts.assume_role(RoleArn=role, RoleSessionName="approved-1")["AssumedRoleUser"]
+
+
+def test_rcps_do_not_apply_to_the_management_account(
+    server: Server, org: dict[str, Any], iam: Any, new_user: Any
+) -> None:
+    _enable_rcps(server, org)
+    client = server.client("organizations")
+    deny_all = client.create_policy(
+        Content=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Deny", "Principal": "*", "Action": "sts:*", "Resource": "*"}
+                ],
+            }
+        ),
+        Description="deny sts",
+        Name=unique("rcp-all"),
+        Type="RESOURCE_CONTROL_POLICY",
+    )["Policy"]["PolicySummary"]
+    client.attach_policy(PolicyId=deny_all["Id"], TargetId=ACCOUNT_ID)
+    try:
+        name, key, secret = new_user()
+        role = iam.create_role(
+            RoleName=unique("mgmt-role"),
+            AssumeRolePolicyDocument=doc(
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:user/{name}"},
+                    "Action": "sts:AssumeRole",
+                }
+            ),
+        )["Role"]["Arn"]
+        server.client("sts", key, secret).assume_role(RoleArn=role, RoleSessionName="mgmt")
+    finally:
+        client.detach_policy(PolicyId=deny_all["Id"], TargetId=ACCOUNT_ID)

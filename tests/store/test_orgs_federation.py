@@ -66,16 +66,16 @@ def test_org_tree_and_scp_levels(store: SqlStore) -> None:
     with pytest.raises(AlreadyExists):
         store.attach_org_policy(deny.policy_id, ou.unit_id)
     # SCPs count only once the policy type is enabled on the root
-    assert store.scp_levels_for_account(MEMBER) == []
+    assert store.policy_levels_for_account(MEMBER) == []
     store.update_org_unit(ROOT, lambda u: dataclasses.replace(
         u, enabled_policy_types=("SERVICE_CONTROL_POLICY",)))
-    assert store.scp_levels_for_account(MEMBER) == [
+    assert store.policy_levels_for_account(MEMBER) == [
         [(full.arn, "{full}")],
         [(full.arn, "{full}"), (deny.arn, "{deny}")],  # bytewise order
         [(full.arn, "{full}")],
     ]
-    assert store.scp_levels_for_account(ACCT) == []  # management account
-    assert store.scp_levels_for_account("999988887777") == []
+    assert store.policy_levels_for_account(ACCT) == []  # management account
+    assert store.policy_levels_for_account("999988887777") == []
     with pytest.raises(Conflict):
         store.delete_org_unit(ou.unit_id)
     with pytest.raises(Conflict):
@@ -84,7 +84,7 @@ def test_org_tree_and_scp_levels(store: SqlStore) -> None:
     with pytest.raises(NotFound):
         store.detach_org_policy(deny.policy_id, ou.unit_id)
     store.move_org_account(MEMBER, ou.unit_id, ROOT)
-    assert len(store.scp_levels_for_account(MEMBER)) == 2
+    assert len(store.policy_levels_for_account(MEMBER)) == 2
     assert [p.policy_id for p in store.list_org_policies_for_target(
         ROOT, "SERVICE_CONTROL_POLICY")] == ["p-FullAWSAccess"]
     assert store.list_org_targets_for_policy(full.policy_id) == sorted([ROOT, ou.unit_id, MEMBER])

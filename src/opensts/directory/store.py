@@ -177,9 +177,12 @@ class Store(Protocol):
     def identity_policies_for_role(
         self, account_id: str, role_name: str
     ) -> list[tuple[str, str]]: ...
-    def scp_levels_for_account(self, account_id: str) -> list[list[tuple[str, str]]]:
-        """SCPs of each level from the root down to the account (one list per level).
-        Empty for accounts outside an organization and for its management account."""
+    def policy_levels_for_account(
+        self, account_id: str, policy_type: str = "SERVICE_CONTROL_POLICY"
+    ) -> list[list[tuple[str, str]]]:
+        """SCPs (or RCPs, with ``policy_type="RESOURCE_CONTROL_POLICY"``) of each level from
+        the root down to the account (one list per level). Empty for accounts outside an
+        organization, for its management account, and while the type is not enabled."""
         ...
 
     # -- access keys ---------------------------------------------------------------------

@@ -29,6 +29,12 @@ from opensts.policy import (
 )
 from opensts.services.context import Caller, RequestMeta
 
+SCP = "SERVICE_CONTROL_POLICY"
+RCP = "RESOURCE_CONTROL_POLICY"
+# Of the APIs OpenSTS serves, resource control policies cover STS (AWS Organizations user
+# guide, "RCPs": S3, STS, KMS, SQS, Secrets Manager and a few more; not IAM).
+RCP_SERVICES = frozenset({"sts"})
+
 ALLOW_ALL = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'
 
 Context = dict[str, str | list[str]]
@@ -191,9 +197,20 @@ class Authorizer:
         return rows + sorted(attached_rows)
 
     def scps(self, account_id: str) -> list[list[tuple[str, Policy]]]:
+        return self._levels(account_id, SCP, PolicyKind.SCP)
+
+    def rcps(self, resource_account: str, action: str) -> list[list[tuple[str, Policy]]]:
+        """RCP levels governing a resource, for the services RCPs cover."""
+        if action.partition(":")[0].lower() not in RCP_SERVICES:
+            return []
+        return self._levels(resource_account, RCP, PolicyKind.RCP)
+
+    def _levels(
+        self, account_id: str, policy_type: str, kind: PolicyKind
+    ) -> list[list[tuple[str, Policy]]]:
         return [
-            [(source, parse_policy(text, PolicyKind.SCP)) for source, text in level]
-            for level in self.store.scp_levels_for_account(account_id)
+            [(source, parse_policy(text, kind)) for source, text in level]
+            for level in self.store.policy_levels_for_account(account_id, policy_type)
         ]
 
     @staticmethod
@@ -228,6 +245,9 @@ class Authorizer:
             context["aws:PrincipalArn"] = caller.arn
         if caller.type == "IAMUser" and caller.user_name:
             context["aws:username"] = caller.user_name
+        org = self.store.find_organization_for_account(caller.account_id)
+        if org is not None:
+            context["aws:PrincipalOrgID"] = org.org_id
         for key, value in principal_tags.items():
             context[f"aws:PrincipalTag/{key}"] = value
         if claims:
@@ -267,6 +287,7 @@ class Authorizer:
             kind = PolicyKind.TRUST if trust else PolicyKind.RESOURCE
             policies.resource = (resource, parse_policy(resource_policy, kind))
             policies.resource_must_allow = trust
+        policies.rcps = self.rcps(resource_account or caller.account_id, action)
         request = Request(
             principal=self.principal(caller),
             action=action,
@@ -333,15 +354,17 @@ class Authorizer:
         context: Mapping[str, Any],
     ) -> Decision:
         """Trust-policy evaluation for AssumeRoleWithSAML/WebIdentity (no identity side)."""
+        role_account = role_arn.split(":")[4]
         policies = PolicySet(
             resource=(role_arn, parse_policy(trust_policy, PolicyKind.TRUST)),
             resource_must_allow=True,
+            rcps=self.rcps(role_account, action),
         )
         request = Request(
             principal=principal,
             action=action,
             resource=role_arn,
-            resource_account=role_arn.split(":")[4],
+            resource_account=role_account,
             context=dict(context),
         )
         return evaluate(request, policies)

@@ -15,6 +15,7 @@ import re
 import secrets
 import string
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -36,11 +37,48 @@ from opensts.services.registry import operation
 from opensts.wire.params import Params
 
 SCP = "SERVICE_CONTROL_POLICY"
-FULL_ACCESS_ID = "p-FullAWSAccess"
-FULL_ACCESS_ARN = "arn:aws:organizations::aws:policy/service_control_policy/p-FullAWSAccess"
-FULL_ACCESS_CONTENT = json.dumps(
-    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
-)
+RCP = "RESOURCE_CONTROL_POLICY"
+
+
+@dataclass(frozen=True)
+class PolicyType:
+    """What differs between the two authorization policy types Organizations manages."""
+
+    name: str
+    kind: PolicyKind  # how the engine parses and validates the content
+    arn_segment: str
+    managed_id: str  # the AWS managed policy attached everywhere, e.g. p-FullAWSAccess
+    managed_name: str
+    managed_statement: dict[str, str]
+
+    @property
+    def managed_arn(self) -> str:
+        return f"arn:aws:organizations::aws:policy/{self.arn_segment}/{self.managed_id}"
+
+    @property
+    def managed_content(self) -> str:
+        return json.dumps({"Version": "2012-10-17", "Statement": [self.managed_statement]})
+
+
+POLICY_TYPES = {
+    SCP: PolicyType(
+        SCP,
+        PolicyKind.SCP,
+        "service_control_policy",
+        "p-FullAWSAccess",
+        "FullAWSAccess",
+        {"Effect": "Allow", "Action": "*", "Resource": "*"},
+    ),
+    RCP: PolicyType(
+        RCP,
+        PolicyKind.RCP,
+        "resource_control_policy",
+        "p-RCPFullAWSAccess",
+        "RCPFullAWSAccess",
+        {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"},
+    ),
+}
+MANAGED_IDS = {t.managed_id: t for t in POLICY_TYPES.values()}
 ADMIN_POLICY = "arn:aws:iam::aws:policy/AdministratorAccess"
 EMAIL = re.compile(r"[^\s@]+@[^\s@]+\.[^\s@]+")
 ROLE_NAME = re.compile(r"[\w+=,.@-]{1,64}")
@@ -158,33 +196,51 @@ def _status_view(status: CreateAccountStatus) -> dict[str, Any]:
     return view
 
 
-def _full_access(ctx: CallContext, org: Organization) -> OrgPolicy:
+def _policy_type(name: str | None) -> PolicyType:
+    if name not in POLICY_TYPES:
+        raise _error("InvalidInputException", f"Policy type {name} is not supported.")
+    return POLICY_TYPES[name]
+
+
+def _managed(
+    ctx: CallContext, org: Organization, kind: PolicyType = POLICY_TYPES[SCP]
+) -> OrgPolicy:
+    """The type's AWS managed policy (FullAWSAccess, RCPFullAWSAccess) of this organization."""
     store = ctx.runtime.store
-    policy_id = f"{FULL_ACCESS_ID}-{org.org_id}"
+    policy_id = f"{kind.managed_id}-{org.org_id}"
     try:
         return store.get_org_policy(policy_id)
     except NotFound:
         policy = OrgPolicy(
             policy_id=policy_id,
             org_id=org.org_id,
-            arn=FULL_ACCESS_ARN,
-            name="FullAWSAccess",
+            arn=kind.managed_arn,
+            name=kind.managed_name,
             description="Allows access to every operation",
-            type=SCP,
-            content=FULL_ACCESS_CONTENT,
+            type=kind.name,
+            content=kind.managed_content,
             aws_managed=True,
         )
         store.create_org_policy(policy)
         return policy
 
 
+def _attach_managed(ctx: CallContext, org: Organization, target_id: str) -> None:
+    """Attach every enabled type's managed policy to a new root, OU or account, as AWS does."""
+    store = ctx.runtime.store
+    enabled = store.get_org_unit(org.root_id).enabled_policy_types
+    for kind in POLICY_TYPES.values():
+        if kind.name == SCP or kind.name in enabled:
+            store.attach_org_policy(_managed(ctx, org, kind).policy_id, target_id)
+
+
 def _public_policy_id(policy: OrgPolicy) -> str:
-    # FullAWSAccess is stored once per organization but has one public id, as on AWS.
-    return FULL_ACCESS_ID if policy.aws_managed else policy.policy_id
+    # Managed policies are stored once per organization but have one public id, as on AWS.
+    return POLICY_TYPES[policy.type].managed_id if policy.aws_managed else policy.policy_id
 
 
 def _find_policy(ctx: CallContext, org: Organization, policy_id: str) -> OrgPolicy:
-    stored_id = f"{FULL_ACCESS_ID}-{org.org_id}" if policy_id == FULL_ACCESS_ID else policy_id
+    stored_id = f"{policy_id}-{org.org_id}" if policy_id in MANAGED_IDS else policy_id
     try:
         policy = ctx.runtime.store.get_org_policy(stored_id)
     except NotFound:
@@ -198,6 +254,13 @@ def _find_policy(ctx: CallContext, org: Organization, policy_id: str) -> OrgPoli
             "We can't find a policy with the PolicyId that you specified.",
         )
     return policy
+
+
+def _check_content(content: str, kind: PolicyType) -> None:
+    try:
+        parse_policy(content, kind.kind)
+    except SenderError as exc:
+        raise _error("MalformedPolicyDocumentException", exc.message) from None
 
 
 def _check_target(ctx: CallContext, org: Organization, target_id: str) -> None:
@@ -263,9 +326,8 @@ def create_organization(ctx: CallContext, params: Params) -> dict[str, Any]:
         joined=now,
     )
     store.create_organization(org, root, member)
-    full = _full_access(ctx, org)
-    store.attach_org_policy(full.policy_id, root_id)
-    store.attach_org_policy(full.policy_id, management)
+    _attach_managed(ctx, org, root_id)
+    _attach_managed(ctx, org, management)
     return {"Organization": _organization_view(org, root)}
 
 
@@ -287,15 +349,14 @@ def list_roots(ctx: CallContext, params: Params) -> dict[str, Any]:
 def enable_policy_type(ctx: CallContext, params: Params) -> dict[str, Any]:
     org = _management_org(ctx, "EnablePolicyType")
     root_id = _text(params, "RootId")
-    policy_type = _text(params, "PolicyType")
-    if policy_type != SCP:
-        raise _error("InvalidInputException", f"Policy type {policy_type} is not supported.")
+    kind = _policy_type(_text(params, "PolicyType"))
     if root_id != org.root_id:
         raise _error(
             "RootNotFoundException", "We can't find a root with the RootId that you specified."
         )
-    root = ctx.runtime.store.get_org_unit(org.root_id)
-    if SCP in root.enabled_policy_types:
+    store = ctx.runtime.store
+    root = store.get_org_unit(org.root_id)
+    if kind.name in root.enabled_policy_types:
         raise _error(
             "PolicyTypeAlreadyEnabledException",
             "The specified policy type is already enabled.",
@@ -309,9 +370,19 @@ def enable_policy_type(ctx: CallContext, params: Params) -> dict[str, Any]:
             unit.name,
             unit.kind,
             unit.parent_id,
-            (*unit.enabled_policy_types, SCP),
+            (*unit.enabled_policy_types, kind.name),
         ),
     )
+    if kind.name != SCP:
+        # Enabling RCPs attaches RCPFullAWSAccess to the root, every OU and every account.
+        managed = _managed(ctx, org, kind).policy_id
+        targets = [org.root_id, *(u.unit_id for u in store.list_org_units(org.org_id))]
+        targets += [a.account_id for a in store.list_org_accounts(org.org_id)]
+        for target in dict.fromkeys(targets):
+            if managed not in {
+                p.policy_id for p in store.list_org_policies_for_target(target, kind.name)
+            }:
+                store.attach_org_policy(managed, target)
     return {"Root": _root_view(root)}
 
 
@@ -379,7 +450,7 @@ def create_account(ctx: CallContext, params: Params) -> dict[str, Any]:
             )
         )
         store.attach_policy("role", account_id, role_name, ADMIN_POLICY)
-        store.attach_org_policy(_full_access(ctx, org).policy_id, account_id)
+        _attach_managed(ctx, org, account_id)
     except (AlreadyExists, NotFound) as exc:
         failed = CreateAccountStatus(
             request_id, org.org_id, name, "FAILED", now, now, None, "INTERNAL_FAILURE"
@@ -463,7 +534,7 @@ def create_organizational_unit(ctx: CallContext, params: Params) -> dict[str, An
             "DuplicateOrganizationalUnitException",
             "An OU with the same name already exists.",
         ) from None
-    store.attach_org_policy(_full_access(ctx, org).policy_id, unit_id)
+    _attach_managed(ctx, org, unit_id)
     return {"OrganizationalUnit": {"Id": unit.unit_id, "Arn": unit.arn, "Name": unit.name}}
 
 
@@ -491,22 +562,17 @@ def create_policy(ctx: CallContext, params: Params) -> dict[str, Any]:
     content = _text(params, "Content", max_len=10_000) or ""
     name = _text(params, "Name", max_len=128) or ""
     description = _text(params, "Description", max_len=512) or ""
-    policy_type = _text(params, "Type") or ""
-    if policy_type != SCP:
-        raise _error("InvalidInputException", f"Policy type {policy_type} is not supported.")
-    try:
-        parse_policy(content, PolicyKind.SCP)
-    except SenderError as exc:
-        raise _error("MalformedPolicyDocumentException", exc.message) from None
+    kind = _policy_type(_text(params, "Type"))
+    _check_content(content, kind)
     policy_id = f"p-{_random(8)}"
     policy = OrgPolicy(
         policy_id=policy_id,
         org_id=org.org_id,
         arn=f"arn:aws:organizations::{org.management_account_id}:policy/{org.org_id}/"
-        f"service_control_policy/{policy_id}",
+        f"{kind.arn_segment}/{policy_id}",
         name=name,
         description=description,
-        type=SCP,
+        type=kind.name,
         content=content,
     )
     try:
@@ -534,10 +600,7 @@ def update_policy(ctx: CallContext, params: Params) -> dict[str, Any]:
         raise _error("AccessDeniedException", "You can't modify an AWS managed policy.")
     content = _text(params, "Content", required=False, max_len=10_000)
     if content is not None:
-        try:
-            parse_policy(content, PolicyKind.SCP)
-        except SenderError as exc:
-            raise _error("MalformedPolicyDocumentException", exc.message) from None
+        _check_content(content, POLICY_TYPES[policy.type])
     name = _text(params, "Name", required=False, max_len=128)
     description = _text(params, "Description", required=False, max_len=512)
     updated = ctx.runtime.store.update_org_policy(
@@ -593,6 +656,12 @@ def detach_policy(ctx: CallContext, params: Params) -> None:
     policy = _find_policy(ctx, org, _text(params, "PolicyId") or "")
     target = _text(params, "TargetId") or ""
     _check_target(ctx, org, target)
+    if policy.aws_managed and policy.type == RCP:
+        raise _error(
+            "ConstraintViolationException",
+            "You cannot detach RCPFullAWSAccess: it is attached to every root, OU and account "
+            "while resource control policies are enabled.",
+        )
     try:
         ctx.runtime.store.detach_org_policy(policy.policy_id, target)
     except NotFound:
@@ -606,11 +675,13 @@ def detach_policy(ctx: CallContext, params: Params) -> None:
 @operation("organizations", "ListPolicies", read_only=True)
 def list_policies(ctx: CallContext, params: Params) -> dict[str, Any]:
     org = _management_org(ctx, "ListPolicies")
-    policy_type = _text(params, "Filter") or ""
-    if policy_type != SCP:
-        return {"Policies": []}
-    _full_access(ctx, org)
-    policies = ctx.runtime.store.list_org_policies(org.org_id, SCP)
+    kind = _policy_type(_text(params, "Filter"))
+    if (
+        kind.name == SCP
+        or kind.name in ctx.runtime.store.get_org_unit(org.root_id).enabled_policy_types
+    ):
+        _managed(ctx, org, kind)
+    policies = ctx.runtime.store.list_org_policies(org.org_id, kind.name)
     return {"Policies": [{**_policy_summary(p), "Id": _public_policy_id(p)} for p in policies]}
 
 
@@ -618,6 +689,7 @@ def list_policies(ctx: CallContext, params: Params) -> dict[str, Any]:
 def list_policies_for_target(ctx: CallContext, params: Params) -> dict[str, Any]:
     org = _management_org(ctx, "ListPoliciesForTarget")
     target = _text(params, "TargetId") or ""
+    kind = _policy_type(_text(params, "Filter"))
     _check_target(ctx, org, target)
-    policies = ctx.runtime.store.list_org_policies_for_target(target, SCP)
+    policies = ctx.runtime.store.list_org_policies_for_target(target, kind.name)
     return {"Policies": [{**_policy_summary(p), "Id": _public_policy_id(p)} for p in policies]}

@@ -279,9 +279,12 @@ class OrgsMixin(SqlBase):
                                    r.requested, r.completed, r.account_id, r.failure_reason)
 
     # -- what the authorizer evaluates -----------------------------------------------------
-    def scp_levels_for_account(self, account_id: str) -> list[list[tuple[str, str]]]:
-        """SCPs root → OUs → account. AWS: SCPs "don't affect users or roles in the
-        management account" and apply only while the SCP type is enabled on the root."""
+    def policy_levels_for_account(
+        self, account_id: str, policy_type: str = SCP
+    ) -> list[list[tuple[str, str]]]:
+        """SCPs or RCPs, root → OUs → account. AWS: SCPs "don't affect users or roles in the
+        management account", RCPs don't affect its resources, and either type applies
+        only while it is enabled on the root."""
         with self._read() as conn:
             member = conn.execute(sa.select(_oa.c.parent_id, _o.c.management_account_id,
                                             _o.c.root_id)
@@ -294,7 +297,7 @@ class OrgsMixin(SqlBase):
                 .where(_ou.c.org_id == sa.select(_oa.c.org_id).where(
                     _oa.c.account_id == account_id).scalar_subquery()))}
             root = units.get(member.root_id)
-            if root is None or SCP not in (root.policy_types or []):
+            if root is None or policy_type not in (root.policy_types or []):
                 return []
             chain = [account_id]
             node: str | None = member.parent_id
@@ -304,7 +307,7 @@ class OrgsMixin(SqlBase):
             chain.reverse()
             rows = conn.execute(sa.select(_opa.c.target_id, _op.c.arn, _op.c.content)
                                 .join(_op, _op.c.policy_id == _opa.c.policy_id)
-                                .where(_opa.c.target_id.in_(chain), _op.c.type == SCP)
+                                .where(_opa.c.target_id.in_(chain), _op.c.type == policy_type)
                                 .order_by(_op.c.arn)).all()
         by_target: dict[str, list[tuple[str, str]]] = {t: [] for t in chain}
         for r in rows:

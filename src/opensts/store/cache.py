@@ -24,19 +24,37 @@ from opensts.directory.store import Store
 
 T = TypeVar("T")
 
-CACHED = frozenset({
-    "get_account", "get_user", "get_user_by_id", "get_role", "get_role_by_id",
-    "get_managed_policy", "identity_policies_for_user", "identity_policies_for_role",
-    "scp_levels_for_account", "find_access_key", "get_saml_provider", "get_oidc_provider",
-})
+CACHED = frozenset(
+    {
+        "get_account",
+        "get_user",
+        "get_user_by_id",
+        "get_role",
+        "get_role_by_id",
+        "get_managed_policy",
+        "identity_policies_for_user",
+        "identity_policies_for_role",
+        "policy_levels_for_account",
+        "find_access_key",
+        "get_saml_provider",
+        "get_oidc_provider",
+        "find_organization_for_account",
+    }
+)
 _PLAIN = frozenset({"close", "drop_schema", "dialect", "generation"})
 
 
 class CachingStore:
     """Wraps a :class:`Store`; every method not listed in ``CACHED`` passes through."""
 
-    def __init__(self, store: Store, *, max_staleness: float = 0.0, max_entries: int = 10_000,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        store: Store,
+        *,
+        max_staleness: float = 0.0,
+        max_entries: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self._store = store
         self._max_staleness = max_staleness
         self._max_entries = max_entries
@@ -97,6 +115,7 @@ class CachingStore:
             finally:
                 # Our own writes are visible at once, whatever max_staleness says.
                 self._current_generation(force=True)
+
         return run
 
 
