@@ -113,3 +113,27 @@ def test_any_signing_region_is_accepted(server: Server) -> None:
     for region in ("eu-west-1", "ap-southeast-2", "aws-global"):
         identity = server.client("sts", region=region).get_caller_identity()
         assert identity["Account"] == ACCOUNT_ID
+
+
+@pytest.mark.parametrize(
+    ("target", "body", "code"),
+    [
+        ("NoSuchService.Op", b"{}", "UnknownOperationException"),
+        ("AWSOrganizationsV20161128.NoSuchOperation", b"{}", "InvalidAction"),
+        ("AWSOrganizationsV20161128.ListAccounts", b"{not json", "SerializationException"),
+        ("AWSOrganizationsV20161128.ListAccounts", b"[1, 2]", "SerializationException"),
+    ],
+)
+def test_json_protocol_errors_are_client_errors(
+    server: Server, target: str, body: bytes, code: str
+) -> None:
+    import json
+
+    status, payload = http(
+        "POST",
+        server.endpoint + "/",
+        body,
+        {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": target},
+    )
+    assert status == 400
+    assert json.loads(payload)["__type"] == code

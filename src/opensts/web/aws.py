@@ -227,7 +227,9 @@ class AwsEndpoint:
         prefix, _, action = target.partition(".")
         service = JSON_TARGET_PREFIXES.get(prefix)
         if service is None or not action:
-            raise AwsError(f"Unknown operation {target}", code="UnknownOperationException")
+            raise AwsError(
+                f"Unknown operation {target}", code="UnknownOperationException", status=400
+            )
         try:
             document = json.loads(body or b"{}")
         except ValueError:
