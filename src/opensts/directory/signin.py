@@ -4,6 +4,9 @@ A ``SigninSession`` is one ``aws login`` session: the principal the user chose, 
 its refresh tokens are bound to, and the rotation counter. Only the refresh token carrying
 the current ``generation`` is accepted; using it moves the counter on (RFC 9700 §4.14.2,
 refresh token rotation), so a replayed older token is detected and ends the session.
+``credentials_stamp`` fingerprints the user's login profile when the user authenticated;
+a refresh compares it with the current one, so a changed or removed password ends the
+session (botocore's ``USER_CREDENTIALS_CHANGED``).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ class SigninSession:
     generation: int = 0
     revoked: bool = False
     last_refreshed: datetime | None = None
+    credentials_stamp: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

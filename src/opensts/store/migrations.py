@@ -53,10 +53,30 @@ def _v3_boundary_indexes(conn: sa.Connection) -> None:
                 index.create(conn, checkfirst=True)
 
 
+def _v4_signin_credentials_stamp(conn: sa.Connection) -> None:
+    # Sign-in sessions remember which password they were granted under (services/signin
+    # ends them when it changes). Migration 2 already creates the column on new databases.
+    from opensts.store import _signin
+
+    table = _signin.signin_sessions
+    column = table.c.credentials_stamp
+    schema_name = (conn.get_execution_options().get("schema_translate_map") or {}).get(None)
+    present = {c["name"] for c in sa.inspect(conn).get_columns(table.name, schema=schema_name)}
+    if column.name in present:
+        return
+    quote = conn.dialect.identifier_preparer
+    name = quote.quote(table.name)
+    if schema_name is not None:
+        name = f"{quote.quote_schema(schema_name)}.{name}"
+    conn.exec_driver_sql(f"ALTER TABLE {name} ADD COLUMN {quote.quote(column.name)} "
+                         f"{column.type.compile(conn.dialect)}")
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial directory schema", _v1_initial),
     Migration(2, "sign-in sessions and failed-attempt counters", _v2_signin),
     Migration(3, "indexes on permissions-boundary ARNs", _v3_boundary_indexes),
+    Migration(4, "credentials stamp of sign-in sessions", _v4_signin_credentials_stamp),
 ]
 
 
