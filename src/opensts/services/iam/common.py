@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from opensts.directory.errors import NotFound, StoreError
 from opensts.directory.records import (
@@ -29,7 +29,10 @@ from opensts.errors import InvalidInput, LimitExceeded, NoSuchEntity, Validation
 from opensts.policy import PolicyKind, parse_policy, policy_size
 from opensts.services.context import CallContext
 from opensts.services.iam.errors import not_found, to_aws
+from opensts.store._base import decode_marker, make_page
 from opensts.wire.params import Params, validation_error
+
+T = TypeVar("T")
 
 NAME_TEXT = r"[\w+=,.@-]+"
 NAME = re.compile(NAME_TEXT, re.ASCII)
@@ -100,6 +103,23 @@ def page_result(page: Page[Any], key: str, items: list[Any]) -> dict[str, Any]:
     if page.marker:
         out["Marker"] = page.marker
     return out
+
+
+def page_of(items: Iterable[T], marker: str | None, max_items: int,
+            key: Callable[[T], str], *, descending: bool = False) -> Page[T]:
+    """One page of a listing the store hands over whole (a user's access keys or MFA
+    devices, a policy's versions, an entity's tags), in ``key`` order.
+
+    IAM pages these too ("you can still paginate the results using the MaxItems and Marker
+    parameters", API_ListAccessKeys). The marker is the store's: the key of the last item
+    returned, so a page resumes after it even if that item was deleted meanwhile, and a
+    marker that does not decode is "Invalid Marker." as for every other listing."""
+    with store_errors():
+        after = decode_marker(marker)
+    rows = sorted(items, key=key, reverse=descending)
+    if after is not None:
+        rows = [r for r in rows if (key(r) < after if descending else key(r) > after)]
+    return make_page(rows[:max_items + 1], max_items, key)
 
 
 def tags_param(params: Params, field: str = "Tags") -> Tags:

@@ -30,6 +30,7 @@ from opensts.services.iam.common import (
     load_user,
     name_param,
     opt_name_param,
+    page_of,
     page_result,
     paging,
     path_param,
@@ -118,12 +119,15 @@ def create_access_key(ctx: CallContext, params: Params) -> dict[str, Any]:
 @operation("iam", "ListAccessKeys", read_only=True)
 def list_access_keys(ctx: CallContext, params: Params) -> dict[str, Any]:
     user_name, _ = _key_owner(ctx, params, "iam:ListAccessKeys")
-    paging(params)
+    marker, max_items = paging(params)
     ctx.audit.request_parameters = {"userName": user_name}
     with store_errors(user=user_name or ""):
         keys = ctx.runtime.store.list_access_keys(account(ctx), user_name)
-    return {"AccessKeyMetadata": [_key_metadata(k, user_name) for k in keys],
-            "IsTruncated": False}
+    # The store's order: oldest first.
+    page = page_of(keys, marker, max_items,
+                   lambda k: f"{k.created.isoformat(timespec='microseconds')} {k.access_key_id}")
+    return page_result(page, "AccessKeyMetadata",
+                       [_key_metadata(k, user_name) for k in page.items])
 
 
 def _key_id(params: Params) -> str:
@@ -276,15 +280,21 @@ def delete_virtual_mfa_device(ctx: CallContext, params: Params) -> None:
 @operation("iam", "ListMFADevices", read_only=True)
 def list_mfa_devices(ctx: CallContext, params: Params) -> dict[str, Any]:
     user_name, _ = _key_owner(ctx, params, "iam:ListMFADevices")
-    paging(params)
+    marker, max_items = paging(params)
     ctx.audit.request_parameters = {"userName": user_name}
-    if user_name is None:
-        return {"MFADevices": [], "IsTruncated": False}
-    with store_errors(user=user_name):
-        devices = ctx.runtime.store.list_mfa_devices_for_user(account(ctx), user_name)
-    return {"MFADevices": [{"UserName": d.user_name, "SerialNumber": d.serial,
-                            "EnableDate": d.enabled} for d in devices],
-            "IsTruncated": False}
+    devices: list[VirtualMfaDevice] = []
+    if user_name is not None:
+        with store_errors(user=user_name):
+            devices = ctx.runtime.store.list_mfa_devices_for_user(account(ctx), user_name)
+    # The store's order: first enabled first (a listed device is enabled).
+    page = page_of(devices, marker, max_items, lambda d: f"{_enabled(d)} {d.serial}")
+    return page_result(page, "MFADevices", [
+        {"UserName": d.user_name, "SerialNumber": d.serial, "EnableDate": d.enabled}
+        for d in page.items])
+
+
+def _enabled(device: VirtualMfaDevice) -> str:
+    return device.enabled.isoformat(timespec="microseconds") if device.enabled else ""
 
 
 @operation("iam", "ListVirtualMFADevices", read_only=True)

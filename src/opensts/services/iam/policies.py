@@ -26,6 +26,7 @@ from opensts.services.iam.common import (
     load_policy,
     merge_tags,
     name_param,
+    page_of,
     page_result,
     paging,
     policy_dict,
@@ -163,13 +164,15 @@ def get_policy_version(ctx: CallContext, params: Params) -> dict[str, Any]:
 @operation("iam", "ListPolicyVersions", read_only=True)
 def list_policy_versions(ctx: CallContext, params: Params) -> dict[str, Any]:
     policy_arn = _policy_arn(params)
-    paging(params)
+    marker, max_items = paging(params)
     ctx.audit.request_parameters = {"policyArn": policy_arn}
     load_policy(ctx, "iam:ListPolicyVersions", policy_arn)
     with store_errors(policy=policy_arn):
         versions = ctx.runtime.store.list_policy_versions(policy_arn)
-    return {"Versions": [version_dict(v, document=False) for v in versions],
-            "IsTruncated": False}
+    # Newest first, as IAM lists them; version numbers compare as numbers.
+    page = page_of(versions, marker, max_items, lambda v: f"{int(v.version_id[1:]):012d}",
+                   descending=True)
+    return page_result(page, "Versions", [version_dict(v, document=False) for v in page.items])
 
 
 @operation("iam", "SetDefaultPolicyVersion")
