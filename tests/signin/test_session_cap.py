@@ -50,9 +50,11 @@ def meta(now: datetime) -> RequestMeta:
 def login(service: SigninService, start: datetime) -> tuple[dict, ec.EllipticCurvePrivateKey]:
     key = ec.generate_private_key(ec.SECP256R1())
     verifier, challenge = pkce_pair()
-    identity, _ = service.check_password("123456789012", "alice", "pw-123456", meta(start))
+    identity = service.check_password("123456789012", "alice", "pw-123456",
+                                      meta(start)).identity
     grant = grants.Grant(identity.account_id, identity.user_name,
-                         "arn:aws:signin:::devtools/same-device", identity.auth_time)
+                         "arn:aws:signin:::devtools/same-device", identity.auth_time,
+                         stamp=identity.stamp)
     code = asyncio.run(service.authorize(grant, redirect_uri=LOOPBACK, challenge=challenge,
                                          meta=meta(start)))
     body = {"clientId": grant.client_id, "grantType": "authorization_code", "code": code,
@@ -95,7 +97,8 @@ def test_expired_authorization_code_is_authcode_expired(service: SigninService) 
     key = ec.generate_private_key(ec.SECP256R1())
     verifier, challenge = pkce_pair()
     grant = grants.Grant("123456789012", "alice", "arn:aws:signin:::devtools/same-device",
-                         int(start.timestamp()))
+                         int(start.timestamp()),
+                         stamp=service.current_stamp("123456789012", "alice") or "")
     code = asyncio.run(service.authorize(grant, redirect_uri=LOOPBACK, challenge=challenge,
                                          meta=meta(start)))
     later = start + timedelta(seconds=grants.CODE_SECONDS + 1)

@@ -28,6 +28,8 @@ class Grant:
     auth_time: int  # epoch seconds of the password check
     mfa_time: int | None = None
     role_name: str | None = None
+    # The credentials stamp of the password check (``stamps``); "" never matches.
+    stamp: str = ""
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ def _grant_claims(grant: Grant) -> dict[str, Any]:
         "u": grant.user_name,
         "c": clients.CLIENTS.index(grant.client_id),
         "t": grant.auth_time,
+        "p": grant.stamp,
     }
     if grant.mfa_time is not None:
         claims["m"] = grant.mfa_time
@@ -68,6 +71,7 @@ def _grant(claims: dict[str, Any]) -> Grant:
         auth_time=claims["t"],
         mfa_time=claims.get("m"),
         role_name=claims.get("r"),
+        stamp=str(claims.get("p", "")),
     )
 
 

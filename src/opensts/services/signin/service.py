@@ -10,6 +10,12 @@ Flow (AWS CLI User Guide, cli-configure-sign-in; aws-clients.md §2):
    redirect URI, DPoP) or rotates a refresh token, checks ``signin:CreateOAuth2Token`` and
    mints 15-minute credentials until the session limit (audited).
 
+A login profile with ``PasswordResetRequired`` makes the user choose a new password after
+the password (and MFA) check, before step 1's picker (:meth:`SigninService.change_password`,
+audited as IAM ``ChangePassword``). Every identity, code and session carries the
+credentials stamp of its password check (``stamps``): once the password changes, or the
+login profile or user is deleted, they stop working (``USER_CREDENTIALS_CHANGED``).
+
 Every method takes the request's ``RequestMeta`` (and so ``now``) from the caller.
 """
 
@@ -28,12 +34,21 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from opensts.audit.events import build_event
 from opensts.credentials.errors import InvalidToken
 from opensts.directory.errors import NotFound
-from opensts.directory.records import Role, User
+from opensts.directory.records import LoginProfile, Role, User
 from opensts.directory.signin import SigninSession
 from opensts.errors import AccessDenied, AwsError
 from opensts.services.context import AuditRecord, CallContext, Caller, RequestMeta
+from opensts.services.iam import passwords
 from opensts.services.runtime import Runtime
-from opensts.services.signin import clients, grants, idtoken, rfc7636, rfc9449, throttle
+from opensts.services.signin import (
+    clients,
+    grants,
+    idtoken,
+    rfc7636,
+    rfc9449,
+    stamps,
+    throttle,
+)
 from opensts.services.signin.errors import (
     SigninAccessDenied,
     SigninError,
@@ -70,6 +85,23 @@ class Identity:
     user_name: str
     auth_time: int
     mfa_time: int | None = None
+    stamp: str = ""  # credentials stamp of the password check
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    """A correct password: who, the serial of the MFA device still to check (if any), and
+    whether the user must choose a new password before going on."""
+
+    identity: Identity
+    mfa_serial: str | None
+    reset_required: bool
+
+
+def _credentials_changed() -> SigninError:
+    return SigninAccessDenied(
+        "USER_CREDENTIALS_CHANGED",
+        "The user's sign-in credentials changed. Please sign in again.")
 
 
 def _epoch(moment: datetime) -> int:
@@ -86,6 +118,7 @@ class SigninService:
         self.region = region
         self.id_key = idtoken.signing_key(runtime.settings.master_key)
         self.csrf_key = idtoken.derive_key(runtime.settings.master_key, b"csrf")
+        self.stamp_key = idtoken.derive_key(runtime.settings.master_key, b"credentials-stamp")
 
     @property
     def store(self) -> Any:
@@ -95,20 +128,21 @@ class SigninService:
 
     def check_password(
         self, account_id: str, user_name: str, password: str, meta: RequestMeta
-    ) -> tuple[Identity, str | None]:
-        """Authenticate; returns the identity and the serial of the user's MFA device (when
-        one is enabled, the caller must then check a TOTP code with :meth:`check_totp`)."""
+    ) -> Authenticated:
+        """Authenticate. When the result names an MFA device, the caller must then check a
+        TOTP code with :meth:`check_totp`; when it says ``reset_required``, the user must
+        choose a new password (:meth:`change_password`) before anything else."""
         now = meta.now
         user_key = throttle.user_key(account_id, user_name)
         ip_key = throttle.ip_key(meta.source_ip)
         self._throttled(user_key, throttle.USER, now)
         self._throttled(ip_key, throttle.SOURCE_IP, now)
-        user, profile_hash = self._login_profile(account_id, user_name)
+        user, profile = self._login_profile(account_id, user_name)
         try:
-            ok = _HASHER.verify(profile_hash or _DUMMY_HASH, password) and user is not None
+            ok = _HASHER.verify(profile.password_hash if profile else _DUMMY_HASH, password)
         except (VerificationError, InvalidHashError):
             ok = False
-        if not ok or user is None or profile_hash is None:
+        if not ok or user is None or profile is None:
             self.store.record_signin_failure(
                 user_key, now, window_seconds=throttle.USER.window_seconds)
             self.store.record_signin_failure(
@@ -117,8 +151,10 @@ class SigninService:
         self.store.clear_signin_failures(user_key)
         devices = [d for d in self.store.list_mfa_devices_for_user(account_id, user.name)
                    if d.enabled is not None]
-        identity = Identity(account_id, user.name, _epoch(now))
-        return identity, devices[0].serial if devices else None
+        identity = Identity(account_id, user.name, _epoch(now),
+                            stamp=self._stamp(user, profile))
+        return Authenticated(identity, devices[0].serial if devices else None,
+                             profile.password_reset_required)
 
     def check_totp(self, identity: Identity, code: str, meta: RequestMeta) -> Identity:
         now = meta.now
@@ -139,7 +175,7 @@ class SigninService:
                     if self.store.use_mfa_code(device.serial, step):
                         self.store.clear_signin_failures(user_key)
                         return Identity(identity.account_id, identity.user_name,
-                                        identity.auth_time, _epoch(now))
+                                        identity.auth_time, _epoch(now), identity.stamp)
                     raise failure  # a replayed code
         self.store.record_signin_failure(
             user_key, now, window_seconds=throttle.USER.window_seconds)
@@ -152,20 +188,68 @@ class SigninService:
             raise SignInFailed(
                 f"Too many failed sign-in attempts. Try again in {wait} seconds.", wait)
 
-    def _login_profile(self, account_id: str, user_name: str) -> tuple[User | None, str | None]:
+    def _login_profile(
+        self, account_id: str, user_name: str
+    ) -> tuple[User | None, LoginProfile | None]:
         try:
             user = self.store.get_user(account_id, user_name)
             profile = self.store.get_login_profile(account_id, user.name)
         except NotFound:
             return None, None
-        return user, profile.password_hash
+        return user, profile
+
+    def _stamp(self, user: User, profile: LoginProfile) -> str:
+        return stamps.stamp(self.stamp_key, user.user_id, profile.password_hash)
+
+    def current_stamp(self, account_id: str, user_name: str) -> str | None:
+        """The stamp of the user's current password; None without user or login profile."""
+        user, profile = self._login_profile(account_id, user_name)
+        return None if user is None or profile is None else self._stamp(user, profile)
 
     def still_valid(self, identity: Identity) -> bool:
+        """Whether a browser's signed-in identity still holds: same user, same password."""
+        current = self.current_stamp(identity.account_id, identity.user_name)
+        return current is not None and stamps.matches(identity.stamp, current)
+
+    async def change_password(
+        self, identity: Identity, new_password: str, meta: RequestMeta
+    ) -> Identity:
+        """The forced password change of a just-authenticated user (AWS's "Change
+        password" sign-in page for ``PasswordResetRequired``): the caller needs
+        ``iam:ChangePassword`` on itself, the new password the account password policy (the
+        IAM service's own check, ``services.iam.passwords``). One store mutation writes the
+        new hash and clears the reset flag, and only if the password is still the one
+        checked. Audited as CloudTrail logs a console password change: ``ChangePassword``
+        from ``iam.amazonaws.com``, no request parameters.
+
+        Returns the identity with its new stamp. Raises ``USER_CREDENTIALS_CHANGED`` when
+        the password changed (or the user went away) since the check, ``AccessDenied`` or
+        ``PasswordPolicyViolation`` otherwise."""
+        record = AuditRecord()
+        caller: Caller | None = None
         try:
-            self.store.get_login_profile(identity.account_id, identity.user_name)
-        except NotFound:
-            return False
-        return True
+            user, profile = self._login_profile(identity.account_id, identity.user_name)
+            if user is None or profile is None or not stamps.matches(
+                identity.stamp, self._stamp(user, profile)
+            ):
+                raise _credentials_changed()
+            caller = self._user_caller(identity, meta)
+            self.runtime.authorizer.authorize(caller, "iam:ChangePassword", user.arn, meta=meta)
+            try:
+                changed = passwords.replace_password(
+                    self.store, user.account_id, user.name, verified_hash=profile.password_hash,
+                    new_password=new_password)
+            except (passwords.PasswordChangedMeanwhile, NotFound):
+                raise _credentials_changed() from None
+        except AwsError as error:
+            await self._audit("ChangePassword", meta, caller, record, None, error,
+                              service="iam", read_only=False,
+                              account=identity.account_id)
+            raise
+        await self._audit("ChangePassword", meta, caller, record, None, None, service="iam",
+                          read_only=False, account=identity.account_id)
+        return Identity(identity.account_id, user.name, identity.auth_time, identity.mfa_time,
+                        self._stamp(user, changed))
 
     # -- principals ------------------------------------------------------------------------
 
@@ -202,13 +286,12 @@ class SigninService:
     ) -> tuple[Caller, dict[str, Any], int | None]:
         """The session's caller, the claims to seal in its credentials, and the principal's
         own session limit (a role's MaxSessionDuration)."""
-        try:
-            user = self.store.get_user(grant.account_id, grant.user_name)
-            self.store.get_login_profile(grant.account_id, user.name)
-        except NotFound:
-            raise SigninAccessDenied(
-                "USER_CREDENTIALS_CHANGED",
-                "The user's sign-in credentials changed. Please sign in again.") from None
+        user, profile = self._login_profile(grant.account_id, grant.user_name)
+        # A deleted user or login profile, or a password changed since the sign-in.
+        if user is None or profile is None or not stamps.matches(
+            grant.stamp, self._stamp(user, profile)
+        ):
+            raise _credentials_changed()
         claims = self._user_claims(user, grant.mfa_time, now)
         limit: int | None = None
         if grant.role_name is not None:
@@ -362,6 +445,7 @@ class SigninService:
             user_name=grant.user_name, client_id=client_id, jkt=proof.jkt,
             started=_at(grant.auth_time), ends=_at(ends), role_name=grant.role_name,
             mfa_time=_at(grant.mfa_time) if grant.mfa_time else None,
+            credentials_stamp=grant.stamp,
         )
         self.store.create_signin_session(session)
         credentials = self._mint(claims, grant.account_id, lifetime, meta)
@@ -389,7 +473,7 @@ class SigninService:
         grant = grants.Grant(session.account_id, session.user_name, session.client_id,
                              _epoch(session.started),
                              _epoch(session.mfa_time) if session.mfa_time else None,
-                             session.role_name)
+                             session.role_name, session.credentials_stamp or "")
         state["grant"] = grant
         if session.client_id != client_id:
             raise invalid_grant("The refresh token was issued to another client.")
@@ -474,7 +558,8 @@ class SigninService:
 
     async def _audit(
         self, action: str, meta: RequestMeta, caller: Caller | None, record: AuditRecord,
-        grant: grants.Grant | None, error: AwsError | None,
+        grant: grants.Grant | None, error: AwsError | None, *, service: str = "signin",
+        read_only: bool = True, account: str | None = None,
     ) -> None:
         if caller is not None:
             record.user_identity = {
@@ -482,12 +567,13 @@ class SigninService:
                 "accountId": caller.account_id,
                 **({"userName": caller.user_name} if caller.user_name else {}),
             }
-        if error is not None and isinstance(error, SigninError):
+        if service == "signin" and isinstance(error, SigninError):
             record.additional_event_data = {**record.additional_event_data,
                                             "oauthError": error.error}
         event = build_event(
-            service="signin", action=action, meta=meta, caller=None, record=record,
-            read_only=True, recipient_account=grant.account_id if grant else None,
+            service=service, action=action, meta=meta, caller=None, record=record,
+            read_only=read_only,
+            recipient_account=grant.account_id if grant else account,
             error_code=error.code if error else None,
             error_message=error.message if error else None,
         )

@@ -25,6 +25,7 @@ def build_signin_app(runtime: Runtime) -> Starlette:
             Route("/v1/authorize", routes.authorize, methods=["GET"]),
             Route("/v1/signin", routes.signin, methods=["POST"]),
             Route("/v1/mfa", routes.mfa, methods=["POST"]),
+            Route("/v1/password", routes.password, methods=["POST"]),
             Route("/v1/another", routes.another, methods=["POST"]),
             Route("/v1/signout", routes.signout, methods=["POST"]),
             Route("/v1/choose", routes.choose, methods=["POST"]),

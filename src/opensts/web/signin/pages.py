@@ -49,7 +49,8 @@ def error_page(message: str, code: str, status: int = 400,
                 headers)
 
 
-def alert(message: str | None) -> Markup:
+def alert(message: str | None, element_id: str = "") -> Markup:
     if not message:
         return Markup("")
-    return Markup(f'<div role="alert" class="error"><p>{html.escape(message)}</p></div>')
+    ident = f' id="{html.escape(element_id)}"' if element_id else ""
+    return Markup(f'<div role="alert" class="error"{ident}><p>{html.escape(message)}</p></div>')

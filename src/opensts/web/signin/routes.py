@@ -3,11 +3,18 @@
 ``/v1/token`` speaks botocore's ``signin`` rest-json model: JSON in, JSON out, errors with
 ``x-amzn-ErrorType`` and ``__type`` plus the OAuth2 ``error`` member. The pages are plain
 HTML forms: every POST carries the CSRF token and the sealed flow.
+
+Pages in order: password (``/v1/signin``), MFA code (``/v1/mfa``) when the user has a
+device, a new password (``/v1/password``) when the login profile has
+``PasswordResetRequired``, then the session picker (``/v1/choose``) and consent
+(``/v1/consent``). An identity joins the browser's sessions cookie only after the last of
+the first three, so no step can be skipped.
 """
 
 from __future__ import annotations
 
 import base64
+import hmac
 import json
 import uuid
 from datetime import UTC, datetime
@@ -22,7 +29,7 @@ from opensts.errors import AwsError
 from opensts.services.context import RequestMeta
 from opensts.services.signin import clients, grants, rfc7636
 from opensts.services.signin.errors import AuthorizeError, SigninError
-from opensts.services.signin.service import Identity, SignInFailed, SigninService
+from opensts.services.signin.service import Authenticated, Identity, SignInFailed, SigninService
 from opensts.web.signin import state
 from opensts.web.signin.pages import Markup, alert, error_page, fill, page
 
@@ -204,7 +211,7 @@ class SigninRoutes:
                                      "user name and password.", account=account,
                                      username=username, status=400)
         try:
-            identity, serial = self.service.check_password(account, username, password, meta)
+            result = self.service.check_password(account, username, password, meta)
         except SignInFailed as failed:
             response = self._signin_page(flow, browser, error=failed.message, account=account,
                                          username=username,
@@ -212,13 +219,37 @@ class SigninRoutes:
             if failed.retry_after:
                 response.headers["Retry-After"] = str(failed.retry_after)
             return response
-        if serial is not None:
+        identity = result.identity
+        if result.mfa_serial is not None:
             flow.pending = {"a": identity.account_id, "u": identity.user_name,
-                            "t": identity.auth_time}
+                            "t": identity.auth_time, "p": identity.stamp,
+                            "r": result.reset_required}
             body = fill("mfa.html", **self._common(flow, browser), error=alert(None),
                         user=identity.user_name)
             return page("Multi-factor authentication", body)
-        return self._signed_in(request, flow, browser, identity)
+        return self._authenticated(request, flow, browser, result)
+
+    def _authenticated(self, request: Request, flow: state.Flow, browser: str,
+                       result: Authenticated) -> Response:
+        """Password (and MFA) checked: a forced password change first, else signed in."""
+        if result.reset_required:
+            return self._password_page(flow, browser, result.identity)
+        return self._signed_in(request, flow, browser, result.identity)
+
+    def _password_page(self, flow: state.Flow, browser: str, identity: Identity, *,
+                       error: str | None = None, field: str = "new",
+                       status: int = 200) -> Response:
+        flow.pending = None
+        flow.reset = {"a": identity.account_id, "u": identity.user_name,
+                      "t": identity.auth_time, "m": identity.mfa_time, "p": identity.stamp}
+        invalid = Markup('aria-invalid="true" aria-errormessage="form-error"')
+        body = fill("password.html", **self._common(flow, browser),
+                    error=alert(error, element_id="form-error"), user=identity.user_name,
+                    new_invalid=invalid if error and field == "new" else Markup(""),
+                    confirm_invalid=invalid if error and field == "confirm" else Markup(""),
+                    focus_new=Markup("" if error and field == "confirm" else "autofocus"),
+                    focus_confirm=Markup("autofocus" if error and field == "confirm" else ""))
+        return page("Change your password", body, status)
 
     async def mfa(self, request: Request) -> Response:
         parsed = await self._form(request)
@@ -227,7 +258,8 @@ class SigninRoutes:
         fields, flow, browser = parsed
         if not flow.pending:
             return error_page("There is no sign-in waiting for an MFA code.", "invalid_request")
-        pending = Identity(flow.pending["a"], flow.pending["u"], flow.pending["t"])
+        pending = Identity(flow.pending["a"], flow.pending["u"], flow.pending["t"],
+                           stamp=flow.pending.get("p", ""))
         meta = meta_of(request, _now(), self.service.region)
         try:
             identity = self.service.check_totp(pending, fields.get("code", "").strip(), meta)
@@ -239,8 +271,46 @@ class SigninRoutes:
             if failed.retry_after:
                 response.headers["Retry-After"] = str(failed.retry_after)
             return response
+        reset_required = bool(flow.pending.get("r"))
         flow.pending = None
-        return self._signed_in(request, flow, browser, identity)
+        return self._authenticated(request, flow, browser,
+                                   Authenticated(identity, None, reset_required))
+
+    async def password(self, request: Request) -> Response:
+        """POST /v1/password: the new password of a user whose login profile requires a
+        reset (current password and MFA already checked in this flow)."""
+        parsed = await self._form(request)
+        if isinstance(parsed, Response):
+            return parsed
+        fields, flow, browser = parsed
+        if not flow.reset:
+            return error_page("There is no sign-in waiting for a new password.",
+                              "invalid_request")
+        reset = flow.reset
+        identity = Identity(reset["a"], reset["u"], reset["t"], reset.get("m"),
+                            reset.get("p", ""))
+        new, confirm = fields.get("new_password", ""), fields.get("confirm_password", "")
+        if not new:
+            return self._password_page(flow, browser, identity, status=400,
+                                        error="Enter a new password.")
+        if not hmac.compare_digest(new.encode(), confirm.encode()):
+            return self._password_page(flow, browser, identity, field="confirm", status=400,
+                                        error="The passwords do not match. Enter the new "
+                                        "password again in both fields.")
+        meta = meta_of(request, _now(), self.service.region)
+        try:
+            changed = await self.service.change_password(identity, new, meta)
+        except SigninError:
+            # The password changed elsewhere (or the user went away): start over.
+            return self._signin_page(flow, browser, status=401,
+                                     error="Your password was changed since you signed in. "
+                                     "Sign in again.", account=identity.account_id,
+                                     username=identity.user_name)
+        except AwsError as refused:
+            return self._password_page(flow, browser, identity, status=refused.status,
+                                        error=refused.message)
+        flow.reset = None
+        return self._signed_in(request, flow, browser, changed)
 
     def _signed_in(self, request: Request, flow: state.Flow, browser: str,
                    identity: Identity) -> Response:
@@ -284,9 +354,10 @@ class SigninRoutes:
             return self._choose_page(request, flow, browser, identities,
                                      error="You cannot assume that role.")
         grant = grants.Grant(identity.account_id, identity.user_name, flow.client_id,
-                             identity.auth_time, identity.mfa_time, role_name or None)
+                             identity.auth_time, identity.mfa_time, role_name or None,
+                             identity.stamp)
         flow.chosen = {"a": grant.account_id, "u": grant.user_name, "t": grant.auth_time,
-                       "m": grant.mfa_time, "r": grant.role_name}
+                       "m": grant.mfa_time, "r": grant.role_name, "p": grant.stamp}
         settings = self.settings
         body = fill("consent.html", **self._common(flow, browser),
                     principal=self.service.session_arn(grant, now),
@@ -313,7 +384,7 @@ class SigninRoutes:
                                       "state": flow.state})
         chosen = flow.chosen
         grant = grants.Grant(chosen["a"], chosen["u"], flow.client_id, chosen["t"],
-                             chosen.get("m"), chosen.get("r"))
+                             chosen.get("m"), chosen.get("r"), chosen.get("p", ""))
         meta = meta_of(request, _now(), self.service.region)
         try:
             code = await self.service.authorize(grant, redirect_uri=target,

@@ -4,7 +4,8 @@
   CSRF Prevention Cheat Sheet, "synchronizer token pattern", HMAC variant), checked in
   constant time on every POST;
 * the *sessions* cookie: the identities signed in in this browser (at most five, like the
-  AWS console's multi-session support), each with its authentication and MFA times;
+  AWS console's multi-session support), each with its authentication and MFA times and the
+  credentials stamp of its password (a changed password signs it out);
 * the *flow*: the pending authorization request and how far it got, in a hidden form
   field, bound to the browser id so it cannot be replayed from another browser.
 """
@@ -52,6 +53,8 @@ class Flow:
     browser: str
     expires: int
     pending: dict[str, Any] | None = None  # password checked, MFA outstanding
+    # password (and MFA) checked, a new password outstanding (PasswordResetRequired)
+    reset: dict[str, Any] | None = None
     chosen: dict[str, Any] | None = None  # the grant the user picked, awaiting consent
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -78,7 +81,8 @@ def open_flow(keyring: KeyRing, text: str | None, browser_id: str | None, now: i
 def seal_identities(keyring: KeyRing, browser_id: str, identities: list[Identity]) -> str:
     return keyring.seal({
         "k": "signin-browser", "b": browser_id,
-        "ids": [[i.account_id, i.user_name, i.auth_time, i.mfa_time] for i in identities],
+        "ids": [[i.account_id, i.user_name, i.auth_time, i.mfa_time, i.stamp]
+                for i in identities],
     })
 
 
@@ -96,9 +100,12 @@ def open_identities(
     ):
         return []
     identities = []
-    for account_id, user_name, auth_time, mfa_time in claims.get("ids", []):
+    for entry in claims.get("ids", []):
+        if len(entry) != 5:  # written before stamps: sign in again
+            continue
+        account_id, user_name, auth_time, mfa_time, stamp = entry
         if auth_time + max_age > now:  # the browser session ends with the login limit
-            identities.append(Identity(account_id, user_name, auth_time, mfa_time))
+            identities.append(Identity(account_id, user_name, auth_time, mfa_time, stamp))
     return identities
 
 
