@@ -319,7 +319,7 @@ def list_virtual_mfa_devices(ctx: CallContext, params: Params) -> dict[str, Any]
 
 # -- login profiles -------------------------------------------------------------------------
 
-def _check_password(password: str) -> None:
+def check_password_policy(password: str) -> None:
     """AWS's default password policy (id_credentials_passwords_account-policy): at least 8
     characters and at least three of upper case, lower case, digits, other characters."""
     classes = sum([
@@ -348,7 +348,7 @@ def create_login_profile(ctx: CallContext, params: Params) -> dict[str, Any]:
     reset = params.bool("PasswordResetRequired") or False
     ctx.audit.request_parameters = {"userName": user_name, "passwordResetRequired": reset}
     user = load_user(ctx, "iam:CreateLoginProfile", user_name)
-    _check_password(password)
+    check_password_policy(password)
     profile = LoginProfile(account(ctx), user.name, _hasher.hash(password), ctx.meta.now, reset)
     with store_errors(user=user_name, login_profile=user_name):
         ctx.runtime.store.create_login_profile(profile)
@@ -374,7 +374,7 @@ def update_login_profile(ctx: CallContext, params: Params) -> None:
     user = load_user(ctx, "iam:UpdateLoginProfile", user_name)
     new_hash = None
     if password is not None:
-        _check_password(password)
+        check_password_policy(password)
         new_hash = _hasher.hash(password)
 
     def change(p: LoginProfile) -> LoginProfile:

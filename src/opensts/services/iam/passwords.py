@@ -26,7 +26,7 @@ from opensts.directory.records import LoginProfile
 from opensts.errors import LimitExceeded, SenderError, ValidationError
 from opensts.services.context import CallContext
 from opensts.services.iam.common import account, store_errors
-from opensts.services.iam.credentials import PASSWORD, PASSWORD_TEXT, _check_password
+from opensts.services.iam.credentials import PASSWORD, PASSWORD_TEXT, check_password_policy
 from opensts.services.iam.errors import PasswordPolicyViolation
 from opensts.services.registry import operation
 from opensts.services.signin import throttle
@@ -73,7 +73,7 @@ def replace_password(
         # Reached from the sign-in page; the API's own parameter check says this first.
         raise ValidationError("The password may hold only tab, line feed, carriage return "
                               "and the characters U+0020 to U+00FF, at most 128 of them.")
-    _check_password(new_password)
+    check_password_policy(new_password)
     if verify(verified_hash, new_password):
         # The point of a forced change is a password the administrator does not know.
         raise PasswordPolicyViolation(
