@@ -5,9 +5,12 @@ paginators and the AWS CLI, which pages automatically."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import pyotp
+
+from tests.federation.saml_idp import SamlIdp
 
 from .helpers import allow, doc, error_of, unique
 
@@ -86,3 +89,62 @@ def test_mfa_devices_page(iam: Any, server: Any) -> None:
         iam, "list_virtual_mfa_devices", "VirtualMFADevices", AssignmentStatus="Assigned")
         for d in p]
     assert set(serials) <= set(virtual) and len(virtual) == len(set(virtual))
+
+
+def _tags(*keys: str) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": f"v-{k}"} for k in keys]
+
+
+def test_tag_lists_sorted_by_key_and_paged(iam: Any, server: Any, tmp_path: Path) -> None:
+    """"The returned list of tags is sorted by tag key" (API_ListUserTags and siblings)."""
+    user, role = unique("pgtags"), unique("pgtags")
+    iam.create_user(UserName=user, Tags=_tags("zeta", "Alpha", "mid"))
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=doc({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{server.account_id}:root"},
+            "Action": "sts:AssumeRole"}]}), Tags=_tags("b", "c", "a"))
+    policy = iam.create_policy(PolicyName=unique("pgtags"), PolicyDocument=doc(
+        allow("s3:GetObject")), Tags=_tags("y", "x"))["Policy"]["Arn"]
+    saml = iam.create_saml_provider(Name=unique("pgtags"), SAMLMetadataDocument=SamlIdp(
+        tmp_path, entity_id="https://idp.pgtags.test/saml").metadata_xml(),
+                                    Tags=_tags("q", "p"))["SAMLProviderArn"]
+    oidc = iam.create_open_id_connect_provider(
+        Url=f"https://{unique('idp')}.example.com", ClientIDList=["app"],
+        ThumbprintList=["a" * 40], Tags=_tags("n", "m"))["OpenIDConnectProviderArn"]
+    for operation, kwargs, keys in [
+        ("list_user_tags", {"UserName": user}, ["Alpha", "mid", "zeta"]),
+        ("list_role_tags", {"RoleName": role}, ["a", "b", "c"]),
+        ("list_policy_tags", {"PolicyArn": policy}, ["x", "y"]),
+        ("list_saml_provider_tags", {"SAMLProviderArn": saml}, ["p", "q"]),
+        ("list_open_id_connect_provider_tags", {"OpenIDConnectProviderArn": oidc},
+         ["m", "n"]),
+    ]:
+        assert pages(iam, operation, "Tags", **kwargs) == [_tags(k) for k in keys], operation
+        whole = getattr(iam, operation)(**kwargs)
+        assert whole["Tags"] == _tags(*keys) and whole["IsTruncated"] is False
+    first = iam.list_user_tags(UserName=user, MaxItems=2)
+    assert first["Tags"] == _tags("Alpha", "mid") and first["IsTruncated"] is True
+    # a tag added behind the marker is not lost, one before it is not repeated
+    iam.tag_user(UserName=user, Tags=_tags("0first", "nu"))
+    rest = iam.list_user_tags(UserName=user, MaxItems=2, Marker=first["Marker"])
+    assert rest["Tags"] == _tags("nu", "zeta") and rest["IsTruncated"] is False
+    out = server.aws_json("iam", "list-role-tags", "--role-name", role, "--page-size", "1")
+    assert out["Tags"] == _tags("a", "b", "c")
+
+
+
+
+def test_tag_operations_share_checks(iam: Any) -> None:
+    aws_managed = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+    assert error_of(iam.tag_policy, PolicyArn=aws_managed, Tags=_tags("k")) == (
+        "UnmodifiableEntity", 400,
+        f"Policy {aws_managed} is an AWS managed policy and cannot be modified.")
+    assert error_of(iam.untag_policy, PolicyArn=aws_managed, TagKeys=["k"])[0] == (
+        "UnmodifiableEntity")
+    assert iam.list_policy_tags(PolicyArn=aws_managed)["Tags"] == []
+    user = unique("tagchk")
+    iam.create_user(UserName=user)
+    for call, kwargs in [(iam.tag_user, {"UserName": user, "Tags": []}),
+                         (iam.untag_user, {"UserName": user, "TagKeys": []}),
+                         (iam.tag_policy, {"PolicyArn": aws_managed, "Tags": []})]:
+        assert error_of(call, **kwargs)[:2] == ("ValidationError", 400)

@@ -4,8 +4,8 @@ cannot be changed."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
+from collections.abc import Callable
 from typing import Any
 
 from opensts.credentials.ids import new_unique_id
@@ -24,20 +24,18 @@ from opensts.services.iam.common import (
     document_param,
     encode_document,
     load_policy,
-    merge_tags,
     name_param,
     page_of,
     page_result,
     paging,
     policy_dict,
-    remove_tags,
     render_tags,
     store_errors,
     tag_context,
-    tag_keys_param,
     tags_param,
 )
 from opensts.services.iam.errors import UnmodifiableEntity
+from opensts.services.iam.tagging import Taggable, register_tag_operations
 from opensts.services.registry import operation
 from opensts.wire.params import Params
 
@@ -59,10 +57,14 @@ def _version_id(params: Params) -> str:
 
 def _customer_policy(ctx: CallContext, action: str, policy_arn: str) -> ManagedPolicy:
     policy = load_policy(ctx, action, policy_arn)
+    _check_mutable(policy, policy_arn)
+    return policy
+
+
+def _check_mutable(policy: ManagedPolicy, policy_arn: str) -> None:
     if policy.aws_managed:
         raise UnmodifiableEntity(f"Policy {policy_arn} is an AWS managed policy and cannot "
                                  "be modified.")
-    return policy
 
 
 def version_dict(v: PolicyVersion, *, document: bool) -> dict[str, Any]:
@@ -203,32 +205,17 @@ def delete_policy_version(ctx: CallContext, params: Params) -> None:
                            "not attachable.") from None
 
 
-@operation("iam", "TagPolicy")
-def tag_policy(ctx: CallContext, params: Params) -> None:
-    policy_arn = _policy_arn(params)
-    tags = tags_param(params)
-    ctx.audit.request_parameters = {"policyArn": policy_arn, "tags": [t.key for t in tags]}
-    _customer_policy(ctx, "iam:TagPolicy", policy_arn)
+def _load_for_tags(ctx: CallContext, action: str, policy_arn: str,
+                   context: dict[str, str | list[str]] | None) -> ManagedPolicy:
+    # The tag conditions are not (yet) part of a policy's authorization context.
+    return load_policy(ctx, action, policy_arn)
+
+
+def _update(ctx: CallContext, policy_arn: str, policy: ManagedPolicy,
+            change: Callable[[ManagedPolicy], ManagedPolicy]) -> None:
     with store_errors(policy=policy_arn):
-        ctx.runtime.store.update_policy(policy_arn, lambda p: dataclasses.replace(
-            p, tags=merge_tags(p.tags, tags)))
+        ctx.runtime.store.update_policy(policy_arn, change)
 
 
-@operation("iam", "UntagPolicy")
-def untag_policy(ctx: CallContext, params: Params) -> None:
-    policy_arn = _policy_arn(params)
-    keys = tag_keys_param(params)
-    ctx.audit.request_parameters = {"policyArn": policy_arn, "tagKeys": keys}
-    _customer_policy(ctx, "iam:UntagPolicy", policy_arn)
-    with store_errors(policy=policy_arn):
-        ctx.runtime.store.update_policy(policy_arn, lambda p: dataclasses.replace(
-            p, tags=remove_tags(p.tags, keys)))
-
-
-@operation("iam", "ListPolicyTags", read_only=True)
-def list_policy_tags(ctx: CallContext, params: Params) -> dict[str, Any]:
-    policy_arn = _policy_arn(params)
-    paging(params)
-    ctx.audit.request_parameters = {"policyArn": policy_arn}
-    policy = load_policy(ctx, "iam:ListPolicyTags", policy_arn)
-    return {"Tags": render_tags(policy.tags), "IsTruncated": False}
+register_tag_operations(Taggable("Policy", _policy_arn, "policyArn", _load_for_tags, _update,
+                                 check_mutable=_check_mutable))

@@ -36,14 +36,11 @@ from opensts.services.iam.common import (
     ARN_MAX,
     ARN_MIN,
     account,
-    merge_tags,
-    paging,
-    remove_tags,
     render_tags,
     tag_context,
-    tag_keys_param,
     tags_param,
 )
+from opensts.services.iam.tagging import Taggable, register_tag_operations
 from opensts.services.registry import operation
 from opensts.wire.params import Params, validation_error
 
@@ -320,38 +317,10 @@ def delete_saml_provider(ctx: CallContext, params: Params) -> None:
         raise _saml_not_found(provider_arn) from None
 
 
-@operation("iam", "TagSAMLProvider")
-def tag_saml_provider(ctx: CallContext, params: Params) -> None:
-    provider_arn = _saml_arn(params)
-    tags = tags_param(params)
-    if not tags:
-        params.required("Tags.member.1.Key")
-    ctx.audit.request_parameters = {"sAMLProviderArn": provider_arn,
-                                    "tags": render_tags(tags)}
-    _load_saml(ctx, "iam:TagSAMLProvider", provider_arn, tag_context(tags))
-    _update_saml(ctx, provider_arn,
-                 lambda p: dataclasses.replace(p, tags=merge_tags(p.tags, tags)))
-
-
-@operation("iam", "UntagSAMLProvider")
-def untag_saml_provider(ctx: CallContext, params: Params) -> None:
-    provider_arn = _saml_arn(params)
-    keys = tag_keys_param(params)
-    if not keys:
-        params.required("TagKeys.member.1")
-    ctx.audit.request_parameters = {"sAMLProviderArn": provider_arn, "tagKeys": keys}
-    _load_saml(ctx, "iam:UntagSAMLProvider", provider_arn, {"aws:TagKeys": keys})
-    _update_saml(ctx, provider_arn,
-                 lambda p: dataclasses.replace(p, tags=remove_tags(p.tags, keys)))
-
-
-@operation("iam", "ListSAMLProviderTags", read_only=True)
-def list_saml_provider_tags(ctx: CallContext, params: Params) -> dict[str, Any]:
-    provider_arn = _saml_arn(params)
-    paging(params)
-    ctx.audit.request_parameters = {"sAMLProviderArn": provider_arn}
-    p = _load_saml(ctx, "iam:ListSAMLProviderTags", provider_arn)
-    return {"Tags": render_tags(p.tags), "IsTruncated": False}
+register_tag_operations(Taggable(
+    "SAMLProvider", _saml_arn, "sAMLProviderArn", _load_saml,
+    lambda ctx, provider_arn, _, change: _update_saml(ctx, provider_arn, change),
+    audit_tags=render_tags))
 
 
 # -- OpenID Connect ------------------------------------------------------------------------
@@ -551,35 +520,7 @@ def update_thumbprint(ctx: CallContext, params: Params) -> None:
                  lambda p: dataclasses.replace(p, thumbprints=thumbprints))
 
 
-@operation("iam", "TagOpenIDConnectProvider")
-def tag_open_id_connect_provider(ctx: CallContext, params: Params) -> None:
-    provider_arn = _oidc_arn(params)
-    tags = tags_param(params)
-    if not tags:
-        params.required("Tags.member.1.Key")
-    ctx.audit.request_parameters = {"openIDConnectProviderArn": provider_arn,
-                                    "tags": render_tags(tags)}
-    _load_oidc(ctx, "iam:TagOpenIDConnectProvider", provider_arn, tag_context(tags))
-    _update_oidc(ctx, provider_arn,
-                 lambda p: dataclasses.replace(p, tags=merge_tags(p.tags, tags)))
-
-
-@operation("iam", "UntagOpenIDConnectProvider")
-def untag_open_id_connect_provider(ctx: CallContext, params: Params) -> None:
-    provider_arn = _oidc_arn(params)
-    keys = tag_keys_param(params)
-    if not keys:
-        params.required("TagKeys.member.1")
-    ctx.audit.request_parameters = {"openIDConnectProviderArn": provider_arn, "tagKeys": keys}
-    _load_oidc(ctx, "iam:UntagOpenIDConnectProvider", provider_arn, {"aws:TagKeys": keys})
-    _update_oidc(ctx, provider_arn,
-                 lambda p: dataclasses.replace(p, tags=remove_tags(p.tags, keys)))
-
-
-@operation("iam", "ListOpenIDConnectProviderTags", read_only=True)
-def list_open_id_connect_provider_tags(ctx: CallContext, params: Params) -> dict[str, Any]:
-    provider_arn = _oidc_arn(params)
-    paging(params)
-    ctx.audit.request_parameters = {"openIDConnectProviderArn": provider_arn}
-    p = _load_oidc(ctx, "iam:ListOpenIDConnectProviderTags", provider_arn)
-    return {"Tags": render_tags(p.tags), "IsTruncated": False}
+register_tag_operations(Taggable(
+    "OpenIDConnectProvider", _oidc_arn, "openIDConnectProviderArn", _load_oidc,
+    lambda ctx, provider_arn, _, change: _update_oidc(ctx, provider_arn, change),
+    audit_tags=render_tags))

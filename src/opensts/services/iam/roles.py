@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from opensts.credentials.ids import new_unique_id
@@ -24,20 +25,17 @@ from opensts.services.iam.common import (
     check_policy,
     document_param,
     load_role,
-    merge_tags,
     name_param,
     page_result,
     paging,
     path_param,
     path_prefix_param,
-    remove_tags,
-    render_tags,
     role_dict,
     store_errors,
     tag_context,
-    tag_keys_param,
     tags_param,
 )
+from opensts.services.iam.tagging import Taggable, register_tag_operations
 from opensts.services.registry import operation
 from opensts.wire.params import Params
 
@@ -223,36 +221,10 @@ def delete_role_permissions_boundary(ctx: CallContext, params: Params) -> None:
             r, permissions_boundary=None))
 
 
-@operation("iam", "TagRole")
-def tag_role(ctx: CallContext, params: Params) -> None:
-    name = name_param(params, "RoleName")
-    tags = tags_param(params)
-    if not tags:
-        params.required("Tags.member.1.Key")
-    ctx.audit.request_parameters = {"roleName": name, "tags": [t.key for t in tags]}
-    role = load_role(ctx, "iam:TagRole", name, tag_context(tags))
+def _update(ctx: CallContext, name: str, role: Role, change: Callable[[Role], Role]) -> None:
     with store_errors(role=name):
-        ctx.runtime.store.update_role(account(ctx), role.name, lambda r: dataclasses.replace(
-            r, tags=merge_tags(r.tags, tags)))
+        ctx.runtime.store.update_role(account(ctx), role.name, change)
 
 
-@operation("iam", "UntagRole")
-def untag_role(ctx: CallContext, params: Params) -> None:
-    name = name_param(params, "RoleName")
-    keys = tag_keys_param(params)
-    if not keys:
-        params.required("TagKeys.member.1")
-    ctx.audit.request_parameters = {"roleName": name, "tagKeys": keys}
-    role = load_role(ctx, "iam:UntagRole", name, {"aws:TagKeys": keys})
-    with store_errors(role=name):
-        ctx.runtime.store.update_role(account(ctx), role.name, lambda r: dataclasses.replace(
-            r, tags=remove_tags(r.tags, keys)))
-
-
-@operation("iam", "ListRoleTags", read_only=True)
-def list_role_tags(ctx: CallContext, params: Params) -> dict[str, Any]:
-    name = name_param(params, "RoleName")
-    paging(params)
-    ctx.audit.request_parameters = {"roleName": name}
-    role = load_role(ctx, "iam:ListRoleTags", name)
-    return {"Tags": render_tags(role.tags), "IsTruncated": False}
+register_tag_operations(Taggable(
+    "Role", lambda params: name_param(params, "RoleName"), "roleName", load_role, _update))

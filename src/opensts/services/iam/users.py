@@ -4,6 +4,7 @@ boundaries and user tags (IAM API reference, API_CreateUser.html and siblings)."
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 from opensts.credentials.ids import new_unique_id
@@ -17,21 +18,18 @@ from opensts.services.iam.common import (
     boundary_param,
     check_boundary,
     load_user,
-    merge_tags,
     name_param,
     opt_name_param,
     page_result,
     paging,
     path_param,
     path_prefix_param,
-    remove_tags,
-    render_tags,
     store_errors,
     tag_context,
-    tag_keys_param,
     tags_param,
     user_dict,
 )
+from opensts.services.iam.tagging import Taggable, register_tag_operations
 from opensts.services.registry import operation
 from opensts.wire.params import Params
 
@@ -147,37 +145,11 @@ def delete_user_permissions_boundary(ctx: CallContext, params: Params) -> None:
             u, permissions_boundary=None))
 
 
-@operation("iam", "TagUser")
-def tag_user(ctx: CallContext, params: Params) -> None:
-    name = name_param(params, "UserName", max_len=128)
-    tags = tags_param(params)
-    if not tags:
-        params.required("Tags.member.1.Key")
-    ctx.audit.request_parameters = {"userName": name, "tags": [t.key for t in tags]}
-    user = load_user(ctx, "iam:TagUser", name, tag_context(tags))
+def _update(ctx: CallContext, name: str, user: User, change: Callable[[User], User]) -> None:
     with store_errors(user=name):
-        ctx.runtime.store.update_user(account(ctx), user.name, lambda u: dataclasses.replace(
-            u, tags=merge_tags(u.tags, tags)))
+        ctx.runtime.store.update_user(account(ctx), user.name, change)
 
 
-@operation("iam", "UntagUser")
-def untag_user(ctx: CallContext, params: Params) -> None:
-    name = name_param(params, "UserName", max_len=128)
-    keys = tag_keys_param(params)
-    if not keys:
-        params.required("TagKeys.member.1")
-    ctx.audit.request_parameters = {"userName": name, "tagKeys": keys}
-    user = load_user(ctx, "iam:UntagUser", name, {"aws:TagKeys": keys})
-    with store_errors(user=name):
-        ctx.runtime.store.update_user(account(ctx), user.name, lambda u: dataclasses.replace(
-            u, tags=remove_tags(u.tags, keys)))
-
-
-@operation("iam", "ListUserTags", read_only=True)
-def list_user_tags(ctx: CallContext, params: Params) -> dict[str, Any]:
-    name = name_param(params, "UserName", max_len=128)
-    paging(params)
-    ctx.audit.request_parameters = {"userName": name}
-    user = load_user(ctx, "iam:ListUserTags", name)
-    return {"Tags": render_tags(user.tags), "IsTruncated": False}
-
+register_tag_operations(Taggable(
+    "User", lambda params: name_param(params, "UserName", max_len=128), "userName",
+    load_user, _update))
