@@ -484,22 +484,28 @@ class SigninService:
             raise token_expired("This sign-in session was signed out. Please sign in again.")
         if _epoch(session.ends) <= now:
             raise token_expired("The sign-in session has reached its maximum duration.")
-        if token.generation != session.generation or not self.store.rotate_signin_session(
-            session.session_id, token.generation, meta.now
-        ):
-            # RFC 9700 §4.14.2: a rotated-out refresh token came back; one of the two
-            # holders is an attacker, so the whole session ends.
-            self.store.revoke_signin_session(session.session_id)
-            raise token_expired("The refresh token was already used. Please sign in again.")
+        if token.generation != session.generation:
+            raise self._replayed(session)
+        # Checked before rotating: a refused refresh (credentials changed, permissions
+        # gone) leaves the holder's token as it was, so the next try gets the same answer.
         caller, claims, _ = self._principal(grant, now)
         state["caller"] = caller
         self._authorize(caller, "signin:CreateOAuth2Token", grant, meta,
                         self._token_context(grant, "refresh_token", None))
+        if not self.store.rotate_signin_session(session.session_id, token.generation,
+                                                meta.now):
+            raise self._replayed(session)
         lifetime = grants.credential_lifetime(
             now, _epoch(session.ends), setting=self.runtime.settings.login_credential_seconds)
         credentials = self._mint(claims, grant.account_id, lifetime, meta)
         return self._token_result(credentials, lifetime, session.session_id,
                                   token.generation + 1)
+
+    def _replayed(self, session: SigninSession) -> SigninError:
+        # RFC 9700 §4.14.2: a rotated-out refresh token came back; one of the two holders
+        # is an attacker, so the whole session ends.
+        self.store.revoke_signin_session(session.session_id)
+        return token_expired("The refresh token was already used. Please sign in again.")
 
     async def revoke(self, body: Any, *, dpop: str | None, url: str, meta: RequestMeta) -> None:
         """Sign out a session (``opensts logout``): the holder proves the bound key."""
