@@ -14,6 +14,7 @@ from opensts.services.iam.common import (
     MANAGED_POLICY_SIZE,
     TRUST_POLICY_SIZE,
     account,
+    every,
 )
 from opensts.services.registry import operation
 from opensts.wire.params import Params
@@ -54,13 +55,7 @@ class EntryMap(Mapping[str, Any]):
 
 
 def _count(list_page: Callable[..., Page[Any]]) -> int:
-    total, marker = 0, None
-    while True:
-        page = list_page(marker=marker, max_items=1000)
-        total += len(page.items)
-        marker = page.marker
-        if marker is None:
-            return total
+    return sum(1 for _ in every(list_page))
 
 
 @operation("iam", "GetAccountSummary", read_only=True)
@@ -70,14 +65,9 @@ def get_account_summary(ctx: CallContext, params: Params) -> dict[str, Any]:
     store = ctx.runtime.store
     policies = 0
     versions = 0
-    marker = None
-    while True:
-        page = store.list_policies(acct, scope="Local", marker=marker, max_items=1000)
-        policies += len(page.items)
-        versions += sum(len(store.list_policy_versions(p.arn)) for p in page.items)
-        marker = page.marker
-        if marker is None:
-            break
+    for policy in every(lambda **kw: store.list_policies(acct, scope="Local", **kw)):
+        policies += 1
+        versions += len(store.list_policy_versions(policy.arn))
     devices = _count(lambda **kw: store.list_virtual_mfa_devices(acct, **kw))
     in_use = _count(lambda **kw: store.list_virtual_mfa_devices(acct, assigned=True, **kw))
     summary = {

@@ -99,7 +99,11 @@ def paging(params: Params) -> tuple[str | None, int]:
 
 
 def page_result(page: Page[Any], key: str, items: list[Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {key: items, "IsTruncated": page.is_truncated}
+    return {key: items, **paging_fields(page)}
+
+
+def paging_fields(page: Page[Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"IsTruncated": page.is_truncated}
     if page.marker:
         out["Marker"] = page.marker
     return out
@@ -120,6 +124,17 @@ def page_of(items: Iterable[T], marker: str | None, max_items: int,
     if after is not None:
         rows = [r for r in rows if (key(r) < after if descending else key(r) > after)]
     return make_page(rows[:max_items + 1], max_items, key)
+
+
+def every(list_page: Callable[..., Page[T]]) -> Iterator[T]:
+    """Every item of a paged store listing (``list_page(marker=..., max_items=...)``)."""
+    marker = None
+    while True:
+        page = list_page(marker=marker, max_items=1000)
+        yield from page.items
+        marker = page.marker
+        if marker is None:
+            return
 
 
 def tags_param(params: Params, field: str = "Tags") -> Tags:
