@@ -148,3 +148,49 @@ def test_tag_operations_share_checks(iam: Any) -> None:
                          (iam.untag_user, {"UserName": user, "TagKeys": []}),
                          (iam.tag_policy, {"PolicyArn": aws_managed, "Tags": []})]:
         assert error_of(call, **kwargs)[:2] == ("ValidationError", 400)
+
+
+def test_entities_for_policy_page_and_usage_filter(iam: Any, server: Any) -> None:
+    base = unique("pgent")
+    arn = iam.create_policy(PolicyName=base, PolicyDocument=doc(allow("s3:*")))["Policy"]["Arn"]
+    trust = doc({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{server.account_id}:root"},
+        "Action": "sts:AssumeRole"}]})
+    iam.create_group(GroupName=f"{base}-g")
+    iam.attach_group_policy(GroupName=f"{base}-g", PolicyArn=arn)
+    iam.create_user(UserName=f"{base}-u1")
+    iam.attach_user_policy(UserName=f"{base}-u1", PolicyArn=arn)
+    iam.create_user(UserName=f"{base}-u2", PermissionsBoundary=arn)
+    iam.create_role(RoleName=f"{base}-r1", AssumeRolePolicyDocument=trust)
+    iam.attach_role_policy(RoleName=f"{base}-r1", PolicyArn=arn)
+    iam.put_role_permissions_boundary(RoleName=f"{base}-r1", PermissionsBoundary=arn)
+    iam.create_role(RoleName=f"{base}-r2", AssumeRolePolicyDocument=trust,
+                    PermissionsBoundary=arn)
+
+    def names(**kwargs: Any) -> list[str]:
+        out = []
+        for page in iam.get_paginator("list_entities_for_policy").paginate(
+                PolicyArn=arn, PaginationConfig={"PageSize": 1}, **kwargs):
+            listed = ([g["GroupName"] for g in page["PolicyGroups"]]
+                      + [u["UserName"] for u in page["PolicyUsers"]]
+                      + [r["RoleName"] for r in page["PolicyRoles"]])
+            assert len(listed) == 1
+            out += listed
+        return out
+
+    all_names = [f"{base}-{n}" for n in ("g", "u1", "u2", "r1", "r2")]
+    assert names() == all_names
+    assert names(PolicyUsageFilter="PermissionsPolicy") == [
+        f"{base}-{n}" for n in ("g", "u1", "r1")]
+    assert names(PolicyUsageFilter="PermissionsBoundary") == [
+        f"{base}-{n}" for n in ("u2", "r1", "r2")]
+    assert names(EntityFilter="Role", PolicyUsageFilter="PermissionsBoundary") == [
+        f"{base}-r1", f"{base}-r2"]
+    first = iam.list_entities_for_policy(PolicyArn=arn, MaxItems=2)
+    assert first["IsTruncated"] is True
+    assert [g["GroupName"] for g in first["PolicyGroups"]] == [f"{base}-g"]
+    assert [u["UserName"] for u in first["PolicyUsers"]] == [f"{base}-u1"]
+    out = server.aws_json("iam", "list-entities-for-policy", "--policy-arn", arn,
+                          "--page-size", "2")
+    assert [r["RoleName"] for r in out["PolicyRoles"]] == [f"{base}-r1", f"{base}-r2"]
+    assert [u["UserName"] for u in out["PolicyUsers"]] == [f"{base}-u1", f"{base}-u2"]

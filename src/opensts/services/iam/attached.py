@@ -6,6 +6,7 @@ so they are registered from one table."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from opensts.directory.errors import QuotaExceeded, StoreError
@@ -25,11 +26,14 @@ from opensts.services.iam.common import (
     check_policy,
     document_param,
     encode_document,
+    every,
     load_entity,
     load_policy,
     name_param,
+    page_of,
     page_result,
     paging,
+    paging_fields,
     store_errors,
 )
 from opensts.services.iam.errors import to_aws
@@ -189,33 +193,56 @@ for _kind, (_noun, _, _) in KINDS.items():
     operation("iam", f"List{_noun}Policies", read_only=True)(_list_inline(_kind))
 
 
+# ListEntitiesForPolicy lists groups, then users, then roles, each by name.
+_ENTITY_ORDER = {"Group": "0", "User": "1", "Role": "2"}
+
+
 @operation("iam", "ListEntitiesForPolicy", read_only=True)
 def list_entities_for_policy(ctx: CallContext, params: Params) -> dict[str, Any]:
+    """Entities the policy is attached to and, unless ``PolicyUsageFilter`` is
+    PermissionsPolicy, users and roles it bounds ("If it is not included, all policies are
+    returned", API_ListEntitiesForPolicy); one page of them all, with one marker."""
     policy_arn = arn_param(params, "PolicyArn")
     assert policy_arn is not None
     entity_filter = params.str("EntityFilter", choices=[
         "User", "Role", "Group", "LocalManagedPolicy", "AWSManagedPolicy"])
     prefix = params.str("PathPrefix", min_len=1, max_len=512, pattern=PATH_PREFIX,
                         pattern_text=PATH_PREFIX_TEXT) or "/"
-    params.str("PolicyUsageFilter", choices=["PermissionsPolicy", "PermissionsBoundary"])
-    paging(params)
+    usage = params.str("PolicyUsageFilter", choices=["PermissionsPolicy",
+                                                     "PermissionsBoundary"])
+    marker, max_items = paging(params)
     ctx.audit.request_parameters = {"policyArn": policy_arn}
-    load_policy(ctx, "iam:ListEntitiesForPolicy", policy_arn)
+    policy = load_policy(ctx, "iam:ListEntitiesForPolicy", policy_arn)
     acct = account(ctx)
-    with store_errors(policy=policy_arn):
-        groups, users, roles = ctx.runtime.store.list_entities_for_policy(policy_arn)
+    store = ctx.runtime.store
+    found: dict[str, tuple[str, Any]] = {}
 
-    def keep(kind: str, e: Any) -> bool:
-        return (e.account_id == acct and e.path.startswith(prefix)
-                and entity_filter in (None, kind))
+    def add(kind: str, entities: Iterable[Any]) -> None:
+        for e in entities:
+            if (e.account_id == acct and e.path.startswith(prefix)
+                    and entity_filter in (None, kind)):
+                found[_ENTITY_ORDER[kind] + e.name.lower()] = (kind, e)
 
+    if usage != "PermissionsBoundary":
+        with store_errors(policy=policy_arn):
+            groups, users, roles = store.list_entities_for_policy(policy_arn)
+        add("Group", groups)
+        add("User", users)
+        add("Role", roles)
+    # Only users and roles have boundaries; the count saves a scan when none uses it.
+    if usage != "PermissionsPolicy" and policy.boundary_usage_count:
+        all_users = every(lambda **kw: store.list_users(acct, path_prefix=prefix, **kw))
+        all_roles = every(lambda **kw: store.list_roles(acct, path_prefix=prefix, **kw))
+        add("User", (u for u in all_users if u.permissions_boundary == policy_arn))
+        add("Role", (r for r in all_roles if r.permissions_boundary == policy_arn))
+    page = page_of(found, marker, max_items, str)  # the keys of ``found``
+    listed = [found[key] for key in page.items]
     return {
         "PolicyGroups": [{"GroupName": g.name, "GroupId": g.group_id}
-                         for g in groups if keep("Group", g)],
+                         for kind, g in listed if kind == "Group"],
         "PolicyUsers": [{"UserName": u.name, "UserId": u.user_id}
-                        for u in users if keep("User", u)],
+                        for kind, u in listed if kind == "User"],
         "PolicyRoles": [{"RoleName": r.name, "RoleId": r.role_id}
-                        for r in roles if keep("Role", r)],
-        "IsTruncated": False,
+                        for kind, r in listed if kind == "Role"],
+        **paging_fields(page),
     }
-
