@@ -83,3 +83,20 @@ def test_back_off_grows_and_is_forgotten() -> None:
     assert throttle.retry_after(policy, 8, NOW, NOW) == 16
     assert throttle.retry_after(policy, 40, NOW, NOW) == policy.max_seconds
     assert throttle.retry_after(policy, 40, NOW, NOW + timedelta(hours=2)) == 0
+
+
+def test_credentials_stamps_follow_the_password_hash() -> None:
+    from argon2 import PasswordHasher
+
+    from opensts.services.signin import stamps
+
+    hasher = PasswordHasher()
+    first, again = hasher.hash("Same-Password-1"), hasher.hash("Same-Password-1")
+    stamp = stamps.stamp(b"k" * 32, "AIDAUSER", first)
+    assert stamps.matches(stamp, stamps.stamp(b"k" * 32, "AIDAUSER", first))
+    # The same password set again is a new salted hash: a new stamp.
+    assert not stamps.matches(stamp, stamps.stamp(b"k" * 32, "AIDAUSER", again))
+    assert not stamps.matches(stamp, stamps.stamp(b"k" * 32, "AIDAOTHER", first))
+    assert not stamps.matches(stamp, stamps.stamp(b"x" * 32, "AIDAUSER", first))
+    assert not stamps.matches(None, stamp) and not stamps.matches("", stamp)
+    assert first not in stamp and len(stamp) == 32
