@@ -265,53 +265,52 @@ def check_boundary(ctx: CallContext, boundary: str) -> None:
 
 def load_user(ctx: CallContext, action: str, name: str,
               context: dict[str, str | list[str]] | None = None) -> User:
-    acct = account(ctx)
-    try:
-        user = ctx.runtime.store.get_user(acct, name)
-    except NotFound:
-        ctx.authorize(action, arn(acct, "user", "/", name), context=context)
-        raise not_found("user", name) from None
-    ctx.authorize(action, user.arn, context=_with_resource_tags(user.tags, context))
-    return user
+    return _load_named(ctx, "user", ctx.runtime.store.get_user, action, name, context)
 
 
 def load_group(ctx: CallContext, action: str, name: str,
                context: dict[str, str | list[str]] | None = None) -> Group:
-    acct = account(ctx)
-    try:
-        group = ctx.runtime.store.get_group(acct, name)
-    except NotFound:
-        ctx.authorize(action, arn(acct, "group", "/", name), context=context)
-        raise not_found("group", name) from None
-    ctx.authorize(action, group.arn, context=context)
-    return group
+    return _load_named(ctx, "group", ctx.runtime.store.get_group, action, name, context)
 
 
 def load_role(ctx: CallContext, action: str, name: str,
               context: dict[str, str | list[str]] | None = None) -> Role:
-    acct = account(ctx)
-    try:
-        role = ctx.runtime.store.get_role(acct, name)
-    except NotFound:
-        ctx.authorize(action, arn(acct, "role", "/", name), context=context)
-        raise not_found("role", name) from None
-    ctx.authorize(action, role.arn, context=_with_resource_tags(role.tags, context))
-    return role
+    return _load_named(ctx, "role", ctx.runtime.store.get_role, action, name, context)
 
 
 def load_entity(ctx: CallContext, kind: EntityKind, action: str, name: str,
                 context: dict[str, str | list[str]] | None = None) -> str:
     """Authorize ``action`` on the user/group/role and return its stored name."""
-    if kind == "user":
-        return load_user(ctx, action, name, context).name
-    if kind == "group":
-        return load_group(ctx, action, name, context).name
-    return load_role(ctx, action, name, context).name
+    load = {"user": load_user, "group": load_group, "role": load_role}[kind]
+    return load(ctx, action, name, context).name
 
 
-def _with_resource_tags(
+Named = TypeVar("Named", User, Group, Role)
+
+
+def _load_named(ctx: CallContext, kind: EntityKind, get: Callable[[str, str], Named],
+                action: str, name: str, context: dict[str, str | list[str]] | None) -> Named:
+    """Authorize ``action`` on the user, group or role called ``name``, then return it; an
+    unknown name is authorized against the ARN it would have, so a denied caller learns
+    nothing about what exists. Users and roles add their tags as iam:ResourceTag and
+    aws:ResourceTag (groups have none)."""
+    acct = account(ctx)
+    try:
+        entity = get(acct, name)
+    except NotFound:
+        ctx.authorize(action, arn(acct, kind, "/", name), context=context)
+        raise not_found(kind, name) from None
+    if not isinstance(entity, Group):
+        context = with_resource_tags(entity.tags, context)
+    ctx.authorize(action, entity.arn, context=context)
+    return entity
+
+
+def with_resource_tags(
     tags: tuple[Tag, ...], context: dict[str, str | list[str]] | None
 ) -> dict[str, str | list[str]]:
+    """``context`` and the resource's tags as iam:ResourceTag/<key> and
+    aws:ResourceTag/<key> (reference_policies_condition-keys)."""
     merged: dict[str, str | list[str]] = {f"iam:ResourceTag/{t.key}": t.value for t in tags}
     merged.update({f"aws:ResourceTag/{t.key}": t.value for t in tags})
     merged.update(context or {})

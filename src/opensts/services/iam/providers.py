@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from opensts.directory.errors import AlreadyExists, NotFound
-from opensts.directory.records import OidcProvider, SamlPrivateKey, SamlProvider, Tags
+from opensts.directory.records import OidcProvider, SamlPrivateKey, SamlProvider
 from opensts.errors import EntityAlreadyExists, InvalidInput, LimitExceeded, NoSuchEntity
 from opensts.federation.oidc import provider_arn as oidc_arn
 from opensts.federation.saml import SamlMetadata, parse_metadata
@@ -39,6 +39,7 @@ from opensts.services.iam.common import (
     render_tags,
     tag_context,
     tags_param,
+    with_resource_tags,
 )
 from opensts.services.iam.tagging import Taggable, register_tag_operations
 from opensts.services.registry import operation
@@ -80,12 +81,6 @@ def _seal_context(provider_arn: str, key_id: str) -> bytes:
 
 def _arn_param(params: Params, field: str) -> str:
     return params.required(field, min_len=ARN_MIN, max_len=ARN_MAX)
-
-
-def _resource_tags(tags: Tags) -> dict[str, str | list[str]]:
-    ctx: dict[str, str | list[str]] = {f"iam:ResourceTag/{t.key}": t.value for t in tags}
-    ctx.update({f"aws:ResourceTag/{t.key}": t.value for t in tags})
-    return ctx
 
 
 # -- SAML ----------------------------------------------------------------------------------
@@ -156,8 +151,7 @@ def _load(ctx: CallContext, action: str, provider_arn: str, get: Callable[[str],
     if provider is None or provider.account_id != account(ctx):
         ctx.authorize(action, provider_arn, context=context)
         raise not_found(provider_arn)
-    ctx.authorize(action, provider.arn, context={**_resource_tags(provider.tags),
-                                                 **(context or {})})
+    ctx.authorize(action, provider.arn, context=with_resource_tags(provider.tags, context))
     return provider
 
 
