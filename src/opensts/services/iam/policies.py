@@ -35,7 +35,8 @@ from opensts.services.iam.common import (
     tags_param,
 )
 from opensts.services.iam.errors import UnmodifiableEntity
-from opensts.services.iam.tagging import Taggable, register_tag_operations
+from opensts.services.iam.resource import Resource
+from opensts.services.iam.tagging import register_tag_operations
 from opensts.services.registry import operation
 from opensts.wire.params import Params
 
@@ -217,5 +218,5 @@ def _update(ctx: CallContext, policy_arn: str, policy: ManagedPolicy,
         ctx.runtime.store.update_policy(policy_arn, change)
 
 
-register_tag_operations(Taggable("Policy", _policy_arn, "policyArn", _load_for_tags, _update,
-                                 check_mutable=_check_mutable))
+register_tag_operations(Resource("Policy", _policy_arn, "policyArn", _load_for_tags, _update),
+                        check_mutable=_check_mutable)

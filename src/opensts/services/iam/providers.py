@@ -41,7 +41,8 @@ from opensts.services.iam.common import (
     tags_param,
     with_resource_tags,
 )
-from opensts.services.iam.tagging import Taggable, register_tag_operations
+from opensts.services.iam.resource import Resource
+from opensts.services.iam.tagging import register_tag_operations
 from opensts.services.registry import operation
 from opensts.wire.params import Params, validation_error
 
@@ -311,10 +312,10 @@ def delete_saml_provider(ctx: CallContext, params: Params) -> None:
         raise _saml_not_found(provider_arn) from None
 
 
-register_tag_operations(Taggable(
+register_tag_operations(Resource(
     "SAMLProvider", _saml_arn, "sAMLProviderArn", _load_saml,
-    lambda ctx, provider_arn, _, change: _update_saml(ctx, provider_arn, change),
-    audit_tags=render_tags))
+    lambda ctx, provider_arn, _, change: _update_saml(ctx, provider_arn, change)),
+    audit_tags=render_tags)
 
 
 # -- OpenID Connect ------------------------------------------------------------------------
@@ -514,7 +515,7 @@ def update_thumbprint(ctx: CallContext, params: Params) -> None:
                  lambda p: dataclasses.replace(p, thumbprints=thumbprints))
 
 
-register_tag_operations(Taggable(
+register_tag_operations(Resource(
     "OpenIDConnectProvider", _oidc_arn, "openIDConnectProviderArn", _load_oidc,
-    lambda ctx, provider_arn, _, change: _update_oidc(ctx, provider_arn, change),
-    audit_tags=render_tags))
+    lambda ctx, provider_arn, _, change: _update_oidc(ctx, provider_arn, change)),
+    audit_tags=render_tags)

@@ -15,13 +15,12 @@ from opensts.directory.records import Role
 from opensts.errors import MalformedPolicyDocument
 from opensts.policy import PolicyKind
 from opensts.services.context import CallContext
+from opensts.services.iam.boundaries import register_boundary_operations
 from opensts.services.iam.common import (
     TRUST_POLICY_SIZE,
     account,
     arn,
-    arn_param,
     boundary_param,
-    check_boundary,
     check_policy,
     document_param,
     load_role,
@@ -35,7 +34,8 @@ from opensts.services.iam.common import (
     tag_context,
     tags_param,
 )
-from opensts.services.iam.tagging import Taggable, register_tag_operations
+from opensts.services.iam.resource import Resource
+from opensts.services.iam.tagging import register_tag_operations
 from opensts.services.registry import operation
 from opensts.wire.params import Params
 
@@ -197,34 +197,12 @@ def delete_role(ctx: CallContext, params: Params) -> None:
         ctx.runtime.store.delete_role(account(ctx), role.name)
 
 
-@operation("iam", "PutRolePermissionsBoundary")
-def put_role_permissions_boundary(ctx: CallContext, params: Params) -> None:
-    name = name_param(params, "RoleName")
-    boundary = arn_param(params, "PermissionsBoundary")
-    assert boundary is not None
-    ctx.audit.request_parameters = {"roleName": name, "permissionsBoundary": boundary}
-    role = load_role(ctx, "iam:PutRolePermissionsBoundary", name,
-                     {"iam:PermissionsBoundary": boundary})
-    check_boundary(ctx, boundary)
-    with store_errors(role=name):
-        ctx.runtime.store.update_role(account(ctx), role.name, lambda r: dataclasses.replace(
-            r, permissions_boundary=boundary))
-
-
-@operation("iam", "DeleteRolePermissionsBoundary")
-def delete_role_permissions_boundary(ctx: CallContext, params: Params) -> None:
-    name = name_param(params, "RoleName")
-    ctx.audit.request_parameters = {"roleName": name}
-    role = load_role(ctx, "iam:DeleteRolePermissionsBoundary", name)
-    with store_errors(role=name):
-        ctx.runtime.store.update_role(account(ctx), role.name, lambda r: dataclasses.replace(
-            r, permissions_boundary=None))
-
-
 def _update(ctx: CallContext, name: str, role: Role, change: Callable[[Role], Role]) -> None:
     with store_errors(role=name):
         ctx.runtime.store.update_role(account(ctx), role.name, change)
 
 
-register_tag_operations(Taggable(
-    "Role", lambda params: name_param(params, "RoleName"), "roleName", load_role, _update))
+RESOURCE = Resource(
+    "Role", lambda params: name_param(params, "RoleName"), "roleName", load_role, _update)
+register_tag_operations(RESOURCE)
+register_boundary_operations(RESOURCE)

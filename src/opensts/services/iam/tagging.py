@@ -3,16 +3,14 @@ customer managed policies, SAML and OIDC providers (IAM API reference, API_TagUs
 API_UntagUser.html, API_ListUserTags.html and their siblings; id_tags.html).
 
 The three operations are the same for every resource but for how it is named, loaded and
-stored, so each resource module describes that once (``Taggable``) and registers the three
-here.
+stored, which each resource module describes once (``resource.Resource``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from opensts.directory.records import Tag, Tags
 from opensts.services.context import CallContext
@@ -27,10 +25,9 @@ from opensts.services.iam.common import (
     tag_keys_param,
     tags_param,
 )
+from opensts.services.iam.resource import Resource
 from opensts.services.registry import operation
 from opensts.wire.params import Params
-
-Context = dict[str, str | list[str]]
 
 
 class Tagged(Protocol):
@@ -45,41 +42,26 @@ def tag_keys(tags: Tags) -> list[str]:
     return [t.key for t in tags]
 
 
-@dataclass(frozen=True, slots=True)
-class Taggable(Generic[E]):
-    """How the tag operations reach one kind of resource."""
-
-    noun: str  # as in the operation and action names: TagUser, iam:ListUserTags
-    key_param: Callable[[Params], str]  # reads and checks the naming parameter
-    audit_key: str  # the naming parameter in the audit record's requestParameters
-    # Authorizes the action (with extra condition context) on the named resource, then
-    # returns it: the operation may not reveal whether it exists before authorizing.
-    load: Callable[[CallContext, str, str, Context | None], E]
-    # Applies a change to the stored resource; given the name as requested and as loaded.
-    update: Callable[[CallContext, str, E, Callable[[E], E]], object]
-    # What TagX's requestParameters record of the tags (keys, or keys and values).
-    audit_tags: Callable[[Tags], Any] = tag_keys
-    # Refuses a change to a resource that can be read but not changed (AWS managed
-    # policies); given the loaded resource and its name as requested.
-    check_mutable: Callable[[E, str], None] | None = None
-
-
 def _tag_key(tag: Tag) -> str:
     return tag.key
 
 
-def register_tag_operations(kind: Taggable[E]) -> None:
-    """Registers Tag<noun>, Untag<noun> and List<noun>Tags."""
+def register_tag_operations(kind: Resource[E], *, audit_tags: Callable[[Tags], Any] = tag_keys,
+                            check_mutable: Callable[[E, str], None] | None = None) -> None:
+    """Registers Tag<noun>, Untag<noun> and List<noun>Tags. ``audit_tags``: what TagX's
+    requestParameters record of the tags (keys, or keys and values); ``check_mutable``
+    refuses a change to a resource that can be read but not changed (AWS managed
+    policies), given the loaded resource and its name as requested."""
 
     def tag(ctx: CallContext, params: Params) -> None:
         key = kind.key_param(params)
         tags = tags_param(params)
         if not tags:
             params.required("Tags.member.1.Key")
-        ctx.audit.request_parameters = {kind.audit_key: key, "tags": kind.audit_tags(tags)}
+        ctx.audit.request_parameters = {kind.audit_key: key, "tags": audit_tags(tags)}
         entity = kind.load(ctx, f"iam:Tag{kind.noun}", key, tag_context(tags))
-        if kind.check_mutable is not None:
-            kind.check_mutable(entity, key)
+        if check_mutable is not None:
+            check_mutable(entity, key)
         kind.update(ctx, key, entity, lambda e: dataclasses.replace(  # type: ignore[type-var]
             e, tags=merge_tags(e.tags, tags)))
 
@@ -90,8 +72,8 @@ def register_tag_operations(kind: Taggable[E]) -> None:
             params.required("TagKeys.member.1")
         ctx.audit.request_parameters = {kind.audit_key: key, "tagKeys": keys}
         entity = kind.load(ctx, f"iam:Untag{kind.noun}", key, {"aws:TagKeys": keys})
-        if kind.check_mutable is not None:
-            kind.check_mutable(entity, key)
+        if check_mutable is not None:
+            check_mutable(entity, key)
         kind.update(ctx, key, entity, lambda e: dataclasses.replace(  # type: ignore[type-var]
             e, tags=remove_tags(e.tags, keys)))
 

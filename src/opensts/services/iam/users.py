@@ -11,12 +11,11 @@ from opensts.credentials.ids import new_unique_id
 from opensts.directory.records import User
 from opensts.errors import ValidationError
 from opensts.services.context import CallContext
+from opensts.services.iam.boundaries import register_boundary_operations
 from opensts.services.iam.common import (
     account,
     arn,
-    arn_param,
     boundary_param,
-    check_boundary,
     load_user,
     name_param,
     opt_name_param,
@@ -29,7 +28,8 @@ from opensts.services.iam.common import (
     tags_param,
     user_dict,
 )
-from opensts.services.iam.tagging import Taggable, register_tag_operations
+from opensts.services.iam.resource import Resource
+from opensts.services.iam.tagging import register_tag_operations
 from opensts.services.registry import operation
 from opensts.wire.params import Params
 
@@ -121,35 +121,13 @@ def delete_user(ctx: CallContext, params: Params) -> None:
         ctx.runtime.store.delete_user(account(ctx), user.name)
 
 
-@operation("iam", "PutUserPermissionsBoundary")
-def put_user_permissions_boundary(ctx: CallContext, params: Params) -> None:
-    name = name_param(params, "UserName", max_len=128)
-    boundary = arn_param(params, "PermissionsBoundary")
-    assert boundary is not None
-    ctx.audit.request_parameters = {"userName": name, "permissionsBoundary": boundary}
-    user = load_user(ctx, "iam:PutUserPermissionsBoundary", name,
-                     {"iam:PermissionsBoundary": boundary})
-    check_boundary(ctx, boundary)
-    with store_errors(user=name):
-        ctx.runtime.store.update_user(account(ctx), user.name, lambda u: dataclasses.replace(
-            u, permissions_boundary=boundary))
-
-
-@operation("iam", "DeleteUserPermissionsBoundary")
-def delete_user_permissions_boundary(ctx: CallContext, params: Params) -> None:
-    name = name_param(params, "UserName", max_len=128)
-    ctx.audit.request_parameters = {"userName": name}
-    user = load_user(ctx, "iam:DeleteUserPermissionsBoundary", name)
-    with store_errors(user=name):
-        ctx.runtime.store.update_user(account(ctx), user.name, lambda u: dataclasses.replace(
-            u, permissions_boundary=None))
-
-
 def _update(ctx: CallContext, name: str, user: User, change: Callable[[User], User]) -> None:
     with store_errors(user=name):
         ctx.runtime.store.update_user(account(ctx), user.name, change)
 
 
-register_tag_operations(Taggable(
+RESOURCE = Resource(
     "User", lambda params: name_param(params, "UserName", max_len=128), "userName",
-    load_user, _update))
+    load_user, _update)
+register_tag_operations(RESOURCE)
+register_boundary_operations(RESOURCE)
