@@ -160,3 +160,30 @@ def test_account_summary(iam: Any) -> None:
     assert after["Users"] == before["Users"] + 1
     assert after["AccessKeysPerUserQuota"] == 2 and after["PolicySizeQuota"] == 6144
     assert after["AccountAccessKeysPresent"] == 1
+
+
+def test_rename_needs_permission_on_the_new_name(iam: Any, server: Any, new_user: Any) -> None:
+    """API_UpdateGroup: "the principal must have a policy that allows them to update both
+    groups"; API_UpdateUser: permissions "on both the source object and the target
+    object"."""
+    group, user = unique("old"), unique("old")
+    iam.create_group(GroupName=group)
+    iam.create_user(UserName=user)
+    acct = server.account_id
+    _, key, secret = new_user({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": ["iam:UpdateGroup", "iam:UpdateUser"], "Resource": [
+            f"arn:aws:iam::{acct}:group/{group}", f"arn:aws:iam::{acct}:user/{user}",
+            f"arn:aws:iam::{acct}:group/ok/*", f"arn:aws:iam::{acct}:user/ok/*"]}]})
+    client = server.client("iam", key, secret)
+    for call, kwargs, kind in [
+        (client.update_group, {"GroupName": group, "NewGroupName": unique("new")}, "group"),
+        (client.update_user, {"UserName": user, "NewUserName": unique("new")}, "user"),
+    ]:
+        code, status, message = error_of(call, **kwargs)
+        assert (code, status) == ("AccessDenied", 403)
+        new = kwargs.get("NewGroupName") or kwargs["NewUserName"]
+        assert f":{kind}/{new} " in message
+        call(**{k: v for k, v in kwargs.items() if k.startswith(kind.title())},
+             NewPath="/ok/")
+    assert iam.get_group(GroupName=group)["Group"]["Path"] == "/ok/"
+    assert iam.get_user(UserName=user)["User"]["Path"] == "/ok/"

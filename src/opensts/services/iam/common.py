@@ -8,6 +8,7 @@ patterns and list sizes (tests/iam/test_model.py checks them against the model).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
@@ -326,6 +327,43 @@ def load_policy(ctx: CallContext, action: str, policy_arn: str) -> ManagedPolicy
     if policy is None or policy.account_id not in (account(ctx), "aws"):
         raise NoSuchEntity(f"Policy {policy_arn} was not found.")
     return policy
+
+
+# -- users, groups and roles alike ---------------------------------------------------------
+
+def list_in_path(ctx: CallContext, params: Params, kind: EntityKind, action: str,
+                 list_page: Callable[..., Page[Named]]) -> Page[Named]:
+    """ListUsers/ListGroups/ListRoles: one page below ``PathPrefix``, authorized on the ARN
+    prefix of that path."""
+    prefix = path_prefix_param(params)
+    marker, max_items = paging(params)
+    acct = account(ctx)
+    ctx.authorize(action, arn(acct, kind, prefix, ""))
+    with store_errors():
+        return list_page(acct, path_prefix=prefix, marker=marker, max_items=max_items)
+
+
+def rename(ctx: CallContext, kind: EntityKind, action: str, entity: Named, requested: str,
+           new_name: str | None, new_path: str | None,
+           update: Callable[[str, str, Callable[[Named], Named]], object]) -> None:
+    """UpdateUser/UpdateGroup: a new name and/or path. The caller needs ``action`` on the new
+    ARN too: "the principal must have a policy that allows them to update both groups"
+    (API_UpdateGroup), "permissions on both the source object and the target object"
+    (API_UpdateUser)."""
+    if not (new_name or new_path):
+        return
+    acct = account(ctx)
+
+    def change(e: Named) -> Named:
+        path = new_path or e.path
+        final = new_name or e.name
+        return dataclasses.replace(e, name=final, path=path, arn=arn(acct, kind, path, final))
+
+    target = change(entity)
+    if target.arn != entity.arn:
+        ctx.authorize(action, target.arn)
+    with store_errors(**{kind: new_name or requested}):
+        update(acct, entity.name, change)
 
 
 # -- rendering ------------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from opensts.credentials.ids import new_unique_id
@@ -13,6 +12,7 @@ from opensts.services.iam.common import (
     account,
     arn,
     group_dict,
+    list_in_path,
     load_group,
     load_user,
     name_param,
@@ -20,7 +20,7 @@ from opensts.services.iam.common import (
     page_result,
     paging,
     path_param,
-    path_prefix_param,
+    rename,
     store_errors,
     user_dict,
 )
@@ -58,13 +58,7 @@ def get_group(ctx: CallContext, params: Params) -> dict[str, Any]:
 
 @operation("iam", "ListGroups", read_only=True)
 def list_groups(ctx: CallContext, params: Params) -> dict[str, Any]:
-    prefix = path_prefix_param(params)
-    marker, max_items = paging(params)
-    acct = account(ctx)
-    ctx.authorize("iam:ListGroups", arn(acct, "group", prefix, ""))
-    with store_errors():
-        page = ctx.runtime.store.list_groups(acct, path_prefix=prefix, marker=marker,
-                                             max_items=max_items)
+    page = list_in_path(ctx, params, "group", "iam:ListGroups", ctx.runtime.store.list_groups)
     return page_result(page, "Groups", [group_dict(g) for g in page.items])
 
 
@@ -76,17 +70,8 @@ def update_group(ctx: CallContext, params: Params) -> None:
     ctx.audit.request_parameters = {"groupName": name, "newGroupName": new_name,
                                     "newPath": new_path}
     group = load_group(ctx, "iam:UpdateGroup", name)
-    acct = account(ctx)
-
-    def change(g: Group) -> Group:
-        path = new_path or g.path
-        final = new_name or g.name
-        return dataclasses.replace(g, name=final, path=path,
-                                   arn=arn(acct, "group", path, final))
-
-    if new_name or new_path:
-        with store_errors(group=new_name or name):
-            ctx.runtime.store.update_group(acct, group.name, change)
+    rename(ctx, "group", "iam:UpdateGroup", group, name, new_name, new_path,
+           ctx.runtime.store.update_group)
 
 
 @operation("iam", "DeleteGroup")

@@ -23,12 +23,11 @@ from opensts.services.iam.common import (
     boundary_param,
     check_policy,
     document_param,
+    list_in_path,
     load_role,
     name_param,
     page_result,
-    paging,
     path_param,
-    path_prefix_param,
     role_dict,
     store_errors,
     tag_context,
@@ -126,13 +125,7 @@ def get_role(ctx: CallContext, params: Params) -> dict[str, Any]:
 
 @operation("iam", "ListRoles", read_only=True)
 def list_roles(ctx: CallContext, params: Params) -> dict[str, Any]:
-    prefix = path_prefix_param(params)
-    marker, max_items = paging(params)
-    acct = account(ctx)
-    ctx.authorize("iam:ListRoles", arn(acct, "role", prefix, ""))
-    with store_errors():
-        page = ctx.runtime.store.list_roles(acct, path_prefix=prefix, marker=marker,
-                                            max_items=max_items)
+    page = list_in_path(ctx, params, "role", "iam:ListRoles", ctx.runtime.store.list_roles)
     # ListRoles omits tags and boundaries (API_ListRoles: "not included").
     items = []
     for r in page.items:

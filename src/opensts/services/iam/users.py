@@ -3,7 +3,6 @@ boundaries and user tags (IAM API reference, API_CreateUser.html and siblings)."
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -16,13 +15,13 @@ from opensts.services.iam.common import (
     account,
     arn,
     boundary_param,
+    list_in_path,
     load_user,
     name_param,
     opt_name_param,
     page_result,
-    paging,
     path_param,
-    path_prefix_param,
+    rename,
     store_errors,
     tag_context,
     tags_param,
@@ -79,13 +78,7 @@ def get_user(ctx: CallContext, params: Params) -> dict[str, Any]:
 
 @operation("iam", "ListUsers", read_only=True)
 def list_users(ctx: CallContext, params: Params) -> dict[str, Any]:
-    prefix = path_prefix_param(params)
-    marker, max_items = paging(params)
-    acct = account(ctx)
-    ctx.authorize("iam:ListUsers", arn(acct, "user", prefix, ""))
-    with store_errors():
-        page = ctx.runtime.store.list_users(acct, path_prefix=prefix, marker=marker,
-                                            max_items=max_items)
+    page = list_in_path(ctx, params, "user", "iam:ListUsers", ctx.runtime.store.list_users)
     return page_result(page, "Users", [user_dict(u) for u in page.items])
 
 
@@ -97,19 +90,8 @@ def update_user(ctx: CallContext, params: Params) -> None:
     ctx.audit.request_parameters = {"userName": name, "newUserName": new_name,
                                     "newPath": new_path}
     user = load_user(ctx, "iam:UpdateUser", name)
-    acct = account(ctx)
-
-    def change(u: User) -> User:
-        path = new_path or u.path
-        final = new_name or u.name
-        return dataclasses.replace(u, name=final, path=path, arn=arn(acct, "user", path, final))
-
-    if new_name or new_path:
-        target = change(user)
-        if target.arn != user.arn:
-            ctx.authorize("iam:UpdateUser", target.arn)
-        with store_errors(user=new_name or name):
-            ctx.runtime.store.update_user(acct, user.name, change)
+    rename(ctx, "user", "iam:UpdateUser", user, name, new_name, new_path,
+           ctx.runtime.store.update_user)
 
 
 @operation("iam", "DeleteUser")
