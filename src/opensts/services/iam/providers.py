@@ -19,7 +19,8 @@ import dataclasses
 import re
 import secrets
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
@@ -124,11 +125,24 @@ def _private_key(params: Params, field: str = "AddPrivateKey") -> bytes | None:
     return data
 
 
-def _saml_arn(params: Params, field: str = "SAMLProviderArn") -> str:
+def _provider_arn(params: Params, field: str, pattern: re.Pattern[str]) -> str:
     value = _arn_param(params, field)
-    if _SAML_ARN.fullmatch(value) is None:
+    if pattern.fullmatch(value) is None:
         raise InvalidInput(f"ARN {value} is not valid.")
     return value
+
+
+@contextmanager
+def _missing_as(not_found: Callable[[str], NoSuchEntity], provider_arn: str) -> Iterator[None]:
+    """A provider the store cannot find (deleted since it was loaded) is AWS's not-found."""
+    try:
+        yield
+    except NotFound:
+        raise not_found(provider_arn) from None
+
+
+def _saml_arn(params: Params, field: str = "SAMLProviderArn") -> str:
+    return _provider_arn(params, field, _SAML_ARN)
 
 
 def _saml_not_found(provider_arn: str) -> NoSuchEntity:
@@ -158,10 +172,8 @@ def _load(ctx: CallContext, action: str, provider_arn: str, get: Callable[[str],
 
 def _update_saml(ctx: CallContext, provider_arn: str,
                  fn: Callable[[SamlProvider], SamlProvider]) -> SamlProvider:
-    try:
+    with _missing_as(_saml_not_found, provider_arn):
         return ctx.runtime.store.update_saml_provider(provider_arn, fn)
-    except NotFound:
-        raise _saml_not_found(provider_arn) from None
 
 
 def _valid_until(metadata: SamlMetadata, created: datetime) -> datetime:
@@ -306,10 +318,8 @@ def delete_saml_provider(ctx: CallContext, params: Params) -> None:
     provider_arn = _saml_arn(params)
     ctx.audit.request_parameters = {"sAMLProviderArn": provider_arn}
     _load_saml(ctx, "iam:DeleteSAMLProvider", provider_arn)
-    try:
+    with _missing_as(_saml_not_found, provider_arn):
         ctx.runtime.store.delete_saml_provider(provider_arn)
-    except NotFound:
-        raise _saml_not_found(provider_arn) from None
 
 
 register_tag_operations(Resource(
@@ -383,10 +393,7 @@ def _thumbprints(params: Params) -> tuple[str, ...]:
 
 
 def _oidc_arn(params: Params, field: str = "OpenIDConnectProviderArn") -> str:
-    value = _arn_param(params, field)
-    if _OIDC_ARN.fullmatch(value) is None:
-        raise InvalidInput(f"ARN {value} is not valid.")
-    return value
+    return _provider_arn(params, field, _OIDC_ARN)
 
 
 def _oidc_not_found(provider_arn: str) -> NoSuchEntity:
@@ -401,10 +408,8 @@ def _load_oidc(ctx: CallContext, action: str, provider_arn: str,
 
 def _update_oidc(ctx: CallContext, provider_arn: str,
                  fn: Callable[[OidcProvider], OidcProvider]) -> OidcProvider:
-    try:
+    with _missing_as(_oidc_not_found, provider_arn):
         return ctx.runtime.store.update_oidc_provider(provider_arn, fn)
-    except NotFound:
-        raise _oidc_not_found(provider_arn) from None
 
 
 @operation("iam", "CreateOpenIDConnectProvider")
@@ -465,10 +470,8 @@ def delete_open_id_connect_provider(ctx: CallContext, params: Params) -> None:
     provider_arn = _oidc_arn(params)
     ctx.audit.request_parameters = {"openIDConnectProviderArn": provider_arn}
     _load_oidc(ctx, "iam:DeleteOpenIDConnectProvider", provider_arn)
-    try:
+    with _missing_as(_oidc_not_found, provider_arn):
         ctx.runtime.store.delete_oidc_provider(provider_arn)
-    except NotFound:
-        raise _oidc_not_found(provider_arn) from None
 
 
 @operation("iam", "AddClientIDToOpenIDConnectProvider")
