@@ -5,7 +5,8 @@ cannot be changed."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from opensts.credentials.ids import new_unique_id
@@ -66,6 +67,17 @@ def _check_mutable(policy: ManagedPolicy, policy_arn: str) -> None:
     if policy.aws_managed:
         raise UnmodifiableEntity(f"Policy {policy_arn} is an AWS managed policy and cannot "
                                  "be modified.")
+
+
+@contextmanager
+def _version_errors(policy_arn: str, version_id: str) -> Iterator[None]:
+    """Store failures as AWS errors, a missing policy or version named by both."""
+    try:
+        with store_errors(policy=policy_arn):
+            yield
+    except NoSuchEntity:
+        raise NoSuchEntity(f"Policy {policy_arn} version {version_id} does not exist or is "
+                           "not attachable.") from None
 
 
 def version_dict(v: PolicyVersion, *, document: bool) -> dict[str, Any]:
@@ -155,12 +167,8 @@ def get_policy_version(ctx: CallContext, params: Params) -> dict[str, Any]:
     version_id = _version_id(params)
     ctx.audit.request_parameters = {"policyArn": policy_arn, "versionId": version_id}
     load_policy(ctx, "iam:GetPolicyVersion", policy_arn)
-    try:
-        with store_errors(policy=policy_arn):
-            version = ctx.runtime.store.get_policy_version(policy_arn, version_id)
-    except NoSuchEntity:
-        raise NoSuchEntity(f"Policy {policy_arn} version {version_id} does not exist or is "
-                           "not attachable.") from None
+    with _version_errors(policy_arn, version_id):
+        version = ctx.runtime.store.get_policy_version(policy_arn, version_id)
     return {"PolicyVersion": version_dict(version, document=True)}
 
 
@@ -184,12 +192,8 @@ def set_default_policy_version(ctx: CallContext, params: Params) -> None:
     version_id = _version_id(params)
     ctx.audit.request_parameters = {"policyArn": policy_arn, "versionId": version_id}
     _customer_policy(ctx, "iam:SetDefaultPolicyVersion", policy_arn)
-    try:
-        with store_errors(policy=policy_arn):
-            ctx.runtime.store.set_default_policy_version(policy_arn, version_id)
-    except NoSuchEntity:
-        raise NoSuchEntity(f"Policy {policy_arn} version {version_id} does not exist or is "
-                           "not attachable.") from None
+    with _version_errors(policy_arn, version_id):
+        ctx.runtime.store.set_default_policy_version(policy_arn, version_id)
 
 
 @operation("iam", "DeletePolicyVersion")
@@ -198,12 +202,8 @@ def delete_policy_version(ctx: CallContext, params: Params) -> None:
     version_id = _version_id(params)
     ctx.audit.request_parameters = {"policyArn": policy_arn, "versionId": version_id}
     _customer_policy(ctx, "iam:DeletePolicyVersion", policy_arn)
-    try:
-        with store_errors(policy=policy_arn):
-            ctx.runtime.store.delete_policy_version(policy_arn, version_id)
-    except NoSuchEntity:
-        raise NoSuchEntity(f"Policy {policy_arn} version {version_id} does not exist or is "
-                           "not attachable.") from None
+    with _version_errors(policy_arn, version_id):
+        ctx.runtime.store.delete_policy_version(policy_arn, version_id)
 
 
 def _load_for_tags(ctx: CallContext, action: str, policy_arn: str,
