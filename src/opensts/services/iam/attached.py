@@ -53,17 +53,23 @@ def _audit_name(noun: str) -> str:
     return noun.lower() + "Name"
 
 
-def _attach(kind: EntityKind) -> Handler:
+def _attachment(ctx: CallContext, params: Params, kind: EntityKind,
+                verb: str) -> tuple[str, str, str]:
+    """Attach/Detach<Noun>Policy: (name as requested, policy ARN, stored name), authorized
+    with iam:PolicyARN, which lets policies limit which policies may be (de)tached."""
     noun, field, max_len = KINDS[kind]
+    name = name_param(params, field, max_len=max_len)
+    policy_arn = arn_param(params, "PolicyArn")
+    assert policy_arn is not None
+    ctx.audit.request_parameters = {_audit_name(noun): name, "policyArn": policy_arn}
+    stored = load_entity(ctx, kind, f"iam:{verb}{noun}Policy", name,
+                         {"iam:PolicyARN": policy_arn})
+    return name, policy_arn, stored
 
+
+def _attach(kind: EntityKind) -> Handler:
     def handler(ctx: CallContext, params: Params) -> None:
-        name = name_param(params, field, max_len=max_len)
-        policy_arn = arn_param(params, "PolicyArn")
-        assert policy_arn is not None
-        ctx.audit.request_parameters = {_audit_name(noun): name, "policyArn": policy_arn}
-        # iam:PolicyARN lets policies limit which policies may be attached.
-        stored = load_entity(ctx, kind, f"iam:Attach{noun}Policy", name,
-                             {"iam:PolicyARN": policy_arn})
+        name, policy_arn, stored = _attachment(ctx, params, kind, "Attach")
         try:
             ctx.runtime.store.attach_policy(kind, account(ctx), stored, policy_arn,
                                             max_attached=ATTACHED_POLICIES)
@@ -76,16 +82,8 @@ def _attach(kind: EntityKind) -> Handler:
 
 
 def _detach(kind: EntityKind) -> Handler:
-    noun, field, max_len = KINDS[kind]
-
     def handler(ctx: CallContext, params: Params) -> None:
-        name = name_param(params, field, max_len=max_len)
-        policy_arn = arn_param(params, "PolicyArn")
-        assert policy_arn is not None
-        ctx.audit.request_parameters = {_audit_name(noun): name, "policyArn": policy_arn}
-        # iam:PolicyARN lets policies limit which policies may be detached.
-        stored = load_entity(ctx, kind, f"iam:Detach{noun}Policy", name,
-                             {"iam:PolicyARN": policy_arn})
+        name, policy_arn, stored = _attachment(ctx, params, kind, "Detach")
         with store_errors(**{kind: name, "attachment": policy_arn}):
             ctx.runtime.store.detach_policy(kind, account(ctx), stored, policy_arn)
     return handler
