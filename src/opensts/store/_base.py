@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
 from opensts.directory.errors import AlreadyExists, NotFound
-from opensts.directory.records import Page, Tag, Tags
+from opensts.directory.records import Tag, Tags
 from opensts.store import schema as s
 
 T = TypeVar("T")
@@ -23,29 +21,6 @@ def tags_to_json(tags: Tags) -> list[list[str]]:
 
 def tags_from_json(value: Any) -> Tags:
     return tuple(Tag(k, v) for k, v in (value or []))
-
-
-def encode_marker(sort_key: str) -> str:
-    """Markers are opaque to clients (IAM: "use the value of Marker from the response")."""
-    return base64.urlsafe_b64encode(sort_key.encode()).decode()
-
-
-def decode_marker(marker: str | None) -> str | None:
-    """Decodes a marker; an undecodable one is treated as "from the start" never: it raises."""
-    if marker is None:
-        return None
-    try:
-        return base64.urlsafe_b64decode(marker.encode()).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise ValueError("invalid marker") from exc
-
-
-def make_page(rows: Sequence[T], max_items: int, sort_key: Callable[[T], str]) -> Page[T]:
-    """``rows`` were fetched with ``limit max_items + 1`` to learn whether more follow."""
-    items = list(rows[:max_items])
-    if len(rows) > max_items:
-        return Page(items, encode_marker(sort_key(items[-1])))
-    return Page(items)
 
 
 def prefix_filter(column: sa.ColumnElement[str], prefix: str) -> sa.ColumnElement[bool]:
@@ -89,8 +64,9 @@ class SqlBase:
     def generation(self) -> int:
         with self._read(snapshot=False) as conn:
             return int(
-                conn.execute(sa.select(s.meta.c.value).where(s.meta.c.key == "generation"))
-                .scalar_one()
+                conn.execute(
+                    sa.select(s.meta.c.value).where(s.meta.c.key == "generation")
+                ).scalar_one()
             )
 
     @staticmethod

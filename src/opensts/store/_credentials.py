@@ -9,6 +9,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 
 from opensts.directory.errors import AlreadyExists, Conflict, NotFound, QuotaExceeded
+from opensts.directory.paging import decode_marker, make_page
 from opensts.directory.records import (
     AccessKey,
     AccessKeyLastUsed,
@@ -18,7 +19,7 @@ from opensts.directory.records import (
     VirtualMfaDevice,
 )
 from opensts.store import schema as s
-from opensts.store._base import decode_marker, make_page, tags_from_json, tags_to_json
+from opensts.store._base import tags_from_json, tags_to_json
 from opensts.store._principals import PrincipalsMixin
 
 _k = s.access_keys

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from opensts.directory.errors import AlreadyExists, Conflict, NotFound, QuotaExceeded
+from opensts.directory.paging import decode_marker, make_page
 from opensts.directory.records import (
     AWS_MANAGED_ACCOUNT,
     AttachedPolicy,
@@ -24,13 +25,7 @@ from opensts.directory.records import (
 )
 from opensts.directory.store import PolicyScope
 from opensts.store import schema as s
-from opensts.store._base import (
-    decode_marker,
-    make_page,
-    prefix_filter,
-    tags_from_json,
-    tags_to_json,
-)
+from opensts.store._base import prefix_filter, tags_from_json, tags_to_json
 from opensts.store._principals import (
     ENTITY_TABLES,
     PrincipalsMixin,

@@ -8,16 +8,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from opensts.directory.errors import AlreadyExists, Conflict, NotFound
+from opensts.directory.paging import decode_marker, make_page
 from opensts.directory.records import Account, EntityKind, Group, Page, Role, User
 from opensts.store import schema as s
-from opensts.store._base import (
-    SqlBase,
-    decode_marker,
-    make_page,
-    prefix_filter,
-    tags_from_json,
-    tags_to_json,
-)
+from opensts.store._base import SqlBase, prefix_filter, tags_from_json, tags_to_json
 
 
 def user_from_row(r: Any) -> User:

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from opensts.directory.errors import NotFound, StoreError
+from opensts.directory.paging import decode_marker, make_page
 from opensts.directory.records import (
     EntityKind,
     Group,
@@ -30,7 +31,6 @@ from opensts.errors import InvalidInput, LimitExceeded, NoSuchEntity, Validation
 from opensts.policy import PolicyKind, parse_policy, policy_size
 from opensts.services.context import CallContext
 from opensts.services.iam.errors import not_found, to_aws
-from opensts.store._base import decode_marker, make_page
 from opensts.wire.params import Params, validation_error
 
 T = TypeVar("T")
