@@ -7,6 +7,7 @@ secret, and a session token that seals every claim the server needs later.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import json
 import math
@@ -171,11 +172,18 @@ def packed_policy_size(
     policies: SessionPolicies, tags: Mapping[str, str], inherited: Mapping[str, str]
 ) -> int:
     """Percentage of the packed budget used by session policies and tags (ours, see top)."""
+    pairs = tuple(f"{k}={v}" for k, v in {**inherited, **tags}.items())
+    return _packed_percent(policies.inline, policies.arns, pairs)
+
+
+@functools.lru_cache(maxsize=1024)
+def _packed_percent(inline: str | None, arns: tuple[str, ...], tags: tuple[str, ...]) -> int:
+    # Cached: clients tend to send the same session policy with every request.
     parts: list[str] = []
-    if policies.inline:
-        parts.append(json.dumps(json.loads(policies.inline), separators=(",", ":")))
-    parts.extend(policies.arns)
-    parts.extend(f"{k}={v}" for k, v in {**inherited, **tags}.items())
+    if inline:
+        parts.append(json.dumps(json.loads(inline), separators=(",", ":")))
+    parts.extend(arns)
+    parts.extend(tags)
     if not parts:
         return 0
     packed = len(zlib.compress("\n".join(parts).encode(), 9))
