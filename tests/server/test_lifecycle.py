@@ -192,3 +192,23 @@ def test_several_worker_processes_share_one_data_dir(tmp_path: Path) -> None:
         assert stop_server(server) == 0
     calls = [e for e in server.audit_events() if e["eventName"] == "GetCallerIdentity"]
     assert len(calls) == 20
+
+
+def test_calls_fail_closed_when_the_audit_log_cannot_be_written(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    server = start_server(data)
+    try:
+        # Before the first event the log has no file open: make its directory unusable.
+        audit = data / "audit"
+        audit.rmdir()
+        audit.write_text("not a directory")
+        with pytest.raises(ClientError) as unavailable:
+            server.client("sts").get_session_token()
+        error = unavailable.value.response
+        assert error["Error"]["Code"] == "ServiceUnavailable"
+        assert error["ResponseMetadata"]["HTTPStatusCode"] == 503
+        audit.unlink()
+        audit.mkdir()
+        assert server.client("sts").get_caller_identity()["Account"]
+    finally:
+        stop_server(server)

@@ -155,7 +155,16 @@ class AwsEndpoint:
             await self._audit(service, action, meta, caller, record, operation, error)
             await self._error(send, error, namespace, request_id, json_protocol)
             return
-        await self._audit(service, action, meta, caller, record, operation, None)
+        if not await self._audit(service, action, meta, caller, record, operation, None):
+            # Fail closed: a call whose audit event cannot be made durable is not answered
+            # with its result (credentials are never handed out unlogged).
+            unavailable = AwsError(
+                "The service could not record the request. Please try again.",
+                code="ServiceUnavailable",
+                status=503,
+            )
+            await self._error(send, unavailable, namespace, request_id, json_protocol)
+            return
         if json_protocol:
             payload = json.dumps(result or {}, default=_json_default).encode()
             await _respond(send, 200, payload, b"application/x-amz-json-1.1", request_id)
@@ -251,9 +260,10 @@ class AwsEndpoint:
         record: AuditRecord,
         operation: Operation | None,
         error: AwsError | None,
-    ) -> None:
+    ) -> bool:
+        """Write the call's CloudTrail event durably; False if the log could not be written."""
         if operation is None:
-            return  # requests that name no operation are not API calls
+            return True  # requests that name no operation are not API calls
         event = build_event(
             service=service,
             action=action,
@@ -266,11 +276,15 @@ class AwsEndpoint:
             error_message=error.message if error else None,
         )
         # CloudTrail does not log denied cross-account requests in the target account.
+        events = [event]
         if record.shared_with_account and error is None:
-            copies = cross_account_copy(event, record.shared_with_account)
-            await asyncio.gather(*(self.runtime.audit.write(copy) for copy in copies))
-            return
-        await self.runtime.audit.write(event)
+            events = cross_account_copy(event, record.shared_with_account)
+        try:
+            await asyncio.gather(*(self.runtime.audit.write(e) for e in events))
+        except OSError:
+            log.exception("audit log write failed (request %s)", meta.request_id)
+            return False
+        return True
 
     async def _error(
         self, send: Send, error: AwsError, namespace: str, request_id: str, json_protocol: bool
