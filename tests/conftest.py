@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -43,6 +44,7 @@ class Server:
     root_key: str = ROOT_KEY
     root_secret: str = ROOT_SECRET
     env: dict[str, str] = field(default_factory=dict)
+    ca_bundle: Path | None = None
 
     def client(
         self,
@@ -59,6 +61,7 @@ class Server:
             aws_access_key_id=key or self.root_key,
             aws_secret_access_key=secret or self.root_secret,
             aws_session_token=token,
+            verify=str(self.ca_bundle) if self.ca_bundle else None,
             config=Config(retries={"max_attempts": 1}),
         )
 
@@ -106,8 +109,13 @@ class Server:
 
 
 def start_server(
-    data_dir: Path, extra_env: dict[str, str] | None = None, args: tuple[str, ...] = ()
+    data_dir: Path,
+    extra_env: dict[str, str] | None = None,
+    args: tuple[str, ...] = (),
+    ca_bundle: Path | None = None,
 ) -> Server:
+    """Start ``opensts serve``; with ``ca_bundle`` the server speaks TLS (``args`` carry
+    ``--tls-cert``/``--tls-key``) and clients trust that CA."""
     port = free_port()
     env = {
         **os.environ,
@@ -123,7 +131,8 @@ def start_server(
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    endpoint = f"http://127.0.0.1:{port}"
+    endpoint = f"{'https' if ca_bundle else 'http'}://127.0.0.1:{port}"
+    tls = ssl.create_default_context(cafile=str(ca_bundle)) if ca_bundle else None
     deadline = time.monotonic() + 30
     while True:
         if process.poll() is not None:
@@ -131,7 +140,7 @@ def start_server(
                 f"server exited: {(data_dir.parent / f'{data_dir.name}-server.log').read_text()}"
             )
         try:
-            with urllib.request.urlopen(f"{endpoint}/health", timeout=1) as response:
+            with urllib.request.urlopen(f"{endpoint}/health", timeout=1, context=tls) as response:
                 if response.status == 200:
                     break
         except OSError:
@@ -140,7 +149,7 @@ def start_server(
             process.kill()
             raise RuntimeError("server did not become ready")
         time.sleep(0.05)
-    return Server(endpoint, data_dir, process, env=env)
+    return Server(endpoint, data_dir, process, env=env, ca_bundle=ca_bundle)
 
 
 def stop_server(server: Server) -> int:

@@ -212,3 +212,34 @@ def test_calls_fail_closed_when_the_audit_log_cannot_be_written(tmp_path: Path) 
         assert server.client("sts").get_caller_identity()["Account"]
     finally:
         stop_server(server)
+
+
+def test_tls_listener_and_aws_secure_transport(tmp_path: Path) -> None:
+    from tests.federation.pki import ca_and_server
+
+    ca, leaf = ca_and_server("127.0.0.1")
+    (tmp_path / "ca.pem").write_text(ca.cert_pem)
+    (tmp_path / "cert.pem").write_text(leaf.cert_pem)
+    (tmp_path / "key.pem").write_text(leaf.key_pem)
+    server = start_server(
+        tmp_path / "data",
+        args=("--tls-cert", str(tmp_path / "cert.pem"), "--tls-key", str(tmp_path / "key.pem")),
+        ca_bundle=tmp_path / "ca.pem",
+    )
+    try:
+        assert server.endpoint.startswith("https://")
+        iam = server.client("iam")
+        name = f"tls-{uuid.uuid4().hex[:8]}"
+        iam.create_user(UserName=name)
+        iam.put_user_policy(
+            UserName=name,
+            PolicyName="tls-only",
+            PolicyDocument=(
+                '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListUsers",'
+                '"Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"true"}}}]}'
+            ),
+        )
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        server.client("iam", key["AccessKeyId"], key["SecretAccessKey"]).list_users()
+    finally:
+        stop_server(server)

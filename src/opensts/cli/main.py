@@ -30,9 +30,22 @@ def cli() -> None:
     help="worker processes; with more than one, IAM changes reach the other workers within "
     "OPENSTS_CACHE_STALENESS_SECONDS",
 )
-def serve(host: str, port: int, data_dir: Path, log_level: str, workers: int) -> None:
+@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), help="PEM certificate")
+@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), help="PEM private key")
+def serve(
+    host: str,
+    port: int,
+    data_dir: Path,
+    log_level: str,
+    workers: int,
+    tls_cert: str | None,
+    tls_key: str | None,
+) -> None:
     """Serve STS, IAM and Organizations on one endpoint (SQLite in DATA_DIR by default)."""
     import os
+
+    if (tls_cert is None) != (tls_key is None):
+        raise click.UsageError("--tls-cert and --tls-key go together")
 
     import uvicorn
 
@@ -48,7 +61,8 @@ def serve(host: str, port: int, data_dir: Path, log_level: str, workers: int) ->
         click.echo(f"Root access key id: {first.access_key_id}")
         if first.secret_access_key:
             click.echo(f"Root secret access key (shown once): {first.secret_access_key}")
-    click.echo(f"OpenSTS listening on http://{host}:{port}", err=True)
+    scheme = "https" if tls_cert else "http"
+    click.echo(f"OpenSTS listening on {scheme}://{host}:{port}", err=True)
     sys.stdout.flush()
     # uvicorn shuts down gracefully on SIGTERM/SIGINT and then re-raises the signal; exit 0
     # then, because in-flight requests finished and the audit log was flushed.
@@ -61,6 +75,8 @@ def serve(host: str, port: int, data_dir: Path, log_level: str, workers: int) ->
         "access_log": False,
         "timeout_graceful_shutdown": 10,
     }
+    if tls_cert:
+        options.update(ssl_certfile=tls_cert, ssl_keyfile=tls_key)
     if workers == 1:
         uvicorn.run(OpenStsApp(runtime), **options)  # type: ignore[arg-type]
         return

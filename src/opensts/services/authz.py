@@ -230,7 +230,7 @@ class Authorizer:
             "aws:EpochTime": str(int(now.timestamp())),
             "aws:SourceIp": meta.source_ip,
             "aws:UserAgent": meta.user_agent,
-            "aws:SecureTransport": "false",
+            "aws:SecureTransport": "true" if meta.secure else "false",
             "aws:RequestedRegion": meta.region,
             "aws:PrincipalAccount": caller.account_id,
             "aws:PrincipalIsAWSService": "false",

@@ -45,6 +45,7 @@ class RequestMeta:
     user_agent: str
     region: str  # the region the client signed for (us-east-1 for unsigned requests)
     host: str
+    secure: bool = False  # arrived over TLS (aws:SecureTransport)
 
 
 @dataclass

@@ -8,6 +8,7 @@ event durably, answer. Every failure is an AWS error envelope; nothing else esca
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import uuid
@@ -111,6 +112,7 @@ class AwsEndpoint:
             user_agent=header_map.get("user-agent", ""),
             region=region,
             host=header_map.get("host", ""),
+            secure=scope.get("scheme") == "https",
         )
         try:
             if json_protocol:
@@ -203,9 +205,7 @@ class AwsEndpoint:
             )
             check_session_scope(state.caller, operation.service, operation.name)
             region = "us-east-1" if signed.region == "aws-global" else signed.region
-            state.meta = meta = RequestMeta(
-                meta.request_id, meta.now, meta.source_ip, meta.user_agent, region, meta.host
-            )
+            state.meta = meta = dataclasses.replace(meta, region=region)
         ctx = CallContext(self.runtime, state.caller, meta, record)
         return operation.handler(ctx, params)
 
