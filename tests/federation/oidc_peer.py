@@ -59,7 +59,10 @@ class OidcPeer:
             self.process.wait(timeout=10)
 
 
-def start_peer(workdir: Path, clients: list[dict[str, Any]]) -> OidcPeer:
+def start_peer(
+    workdir: Path, clients: list[dict[str, Any]], *, tenant: str | None = None
+) -> OidcPeer:
+    """Start server.mjs; with ``tenant`` its issuer is ``https://127.0.0.1:PORT/<tenant>/``."""
     ca, server = ca_and_server("127.0.0.1")
     ca_file = workdir / "ca.pem"
     ca_file.write_text(ca.cert_pem)
@@ -77,6 +80,7 @@ def start_peer(workdir: Path, clients: list[dict[str, Any]]) -> OidcPeer:
         "resource": RESOURCE,
         "jwks": [rsa_jwk, ec_jwk],
         "clients": [{"client_secret": f"{c['client_id']}-secret", **c} for c in clients],
+        **({"tenant": tenant} if tenant else {}),
     }
     config_file = workdir / "config.json"
     config_file.write_text(json.dumps(config))

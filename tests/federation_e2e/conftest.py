@@ -9,8 +9,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,12 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from jwt.algorithms import RSAAlgorithm
 
 from tests.conftest import Server, start_server, stop_server, unique
 from tests.federation.oidc_peer import OidcPeer, peer_available, start_peer
-from tests.federation.pki import ca_and_server
 from tests.federation.saml_idp import SamlIdp
 
 HERE = Path(__file__).resolve().parent
@@ -58,41 +53,6 @@ class Peers:
     ca_bundle: Path
 
 
-def start_tenant_peer(workdir: Path, tenant: str, clients: list[dict[str, Any]]) -> OidcPeer:
-    """tenant_peer.mjs: the same oidc-provider install, issuer under ``/<tenant>/``."""
-    ca, server = ca_and_server("127.0.0.1")
-    (workdir / "ca.pem").write_text(ca.cert_pem)
-    (workdir / "tls.key").write_text(server.key_pem)
-    (workdir / "tls.crt").write_text(server.cert_pem)
-    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    jwk = json.loads(RSAAlgorithm.to_jwk(rsa_key))
-    jwk.update(kid="tenant-rsa-1", use="sig", alg="RS256")
-    config = {
-        "tlsKey": str(workdir / "tls.key"),
-        "tlsCert": str(workdir / "tls.crt"),
-        "resource": "https://sts.opensts.test",
-        "tenant": tenant,
-        "jwks": [jwk],
-        "clients": [{"client_secret": f"{c['client_id']}-secret", **c} for c in clients],
-    }
-    (workdir / "config.json").write_text(json.dumps(config))
-    process = subprocess.Popen(
-        ["node", str(HERE / "tenant_peer.mjs"), str(workdir / "config.json")],
-        cwd=HERE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if not line:
-        process.wait(timeout=10)
-        raise RuntimeError("tenant oidc-provider peer did not start")
-    info = json.loads(line)
-    return OidcPeer(info["issuer"], workdir / "ca.pem", process, rsa_key,
-                    ec.generate_private_key(ec.SECP256R1()))
-
-
 @pytest.fixture(scope="session")
 def _peers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Peers | None]:
     if peer_available() is not None:
@@ -100,7 +60,7 @@ def _peers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Peers | None]:
         return
     main = start_peer(tmp_path_factory.mktemp("oidc-main"), MAIN_CLIENTS)
     tenant_id = str(uuid.uuid4())
-    tenant = start_tenant_peer(tmp_path_factory.mktemp("oidc-tenant"), tenant_id, TENANT_CLIENTS)
+    tenant = start_peer(tmp_path_factory.mktemp("oidc-tenant"), TENANT_CLIENTS, tenant=tenant_id)
     bundle = tmp_path_factory.mktemp("ca") / "bundle.pem"
     bundle.write_text(main.ca_file.read_text() + tenant.ca_file.read_text())
     yield Peers(main, tenant, tenant_id, bundle)

@@ -1,5 +1,7 @@
 // A real OpenID Provider (panva/oidc-provider) for OpenSTS federation tests.
 // Usage: node server.mjs <config.json>; prints {"issuer": ..., "port": ...} once listening.
+// With "tenant" in the config the issuer sits under /<tenant>/, trailing slash included, the
+// way Microsoft Entra ID v1 names its issuers.
 // Tokens come from the client_credentials grant as JWT access tokens (RFC 9068).
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
@@ -7,10 +9,11 @@ import Provider from 'oidc-provider';
 
 const cfg = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const server = https.createServer({ key: readFileSync(cfg.tlsKey), cert: readFileSync(cfg.tlsCert) });
+const prefix = cfg.tenant ? `/${cfg.tenant}` : '';
 
 server.listen(0, '127.0.0.1', () => {
   const { port } = server.address();
-  const issuer = `https://127.0.0.1:${port}`;
+  const issuer = cfg.tenant ? `https://127.0.0.1:${port}${prefix}/` : `https://127.0.0.1:${port}`;
   const byClient = Object.fromEntries(cfg.clients.map((c) => [c.client_id, c]));
   const provider = new Provider(issuer, {
     clients: cfg.clients.map(({ client_id, client_secret }) => ({
@@ -40,6 +43,13 @@ server.listen(0, '127.0.0.1', () => {
     },
     extraTokenClaims: (ctx, token) => byClient[token.clientId]?.extraClaims ?? {},
   });
-  server.on('request', provider.callback());
+  const callback = provider.callback();
+  server.on('request', (req, res) => {
+    // Mounted under the tenant path: strip it, as a framework's mount would.
+    if (prefix && req.url.startsWith(`${prefix}/`)) {
+      req.url = req.url.slice(prefix.length).replace(/^\/+/, '/');
+    }
+    callback(req, res);
+  });
   process.stdout.write(`${JSON.stringify({ issuer, port })}\n`);
 });
