@@ -21,7 +21,6 @@ from tests.conftest import Server, start_server, stop_server, unique
 from tests.federation.oidc_peer import OidcPeer, peer_available, start_peer
 from tests.federation.saml_idp import SamlIdp
 
-HERE = Path(__file__).resolve().parent
 TAGS_CLAIM = "https://aws.amazon.com/tags"
 
 
