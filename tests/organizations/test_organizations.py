@@ -263,3 +263,24 @@ def test_rcps_do_not_apply_to_the_management_account(
         server.client("sts", key, secret).assume_role(RoleArn=role, RoleSessionName="mgmt")
     finally:
         client.detach_policy(PolicyId=deny_all["Id"], TargetId=ACCOUNT_ID)
+
+
+def test_unknown_ids_are_not_found(server: Server, org: dict[str, Any]) -> None:
+    client = server.client("organizations")
+    cases = [
+        (client.describe_account, {"AccountId": "999999999999"}, "AccountNotFoundException"),
+        (
+            client.describe_create_account_status,
+            {"CreateAccountRequestId": "car-0123456789abcdef0123456789abcdef"},
+            "CreateAccountStatusNotFoundException",
+        ),
+        (
+            client.create_organizational_unit,
+            {"ParentId": "ou-zzzz-zzzzzzzz", "Name": "x"},
+            "ParentNotFoundException",
+        ),
+    ]
+    for call, kwargs, code in cases:
+        with pytest.raises(ClientError) as missing:
+            call(**kwargs)
+        assert error_of(missing.value)[0] == code

@@ -15,9 +15,10 @@ import re
 import secrets
 import string
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from opensts.credentials.ids import new_unique_id
 from opensts.directory.errors import AlreadyExists, NotFound
@@ -239,21 +240,31 @@ def _public_policy_id(policy: OrgPolicy) -> str:
     return POLICY_TYPES[policy.type].managed_id if policy.aws_managed else policy.policy_id
 
 
+class _OrgOwned(Protocol):
+    @property
+    def org_id(self) -> str: ...
+
+
+E = TypeVar("E", bound=_OrgOwned)
+
+
+def _in_org(get: Callable[[str], E], key: str, org: Organization, missing: OrganizationsError) -> E:
+    """The entity ``key`` of this organization; another organization's is not found either."""
+    try:
+        found = get(key)
+    except NotFound:
+        raise missing from None
+    if found.org_id != org.org_id:
+        raise missing
+    return found
+
+
 def _find_policy(ctx: CallContext, org: Organization, policy_id: str) -> OrgPolicy:
     stored_id = f"{policy_id}-{org.org_id}" if policy_id in MANAGED_IDS else policy_id
-    try:
-        policy = ctx.runtime.store.get_org_policy(stored_id)
-    except NotFound:
-        raise _error(
-            "PolicyNotFoundException",
-            "We can't find a policy with the PolicyId that you specified.",
-        ) from None
-    if policy.org_id != org.org_id:
-        raise _error(
-            "PolicyNotFoundException",
-            "We can't find a policy with the PolicyId that you specified.",
-        )
-    return policy
+    missing = _error(
+        "PolicyNotFoundException", "We can't find a policy with the PolicyId that you specified."
+    )
+    return _in_org(ctx.runtime.store.get_org_policy, stored_id, org, missing)
 
 
 def _check_content(content: str, kind: PolicyType) -> None:
@@ -467,16 +478,12 @@ def create_account(ctx: CallContext, params: Params) -> dict[str, Any]:
 def describe_create_account_status(ctx: CallContext, params: Params) -> dict[str, Any]:
     org = _management_org(ctx, "DescribeCreateAccountStatus")
     request_id = _text(params, "CreateAccountRequestId") or ""
-    try:
-        status = ctx.runtime.store.get_create_account_status(request_id)
-    except NotFound:
-        status = None
-    if status is None or status.org_id != org.org_id:
-        raise _error(
-            "CreateAccountStatusNotFoundException",
-            "We can't find an create account request with the CreateAccountRequestId that you "
-            "specified.",
-        )
+    missing = _error(
+        "CreateAccountStatusNotFoundException",
+        "We can't find an create account request with the CreateAccountRequestId that you "
+        "specified.",
+    )
+    status = _in_org(ctx.runtime.store.get_create_account_status, request_id, org, missing)
     return {"CreateAccountStatus": _status_view(status)}
 
 
@@ -491,15 +498,11 @@ def list_accounts(ctx: CallContext, params: Params) -> dict[str, Any]:
 def describe_account(ctx: CallContext, params: Params) -> dict[str, Any]:
     org = _management_org(ctx, "DescribeAccount")
     account_id = _text(params, "AccountId") or ""
-    try:
-        member = ctx.runtime.store.get_org_account(account_id)
-    except NotFound:
-        member = None
-    if member is None or member.org_id != org.org_id:
-        raise _error(
-            "AccountNotFoundException",
-            "We can't find an AWS account with the AccountId that you specified.",
-        )
+    missing = _error(
+        "AccountNotFoundException",
+        "We can't find an AWS account with the AccountId that you specified.",
+    )
+    member = _in_org(ctx.runtime.store.get_org_account, account_id, org, missing)
     return {"Account": _account_view(member)}
 
 
@@ -509,15 +512,11 @@ def create_organizational_unit(ctx: CallContext, params: Params) -> dict[str, An
     parent_id = _text(params, "ParentId") or ""
     name = _text(params, "Name", max_len=128) or ""
     store = ctx.runtime.store
-    try:
-        parent = store.get_org_unit(parent_id)
-    except NotFound:
-        parent = None
-    if parent is None or parent.org_id != org.org_id:
-        raise _error(
-            "ParentNotFoundException",
-            "We can't find a root or OU with the ParentId that you specified.",
-        )
+    missing = _error(
+        "ParentNotFoundException",
+        "We can't find a root or OU with the ParentId that you specified.",
+    )
+    _in_org(store.get_org_unit, parent_id, org, missing)
     unit_id = f"ou-{org.root_id.removeprefix('r-')}-{_random(8)}"
     unit = OrgUnit(
         unit_id=unit_id,
