@@ -14,14 +14,18 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from opensts.credentials.tokens import KeyRing
-from opensts.directory.records import InlinePolicy, Role, User
+from opensts.directory.errors import NotFound
+from opensts.directory.records import AccessKey, InlinePolicy, Role, User
+from opensts.services import authn
 from opensts.services.authz import Authorizer
 from opensts.services.context import Caller, RequestMeta
+from opensts.sigv4.errors import InvalidClientTokenId
 from opensts.store import SqlStore, open_store
 from tests.conftest import ACCOUNT_ID, Server
 from tests.iam.helpers import ALLOW_ALL, allow, doc, error_of, trust, unique
@@ -243,3 +247,56 @@ def test_a_federated_session_of_a_replaced_user_is_dead(store: SqlStore) -> None
     assert not authorizer.decide(caller, "s3:GetObject", "arn:aws:s3:::b/k", meta=_meta()).allowed
     live = dataclasses.replace(caller, session={**claims, "uid": user.user_id})
     assert authorizer.decide(live, "s3:GetObject", "arn:aws:s3:::b/k", meta=_meta()).allowed
+
+
+# -- 3b. long-term access keys belong to one user, by unique id ------------------------------
+
+
+class _KeyStore:
+    """Just what authn reads for an AKIA key: a (possibly stale) key row and a user."""
+
+    def __init__(self, key: AccessKey, user: User | None):
+        self.key, self.user = key, user
+
+    def find_access_key(self, access_key_id: str) -> AccessKey | None:
+        return self.key if access_key_id == self.key.access_key_id else None
+
+    def get_user(self, account_id: str, name: str) -> User:
+        if self.user is None or self.user.name != name:
+            raise NotFound("user", name)
+        return self.user
+
+
+class _OpenBox:
+    def open(self, blob: bytes, *, context: bytes) -> bytes:
+        return blob
+
+
+def _long_term_caller(key: AccessKey, user: User | None) -> Caller:
+    runtime = SimpleNamespace(store=_KeyStore(key, user), secret_box=_OpenBox())
+    signed = SimpleNamespace(access_key_id=key.access_key_id, security_token=None)
+    return authn._long_term(runtime, signed)[0]  # type: ignore[arg-type]
+
+
+def _bob(user_id: str) -> User:
+    return User(ACCOUNT_ID, user_id, "bob", "/", f"arn:aws:iam::{ACCOUNT_ID}:user/bob", NOW)
+
+
+def _key(user_name: str | None, user_id: str | None) -> AccessKey:
+    return AccessKey("AKIAFAILCLOSED000001", ACCOUNT_ID, user_name, user_id, b"secret",
+                     "Active", NOW)
+
+
+def test_an_access_key_of_a_deleted_user_does_not_pass_for_the_new_user_of_that_name() -> None:
+    # A key row read before DeleteAccessKey/DeleteUser (another node's cache, within its
+    # staleness) paired with the user created again under the same name.
+    assert _long_term_caller(_key("bob", "AIDAOLD"), _bob("AIDAOLD")).principal_id == "AIDAOLD"
+    with pytest.raises(InvalidClientTokenId):
+        _long_term_caller(_key("bob", "AIDAOLD"), _bob("AIDANEW"))
+
+
+def test_an_access_key_whose_user_is_gone_is_not_taken_for_a_root_key() -> None:
+    # The owner join found no user: the key is a user's (user_id set), not the root's.
+    with pytest.raises(InvalidClientTokenId):
+        _long_term_caller(_key(None, "AIDAOLD"), None)
+    assert _long_term_caller(_key(None, None), None).type == "Root"
