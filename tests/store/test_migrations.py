@@ -34,3 +34,18 @@ def test_an_older_database_catches_up(store_factory) -> None:  # type: ignore[no
         names = {ix["name"] for ix in sa.inspect(conn).get_indexes(
             "users", schema=reopened._schema)}
     assert "ix_users_boundary" in names
+
+
+def test_sign_in_sessions_gain_the_role_id_column(store_factory) -> None:  # type: ignore[no-untyped-def]
+    old = store_factory()
+    with old._engine.begin() as conn:  # roll the database back to before migration 5
+        table = f'"{old._schema}".signin_sessions' if old._schema else "signin_sessions"
+        conn.exec_driver_sql(f"ALTER TABLE {table} DROP COLUMN role_id")
+        conn.execute(sa.delete(schema.schema_migrations).where(
+            schema.schema_migrations.c.version == 5))
+    reopened = store_factory()
+    assert 5 in _versions(reopened)
+    with reopened._engine.connect() as conn:
+        columns = {c["name"] for c in sa.inspect(conn).get_columns(
+            "signin_sessions", schema=reopened._schema)}
+    assert "role_id" in columns

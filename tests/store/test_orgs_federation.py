@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+import sqlalchemy as sa
 
 from opensts.directory.errors import AlreadyExists, Conflict, NotFound
 from opensts.directory.records import (
@@ -18,7 +19,7 @@ from opensts.directory.records import (
     SamlProvider,
     Tag,
 )
-from opensts.store import SqlStore
+from opensts.store import SqlStore, schema
 
 from .records import ACCT, NOW
 
@@ -124,3 +125,17 @@ def test_saml_and_oidc_providers(store: SqlStore) -> None:
     store.delete_oidc_provider(oarn)
     with pytest.raises(NotFound):
         store.delete_oidc_provider(oarn)
+
+
+def test_a_member_of_an_organization_whose_root_is_gone_gets_a_level_that_allows_nothing(
+    store: SqlStore,
+) -> None:
+    # Whether SCPs are enabled lives on the root: without it, "not governed" would widen.
+    _org(store)
+    store.add_org_account(OrgAccount(MEMBER, ORG, ROOT, "arn:acct", "member", "x@example.com",
+                                     "CREATED", NOW))
+    with store._write() as conn:
+        conn.execute(sa.delete(schema.org_units).where(schema.org_units.c.unit_id == ROOT))
+    assert store.policy_levels_for_account(MEMBER) == [[]]
+    assert store.policy_levels_for_account(MEMBER, "RESOURCE_CONTROL_POLICY") == [[]]
+    assert store.policy_levels_for_account(ACCT) == []  # management account: never governed

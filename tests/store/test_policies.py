@@ -198,3 +198,25 @@ def test_bundled_aws_managed_policies_load_and_parse(store: SqlStore) -> None:
     for p in bundled:
         assert p.arn == f"arn:aws:iam::aws:policy/{p.name}" and p.policy_id.startswith("ANPA")
         parse_policy(store.get_managed_policy(p.arn).document, PolicyKind.IDENTITY)
+
+
+@pytest.mark.parametrize("kind", ["user", "role"])
+def test_a_policy_in_use_as_a_permissions_boundary_is_not_deleted(store: SqlStore,
+                                                                  kind: str) -> None:
+    p = policy("Boundary")
+    store.create_policy(p)
+    if kind == "user":
+        store.create_user(user("bounded", permissions_boundary=p.arn))
+    else:
+        store.create_role(role("bounded", permissions_boundary=p.arn))
+    with pytest.raises(Conflict) as err:
+        store.delete_policy(p.arn)
+    assert err.value.reason == "policy_attached"
+    assert store.get_managed_policy(p.arn).boundary_usage_count == 1
+    if kind == "user":
+        store.update_user(ACCT, "bounded", lambda u: dataclasses.replace(
+            u, permissions_boundary=None))
+    else:
+        store.update_role(ACCT, "bounded", lambda r: dataclasses.replace(
+            r, permissions_boundary=None))
+    store.delete_policy(p.arn)

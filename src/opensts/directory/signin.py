@@ -30,6 +30,7 @@ class SigninSession:
     revoked: bool = False
     last_refreshed: datetime | None = None
     credentials_stamp: str | None = None
+    role_id: str | None = None  # the unique id of ``role_name`` when the session began
 
 
 @dataclass(frozen=True, slots=True)

@@ -126,7 +126,10 @@ class Store(Protocol):
     ) -> ManagedPolicy:
         """Only description and tags may change."""
         ...
-    def delete_policy(self, arn: str) -> None: ...
+    def delete_policy(self, arn: str) -> None:
+        """Conflict ``policy_attached`` while attached to an entity or used by a user or role
+        as its permissions boundary; ``policy_versions`` while it has other versions."""
+        ...
     def create_policy_version(
         self, arn: str, document: str, created: datetime, *, set_default: bool,
         max_versions: int = 5,

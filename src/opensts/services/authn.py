@@ -116,7 +116,9 @@ def _long_term(runtime: Runtime, signed: SignedRequest) -> tuple[Caller, str]:
     secret = runtime.secret_box.open(
         key.sealed_secret, context=b"access-key:" + key.access_key_id.encode()
     ).decode()
-    if key.user_name is None:
+    # The owner is the key's user id; a name the owner join found nothing for is a user's
+    # key whose user is gone, never the root's.
+    if key.user_id is None:
         caller = Caller(
             type="Root",
             account_id=key.account_id,
@@ -126,9 +128,14 @@ def _long_term(runtime: Runtime, signed: SignedRequest) -> tuple[Caller, str]:
         )
     else:
         try:
+            if key.user_name is None:
+                raise NotFound("user", key.user_id)
             user = runtime.store.get_user(key.account_id, key.user_name)
         except NotFound:
             raise InvalidClientTokenId() from None
+        if user.user_id != key.user_id:
+            # A key read before its user was deleted, paired with a new user of that name.
+            raise InvalidClientTokenId()
         caller = Caller(
             type="IAMUser",
             account_id=key.account_id,

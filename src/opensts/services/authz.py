@@ -8,6 +8,7 @@ that knows how a :class:`Caller` maps onto an IAM principal.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -36,6 +37,14 @@ RCP = "RESOURCE_CONTROL_POLICY"
 RCP_SERVICES = frozenset({"sts"})
 
 ALLOW_ALL = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'
+# The stand-in for something a decision depends on that no longer resolves (a deleted
+# boundary or session policy, the deleted or replaced role/user behind a session). Its
+# content is unknown and may have denied anything, so only an explicit deny of everything
+# is never wider than what it replaces: an empty policy would let a resource-based policy
+# grant what a lost Deny statement refused.
+DENY_ALL = '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}'
+# Appended to the source id of a stand-in; ARNs hold no spaces, so no real source ends so.
+UNRESOLVED = " (could not be resolved)"
 
 Context = dict[str, str | list[str]]
 
@@ -85,16 +94,21 @@ class Authorizer:
             return Principal(
                 PrincipalKind.ROOT, f"arn:aws:iam::{caller.account_id}:root", caller.account_id
             )
-        user_id = claims.get("uid") if claims else caller.principal_id
-        return Principal(PrincipalKind.USER, caller.arn, caller.account_id, unique_id=user_id)
+        return Principal(PrincipalKind.USER, caller.arn, caller.account_id,
+                         unique_id=_user_id(caller))
 
     # -- the policies --------------------------------------------------------------------
 
-    def _managed(self, arn: str, kind: PolicyKind) -> tuple[str, Policy] | None:
+    @staticmethod
+    def _unresolved(source: str, kind: PolicyKind) -> tuple[str, Policy]:
+        return source + UNRESOLVED, parse_policy(DENY_ALL, kind)
+
+    def _managed(self, arn: str, kind: PolicyKind) -> tuple[str, Policy]:
+        """A boundary or managed session policy; one that is gone denies everything."""
         try:
             return arn, parse_policy(self.store.get_managed_policy(arn).document, kind)
         except NotFound:
-            return None
+            return self._unresolved(arn, kind)
 
     def policies(self, caller: Caller) -> tuple[PolicySet, dict[str, str]]:
         """The caller's policy set and its principal tags (for ``aws:PrincipalTag``)."""
@@ -109,6 +123,7 @@ class Authorizer:
                 identity.append(("root", self._allow_all))
             elif caller.type == "AssumedRole":
                 role = self.store.get_role(account, claims["role_name"])
+                _same_entity(role.role_id, claims.get("role_id"), "role")
                 identity.extend(
                     self._parsed(self.store.identity_policies_for_role(account, role.name))
                 )
@@ -117,6 +132,7 @@ class Authorizer:
                 tags = {t.key: t.value for t in role.tags}
             else:  # IAM users and their GetSessionToken / GetFederationToken sessions
                 user = self.store.get_user(account, caller.user_name or claims["user"])
+                _same_entity(user.user_id, _user_id(caller), "user")
                 identity.extend(
                     self._parsed(self.store.identity_policies_for_user(account, user.name))
                 )
@@ -124,17 +140,19 @@ class Authorizer:
                     boundary = self._managed(user.permissions_boundary, PolicyKind.BOUNDARY)
                 tags = {t.key: t.value for t in user.tags}
         except NotFound:
-            # The role or user behind a live session was deleted: nothing is allowed.
-            identity = []
+            # The role or user behind a live session was deleted, or replaced by a new one of
+            # the same name (another unique id): the session is dead. An explicit deny, as a
+            # resource-based policy naming the session (or "*") would grant on its own.
+            identity = [self._unresolved(_issuer_arn(caller), PolicyKind.IDENTITY)]
+            boundary, tags = None, {}
         session: list[tuple[str, Policy]] | None = None
         if caller.type in ("AssumedRole", "FederatedUser"):
             session = []
             if claims.get("pol"):
                 session.append(("session-policy", parse_policy(claims["pol"], PolicyKind.SESSION)))
+            # Each stays in the set: a deleted one denies rather than lifting the limit.
             for arn in claims.get("parns", ()):
-                managed = self._managed(arn, PolicyKind.SESSION)
-                if managed is not None:
-                    session.append(managed)
+                session.append(self._managed(arn, PolicyKind.SESSION))
             if not session and caller.type == "AssumedRole":
                 session = None  # a role session without session policies is not limited
         tags = _merge_tags(tags, claims.get("tags", {}))
@@ -161,9 +179,7 @@ class Authorizer:
             rows = self._group_policies(account_id, store.get_group(account_id, name).name)
         else:
             raise ValueError(f"not an IAM entity kind: {kind}")
-        boundary = None
-        if boundary_arn:
-            boundary = self._managed(boundary_arn, PolicyKind.BOUNDARY)
+        boundary = self._managed(boundary_arn, PolicyKind.BOUNDARY) if boundary_arn else None
         return PolicySet(identity=self._parsed(rows), boundary=boundary,
                          scps=self.scps(account_id))
 
@@ -295,7 +311,7 @@ class Authorizer:
             resource_account=resource_account,
             context=context,
         )
-        return evaluate(request, policies)
+        return _say_what_is_gone(evaluate(request, policies))
 
     def authorize(
         self,
@@ -368,6 +384,46 @@ class Authorizer:
             context=dict(context),
         )
         return evaluate(request, policies)
+
+
+def _user_id(caller: Caller) -> str | None:
+    """The unique id of the IAM user behind the caller (its own, or its session's)."""
+    claims = caller.session
+    return claims.get("uid") if claims else caller.principal_id
+
+
+def _issuer_arn(caller: Caller) -> str:
+    """The role or user a session was issued for (the caller itself for access keys)."""
+    claims = caller.session or {}
+    return str(claims.get("role_arn") or claims.get("uarn") or caller.arn)
+
+
+def _same_entity(found_id: str, expected_id: str | None, kind: str) -> None:
+    """The entity found by name is the one the credentials were issued for: a role or user
+    deleted and created again under the same name has a new unique id, and must not hand
+    its permissions to the old one's sessions."""
+    if expected_id is None or found_id != expected_id:
+        raise NotFound(kind, found_id)
+
+
+_UNRESOLVED_NOUNS = {
+    "identity": "role or user behind these credentials",
+    "boundary": "permissions boundary",
+    "session": "session policy",
+}
+
+
+def _say_what_is_gone(decision: Decision) -> Decision:
+    """A denial decided by a stand-in for something gone says so (the generic reason would
+    blame an explicit deny nobody wrote)."""
+    for m in decision.matched_statements:
+        if m.effect == "Deny" and m.source_id.endswith(UNRESOLVED):
+            noun = _UNRESOLVED_NOUNS.get(m.policy_type, "policy")
+            what = m.source_id.removesuffix(UNRESOLVED)
+            return dataclasses.replace(
+                decision, reason=f"the {noun} {what} could not be resolved (deleted or "
+                "replaced), so it denies everything")
+    return decision
 
 
 def denial_message(principal_arn: str, action: str, resource: str, decision: Decision) -> str:

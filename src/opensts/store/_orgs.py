@@ -297,7 +297,11 @@ class OrgsMixin(SqlBase):
                 .where(_ou.c.org_id == sa.select(_oa.c.org_id).where(
                     _oa.c.account_id == account_id).scalar_subquery()))}
             root = units.get(member.root_id)
-            if root is None or policy_type not in (root.policy_types or []):
+            if root is None:
+                # A broken tree: whether the type is enabled lives on the root, so "not
+                # governed" would be a guess that widens. One level that allows nothing.
+                return [[]]
+            if policy_type not in (root.policy_types or []):
                 return []
             chain = [account_id]
             node: str | None = member.parent_id

@@ -153,6 +153,11 @@ class PoliciesMixin(PrincipalsMixin):
             if conn.execute(sa.select(_a.c.policy_id).where(
                     _a.c.policy_id == row.policy_id).limit(1)).first():
                 raise Conflict("policy_attached")
+            # A boundary that no longer resolves would otherwise be the caller's to remove:
+            # IAM answers DeleteConflict while a user or role uses the policy as boundary.
+            if any(conn.execute(sa.select(t.c.boundary).where(t.c.boundary == arn).limit(1))
+                   .first() for t in (s.users, s.roles)):
+                raise Conflict("policy_attached")
             others = conn.execute(
                 sa.select(sa.func.count()).select_from(_v).where(
                     _v.c.policy_id == row.policy_id, _v.c.version_id != row.default_version_id)

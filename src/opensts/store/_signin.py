@@ -31,6 +31,7 @@ signin_sessions = sa.Table(
     sa.Column("revoked", sa.Boolean, nullable=False),
     sa.Column("last_refreshed", s.UtcDateTime),
     sa.Column("credentials_stamp", s._str(64)),  # migration 4
+    sa.Column("role_id", s._str(32)),  # migration 5
     sa.Index("ix_signin_sessions_user", "account_id", "user_name"),
     sa.Index("ix_signin_sessions_ends", "ends"),
 )
@@ -51,7 +52,7 @@ def _session(row: sa.Row) -> SigninSession:  # type: ignore[type-arg]
         client_id=row.client_id, jkt=row.jkt, started=row.started, ends=row.ends,
         role_name=row.role_name, mfa_time=row.mfa_time, generation=row.generation,
         revoked=bool(row.revoked), last_refreshed=row.last_refreshed,
-        credentials_stamp=row.credentials_stamp,
+        credentials_stamp=row.credentials_stamp, role_id=row.role_id,
     )
 
 
@@ -65,7 +66,7 @@ class SigninMixin(SqlBase):
                 "generation": session.generation, "started": session.started,
                 "ends": session.ends, "mfa_time": session.mfa_time,
                 "revoked": session.revoked, "last_refreshed": session.last_refreshed,
-                "credentials_stamp": session.credentials_stamp,
+                "credentials_stamp": session.credentials_stamp, "role_id": session.role_id,
             }, "SigninSession", session.session_id)
 
     def get_signin_session(self, session_id: str) -> SigninSession:

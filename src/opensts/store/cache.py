@@ -62,6 +62,8 @@ class CachingStore:
         self._lock = threading.Lock()
         self._generation = -1
         self._checked_at = float("-inf")
+        self._checks_begun = 0  # generation checks started, and the newest one applied
+        self._check_applied = 0
         self._entries: dict[tuple[Any, ...], Any] = {}
         self.hits = 0
         self.misses = 0
@@ -74,13 +76,21 @@ class CachingStore:
     def _current_generation(self, *, force: bool = False) -> int:
         now = self._clock()
         if force or now - self._checked_at > self._max_staleness or self._max_staleness <= 0:
+            with self._lock:
+                self._checks_begun += 1
+                check = self._checks_begun
             generation = self._store.generation()
             with self._lock:
-                if generation != self._generation:
-                    self._entries.clear()
-                    self._generation = generation
-                self._checked_at = now
-            return generation
+                # Checks of several threads overlap. Only one begun after the last applied
+                # may apply: a slow read of an older generation must not undo a newer one,
+                # which would let data read before this process's own write be cached again.
+                if check > self._check_applied:
+                    self._check_applied = check
+                    if generation != self._generation:
+                        self._entries.clear()
+                        self._generation = generation
+                    self._checked_at = now
+                return self._generation
         return self._generation
 
     def _cached(self, name: str, *args: Any) -> Any:

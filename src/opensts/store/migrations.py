@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -58,8 +59,20 @@ def _v4_signin_credentials_stamp(conn: sa.Connection) -> None:
     # ends them when it changes). Migration 2 already creates the column on new databases.
     from opensts.store import _signin
 
-    table = _signin.signin_sessions
-    column = table.c.credentials_stamp
+    _add_column(conn, _signin.signin_sessions.c.credentials_stamp)
+
+
+def _v5_signin_role_id(conn: sa.Connection) -> None:
+    # Sign-in sessions of a role remember its unique id (services/signin ends them when the
+    # role is replaced by another of the same name). Migration 2 creates it on new databases.
+    from opensts.store import _signin
+
+    _add_column(conn, _signin.signin_sessions.c.role_id)
+
+
+def _add_column(conn: sa.Connection, column: sa.Column[Any]) -> None:
+    """ALTER TABLE ... ADD COLUMN, unless the table already has it."""
+    table = column.table
     schema_name = (conn.get_execution_options().get("schema_translate_map") or {}).get(None)
     present = {c["name"] for c in sa.inspect(conn).get_columns(table.name, schema=schema_name)}
     if column.name in present:
@@ -77,6 +90,7 @@ MIGRATIONS: list[Migration] = [
     Migration(2, "sign-in sessions and failed-attempt counters", _v2_signin),
     Migration(3, "indexes on permissions-boundary ARNs", _v3_boundary_indexes),
     Migration(4, "credentials stamp of sign-in sessions", _v4_signin_credentials_stamp),
+    Migration(5, "role unique id of sign-in sessions", _v5_signin_role_id),
 ]
 
 

@@ -86,6 +86,8 @@ class OpenStsApp:
         elif path == "/health":
             await _json(send, 200, {"status": "ok"})
         else:
+            # Sign-in seals and opens tokens too: keep its key ring as current as the AWS side's.
+            self.runtime.refresh_keys()
             await self.signin(scope, receive, send)  # /v1/... sign-in; 404 for the rest
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:

@@ -30,6 +30,8 @@ class Grant:
     role_name: str | None = None
     # The credentials stamp of the password check (``stamps``); "" never matches.
     stamp: str = ""
+    # The unique id of ``role_name`` when it was chosen: a new role of that name is another.
+    role_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,7 @@ def _grant_claims(grant: Grant) -> dict[str, Any]:
         claims["m"] = grant.mfa_time
     if grant.role_name is not None:
         claims["r"] = grant.role_name
+        claims["ri"] = grant.role_id
     return claims
 
 
@@ -72,6 +75,7 @@ def _grant(claims: dict[str, Any]) -> Grant:
         mfa_time=claims.get("m"),
         role_name=claims.get("r"),
         stamp=str(claims.get("p", "")),
+        role_id=claims.get("ri"),
     )
 
 

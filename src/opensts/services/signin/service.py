@@ -299,6 +299,10 @@ class SigninService:
                 role = self.store.get_role(grant.account_id, grant.role_name)
             except NotFound:
                 raise token_expired("The role of this session no longer exists.") from None
+            if role.role_id != grant.role_id:
+                # Deleted and created again under the same name: another role, which the
+                # user never chose (and whose trust policy may not name them).
+                raise token_expired("The role of this session no longer exists.")
             name = user.name
             arn = f"arn:aws:sts::{role.account_id}:assumed-role/{role.name}/{name}"
             claims = {
@@ -445,7 +449,7 @@ class SigninService:
             user_name=grant.user_name, client_id=client_id, jkt=proof.jkt,
             started=_at(grant.auth_time), ends=_at(ends), role_name=grant.role_name,
             mfa_time=_at(grant.mfa_time) if grant.mfa_time else None,
-            credentials_stamp=grant.stamp,
+            credentials_stamp=grant.stamp, role_id=grant.role_id,
         )
         self.store.create_signin_session(session)
         credentials = self._mint(claims, grant.account_id, lifetime, meta)
@@ -473,7 +477,8 @@ class SigninService:
         grant = grants.Grant(session.account_id, session.user_name, session.client_id,
                              _epoch(session.started),
                              _epoch(session.mfa_time) if session.mfa_time else None,
-                             session.role_name, session.credentials_stamp or "")
+                             session.role_name, session.credentials_stamp or "",
+                             session.role_id)
         state["grant"] = grant
         if session.client_id != client_id:
             raise invalid_grant("The refresh token was issued to another client.")

@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from opensts.credentials.errors import InvalidToken
+from opensts.credentials.tokens import KeyRing
 from opensts.errors import AwsError
 from opensts.services.context import RequestMeta
 from opensts.services.signin import clients, grants, rfc7636
@@ -58,8 +59,13 @@ def base_url(request: Request) -> str:
 class SigninRoutes:
     def __init__(self, service: SigninService):
         self.service = service
-        self.keyring = service.runtime.keyring
         self.settings = service.runtime.settings
+
+    @property
+    def keyring(self) -> KeyRing:
+        # The runtime's current ring, never a copy taken at start: a retired key must stop
+        # opening flows and sign-in cookies as it stops sessions.
+        return self.service.runtime.keyring
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -348,16 +354,19 @@ class SigninRoutes:
                                      "Please sign in again.")
         identity = identities[int(index_text)]
         meta = meta_of(request, _now(), self.service.region)
-        if role_name and role_name not in {
-            r.name for r in self.service.assumable_roles(identity, meta)
-        }:
-            return self._choose_page(request, flow, browser, identities,
-                                     error="You cannot assume that role.")
+        role_id = None
+        if role_name:
+            assumable = {r.name: r for r in self.service.assumable_roles(identity, meta)}
+            if role_name not in assumable:
+                return self._choose_page(request, flow, browser, identities,
+                                         error="You cannot assume that role.")
+            role_id = assumable[role_name].role_id
         grant = grants.Grant(identity.account_id, identity.user_name, flow.client_id,
                              identity.auth_time, identity.mfa_time, role_name or None,
-                             identity.stamp)
+                             identity.stamp, role_id)
         flow.chosen = {"a": grant.account_id, "u": grant.user_name, "t": grant.auth_time,
-                       "m": grant.mfa_time, "r": grant.role_name, "p": grant.stamp}
+                       "m": grant.mfa_time, "r": grant.role_name, "p": grant.stamp,
+                       "ri": grant.role_id}
         settings = self.settings
         body = fill("consent.html", **self._common(flow, browser),
                     principal=self.service.session_arn(grant, now),
@@ -384,7 +393,8 @@ class SigninRoutes:
                                       "state": flow.state})
         chosen = flow.chosen
         grant = grants.Grant(chosen["a"], chosen["u"], flow.client_id, chosen["t"],
-                             chosen.get("m"), chosen.get("r"), chosen.get("p", ""))
+                             chosen.get("m"), chosen.get("r"), chosen.get("p", ""),
+                             chosen.get("ri"))
         meta = meta_of(request, _now(), self.service.region)
         try:
             code = await self.service.authorize(grant, redirect_uri=target,
