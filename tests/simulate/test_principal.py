@@ -223,3 +223,33 @@ def test_authorization(server: Any, new_user: Any, family: dict[str, str]) -> No
     code, _, _ = _error(client.simulate_principal_policy, PolicySourceArn=family["user_arn"],
                         ActionNames=["s3:GetObject"])
     assert code == "AccessDenied"
+
+
+def test_exclusion_globs_do_not_backtrack(iam: Any) -> None:
+    # AttachmentName is a caller-written glob matched against entity names. As a regex
+    # ('.*a' forty times) it ran for hours against a 64-character name of 'a's; the glob
+    # matcher answers at once (tests/policy/test_glob.py bounds its steps).
+    user = "a" * 53 + "-" + unique("x")[-10:]
+    iam.create_user(UserName=user)
+    iam.put_user_policy(UserName=user, PolicyName="UserInline",
+                        PolicyDocument=policy(allow("dynamodb:GetItem")))
+    arn = iam.get_user(UserName=user)["User"]["Arn"]
+    kept = _one(iam, arn, "dynamodb:GetItem", PolicyExclusionList=[{"InlinePolicyIdentifier": {
+        "PolicyName": "UserInline", "AttachmentType": "user", "AttachmentName": "*a" * 40 + "*_"}}])
+    assert kept["EvalDecision"] == "allowed"
+    gone = _one(iam, arn, "dynamodb:GetItem", PolicyExclusionList=[{"InlinePolicyIdentifier": {
+        "PolicyName": "UserInline", "AttachmentType": "user", "AttachmentName": "*A" * 40 + "*"}}])
+    assert gone["EvalDecision"] == "implicitDeny"
+
+
+def test_resource_name_templates_are_globs() -> None:
+    from opensts.services.iam.simulate import eval_resource_name, resource_templates
+
+    template = "arn:${Partition}:s3:::${BucketName}/${ObjectName}"
+    assert eval_resource_name("s3:GetObject", ["arn:aws:s3:::b/k"]) == template
+    # "${...}" is one character or more, and the template's own text is literal.
+    assert eval_resource_name("ec2:StartInstances", [
+        "arn:aws:ec2:us-east-1:1:instance/i-1"]).endswith(":instance/${InstanceId}")
+    long_miss = "arn:aws:ec2:" + ":" * 2000  # no template matches: the first is named
+    first = resource_templates("ec2:StartInstances")[0]
+    assert eval_resource_name("ec2:StartInstances", [long_miss]) == first

@@ -32,7 +32,7 @@ from typing import Any
 
 from opensts.errors import MalformedPolicyDocument
 from opensts.policy.variables import Context, Template, join, parse_template
-from opensts.policy.wildcard import GlobSet, dynamic_regex
+from opensts.policy.wildcard import GlobSet, dynamic_matcher
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)\Z")
 _EPOCH = re.compile(r"-?\d+(?:\.\d+)?\Z")
@@ -120,7 +120,7 @@ class _Templated:
             elif self.kind == "eqi":
                 if value == join(parts).lower():
                     return True
-            elif dynamic_regex(parts, arn=self.kind == "arn").match(value):
+            elif dynamic_matcher(parts, arn=self.kind == "arn")(value):
                 return True
         return None if unresolved else False
 

@@ -30,7 +30,7 @@ from opensts.policy.conditions import Condition, compile_conditions
 from opensts.policy.model import PolicyKind
 from opensts.policy.principals import PrincipalMatcher
 from opensts.policy.variables import Template, parse_template
-from opensts.policy.wildcard import GlobSet, dynamic_regex
+from opensts.policy.wildcard import GlobSet, dynamic_matcher
 
 VERSIONS = ("2012-10-17", "2008-10-17")
 SYNTAX = "Syntax errors in policy."
@@ -117,9 +117,9 @@ class ResourceMatcher:
             parts = t.resolve(ctx, seen)
             if parts is None:
                 # Undecidable only if some value of the missing variable would match.
-                if dynamic_regex(t.any_value_parts(), arn=True).match(resource):
+                if dynamic_matcher(t.any_value_parts(), arn=True)(resource):
                     unresolved = True
-            elif dynamic_regex(parts, arn=True).match(resource):
+            elif dynamic_matcher(parts, arn=True)(resource):
                 return True
         return None if unresolved else False
 

@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from opensts.policy.wildcard import Parts
+from opensts.policy.glob import Parts
 
 _VAR = re.compile(r"\$\{([^{}',]+?)(?:\s*,\s*'([^']*)')?\s*\}")
 _SPECIAL = {"*": "*", "?": "?", "$": "$"}

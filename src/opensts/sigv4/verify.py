@@ -18,8 +18,8 @@ from __future__ import annotations
 import hmac
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta
-from fnmatch import fnmatchcase
 
+from opensts.policy.glob import glob
 from opensts.sigv4 import canonical as canon
 from opensts.sigv4 import sigv4a
 from opensts.sigv4.errors import (
@@ -164,7 +164,10 @@ def _region_allowed(signed: SignedRequest, regions: Collection[str]) -> bool:
     if signed.region_set is None:
         return signed.region in regions
     # SigV4A region sets may hold wildcards ("*", "us-*"); one allowed region must match.
-    return any(fnmatchcase(region, pattern) for pattern in signed.region_set for region in regions)
+    # The client writes the patterns: they run through the non-backtracking glob matcher
+    # (fnmatch would also compile them to regexes, cached by pattern text, and read "[...]").
+    matchers = [glob(pattern) for pattern in signed.region_set]
+    return any(m(region) for m in matchers for region in regions)
 
 
 def _check_time(signed: SignedRequest, now: datetime, max_skew: timedelta) -> None:

