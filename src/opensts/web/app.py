@@ -86,6 +86,9 @@ class OpenStsApp:
         elif path == "/health":
             await _json(send, 200, {"status": "ok"})
         else:
+            # Sign-in seals and opens refresh tokens, flows and cookies with the keyring:
+            # it must see rotations and retirements as the AWS endpoint does.
+            self.runtime.refresh_keys()
             await self.signin(scope, receive, send)  # /v1/... sign-in; 404 for the rest
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:

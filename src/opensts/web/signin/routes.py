@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from opensts.credentials.errors import InvalidToken
+from opensts.credentials.tokens import KeyRing
 from opensts.errors import AwsError
 from opensts.services.context import RequestMeta
 from opensts.services.signin import clients, grants, rfc7636
@@ -58,8 +59,12 @@ def base_url(request: Request) -> str:
 class SigninRoutes:
     def __init__(self, service: SigninService):
         self.service = service
-        self.keyring = service.runtime.keyring
         self.settings = service.runtime.settings
+
+    @property
+    def keyring(self) -> KeyRing:
+        # Read through the runtime: a key refresh replaces the ring (rotation, retirement).
+        return self.service.runtime.keyring
 
     # -- helpers -----------------------------------------------------------------------------
 
