@@ -25,7 +25,7 @@ from opensts.services.context import AuditRecord, CallContext, Caller, RequestMe
 from opensts.services.registry import Operation, Result
 from opensts.services.runtime import Runtime
 from opensts.sigv4 import parse_request
-from opensts.sigv4.errors import MissingAuthenticationToken
+from opensts.sigv4.errors import IncompleteSignature, MissingAuthenticationToken
 from opensts.wire import xml
 from opensts.wire.params import Params
 
@@ -45,7 +45,9 @@ JSON_ERROR_CODES = {
     "AccessDenied": "AccessDeniedException",
     "MalformedPolicyDocument": "MalformedPolicyDocumentException",
     "ValidationError": "InvalidInputException",
+    "IncompleteSignature": "IncompleteSignatureException",
 }
+JSON_SERVICES = frozenset(JSON_TARGET_PREFIXES.values())
 
 
 @dataclass
@@ -192,6 +194,14 @@ class AwsEndpoint:
         if operation.signed:
             if signed is None:
                 raise MissingAuthenticationToken()
+            if operation.service in JSON_SERVICES and "x-amz-target" not in signed.signed_headers:
+                # The target names the operation: unsigned, a captured request could be
+                # replayed as another operation within its window. SDKs always sign it.
+                # AWS's front end answers an unsigned required header with
+                # IncompleteSignature(Exception) 400 and this wording (as for 'Host').
+                raise IncompleteSignature(
+                    "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization."
+                )
             state.caller = authenticate(
                 self.runtime,
                 signed,
