@@ -58,20 +58,12 @@ class _CallState:
     meta: RequestMeta
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
-async def read_body(receive: Receive, limit: int) -> bytes:
+async def read_body(receive: Receive) -> bytes:
+    """The whole body; its size is bounded by ``web.limits.BodyLimit`` around the app."""
     chunks: list[bytes] = []
-    size = 0
     while True:
         message = await receive()
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge
-        chunks.append(chunk)
+        chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             return b"".join(chunks)
 
@@ -89,16 +81,7 @@ class AwsEndpoint:
         target = header_map.get("x-amz-target")
         namespace = xml.STS_NAMESPACE
         json_protocol = target is not None
-        try:
-            length = header_map.get("content-length")
-            limit = self.runtime.settings.max_body_bytes
-            if length is not None and length.isdigit() and int(length) > limit:
-                raise BodyTooLarge
-            body = await read_body(receive, limit)
-        except BodyTooLarge:
-            error = RequestEntityTooLarge(f"Request body exceeds {limit} bytes.")
-            await self._error(send, error, namespace, request_id, json_protocol)
-            return
+        body = await read_body(receive)
 
         raw_query = scope.get("query_string", b"").decode("latin-1")
         raw_path = scope.get("raw_path", scope["path"].encode()).decode("latin-1").split("?")[0]
@@ -175,6 +158,14 @@ class AwsEndpoint:
         else:
             payload = xml.success(action, namespace, result, request_id)
             await _respond(send, 200, payload, b"text/xml", request_id)
+
+    async def too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The 413 for ``BodyLimit``: an AWS error envelope, JSON for JSON 1.1 requests."""
+        json_protocol = any(name.lower() == b"x-amz-target" for name, _ in scope["headers"])
+        error = RequestEntityTooLarge(
+            f"Request body exceeds {self.runtime.settings.max_body_bytes} bytes."
+        )
+        await self._error(send, error, xml.STS_NAMESPACE, str(uuid.uuid4()), json_protocol)
 
     def _run(
         self,

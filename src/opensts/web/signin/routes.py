@@ -29,7 +29,7 @@ from opensts.credentials.tokens import KeyRing
 from opensts.errors import AwsError
 from opensts.services.context import RequestMeta
 from opensts.services.signin import clients, grants, rfc7636
-from opensts.services.signin.errors import AuthorizeError, SigninError
+from opensts.services.signin.errors import AuthorizeError, SigninError, SigninValidation
 from opensts.services.signin.service import Authenticated, Identity, SignInFailed, SigninService
 from opensts.web.signin import state
 from opensts.web.signin.pages import Markup, alert, error_page, fill, page
@@ -460,6 +460,17 @@ def _redirect(target: str, params: dict[str, str]) -> Response:
     separator = "&" if "?" in target else "?"
     return RedirectResponse(f"{target}{separator}{urlencode(params)}", status_code=303,
                             headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+
+
+def too_large(path: str, limit: int) -> Response:
+    """The 413 for ``web.limits.BodyLimit``: the OAuth JSON error on the token endpoints,
+    the error page elsewhere."""
+    message = f"The request body exceeds {limit} bytes."
+    if path in ("/v1/token", "/v1/revoke"):
+        error = SigninValidation("INVALID_REQUEST", message)
+        error.status = 413
+        return _json_error(error, error.code)
+    return error_page(message, "request_too_large", 413)
 
 
 def _json_error(error: SigninError, type_name: str) -> Response:
