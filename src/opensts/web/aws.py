@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
+from opensts import safejson
 from opensts.audit.events import build_event, cross_account_copy
 from opensts.errors import AwsError, InternalFailure, InvalidAction, RequestEntityTooLarge
 from opensts.services.authn import authenticate, check_session_scope
@@ -213,16 +214,20 @@ class AwsEndpoint:
     def _decode_query(
         self, method: str, raw_query: str, headers: Mapping[str, str], body: bytes
     ) -> tuple[str, str, str, Params]:
-        pairs = parse_qsl(raw_query, keep_blank_values=True)
-        if method == "POST":
-            content_type = headers.get("content-type", "")
-            if body and content_type.startswith("application/x-www-form-urlencoded"):
-                try:
-                    pairs += parse_qsl(body.decode("utf-8"), keep_blank_values=True)
-                except UnicodeDecodeError:
-                    raise AwsError(
-                        "Request body is not valid UTF-8.", code="MalformedQueryString", status=400
-                    ) from None
+        # Percent-encodings must decode as UTF-8 (errors="strict"): replacing bad bytes would
+        # change the value, and UTF-8-encoded lone surrogates must not reach the store.
+        try:
+            pairs = parse_qsl(raw_query, keep_blank_values=True, errors="strict")
+            if method == "POST":
+                content_type = headers.get("content-type", "")
+                if body and content_type.startswith("application/x-www-form-urlencoded"):
+                    pairs += parse_qsl(body.decode("utf-8"), keep_blank_values=True,
+                                       errors="strict")
+        except UnicodeDecodeError:
+            raise AwsError(
+                "Request parameters are not valid UTF-8.", code="MalformedQueryString",
+                status=400,
+            ) from None
         params = Params.from_pairs(pairs)
         action = params.raw().get("Action", "")
         version = params.raw().get("Version", "")
@@ -241,11 +246,9 @@ class AwsEndpoint:
                 f"Unknown operation {target}", code="UnknownOperationException", status=400
             )
         try:
-            document = json.loads(body or b"{}")
-        except ValueError:
-            raise AwsError(
-                "Request body is not valid JSON.", code="SerializationException", status=400
-            ) from None
+            document = safejson.loads(body or b"{}")
+        except safejson.JsonInputError as bad:
+            raise AwsError(bad.reason, code="SerializationException", status=400) from None
         if not isinstance(document, dict):
             raise AwsError(
                 "Request body must be a JSON object.", code="SerializationException", status=400

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import hmac
-import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +23,7 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from opensts import safejson
 from opensts.credentials.errors import InvalidToken
 from opensts.credentials.tokens import KeyRing
 from opensts.errors import AwsError
@@ -417,10 +417,9 @@ class SigninRoutes:
     async def token(self, request: Request) -> Response:
         meta = meta_of(request, _now(), self.service.region)
         try:
-            body = json.loads(await request.body() or b"{}")
-        except ValueError:
-            return _json_error(SigninError("INVALID_REQUEST", "The body is not valid JSON."),
-                               "ValidationException")
+            body = safejson.loads(await request.body() or b"{}")
+        except safejson.JsonInputError as bad:
+            return _json_error(SigninError("INVALID_REQUEST", bad.reason), "ValidationException")
         url = f"{base_url(request)}{request.url.path}"
         try:
             result = await self.service.create_token(
@@ -433,8 +432,8 @@ class SigninRoutes:
     async def revoke(self, request: Request) -> Response:
         meta = meta_of(request, _now(), self.service.region)
         try:
-            body = json.loads(await request.body() or b"{}")
-        except ValueError:
+            body = safejson.loads(await request.body() or b"{}")
+        except safejson.JsonInputError:
             body = None
         url = f"{base_url(request)}{request.url.path}"
         try:
