@@ -23,8 +23,11 @@ from typing import Any
 
 # Far above any real document (policies nest 4-5 levels, Organizations inputs 3-4).
 MAX_DEPTH = 32
-# A whole string (escapes included) or one bracket; strings are skipped as one match.
-_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+# A whole JSON string, escapes included (unrolled, so long strings scan fast).
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+# Both bracket kinds as [], and every other character JSON allows outside strings deleted
+# (anything else is invalid, stays, stops the reduction, and json.loads refuses it).
+_ONE_KIND = str.maketrans("{}", "[]", " \t\n\r,:0123456789+-.eEtruefalsn")
 
 
 class JsonInputError(ValueError):
@@ -55,18 +58,26 @@ def loads(data: bytes | str, *, max_depth: int = MAX_DEPTH, **options: Any) -> A
 
 
 def check_depth(text: str, max_depth: int = MAX_DEPTH) -> None:
+    """Refuse nesting deeper than ``max_depth``, without building anything.
+
+    Strings are cut out (brackets inside them do not nest), then what else JSON allows
+    outside strings, and both kinds are written as ``[]`` (json.loads refuses mismatched
+    ones). Each pass
+    then removes every innermost ``[]``: a document nested d levels deep is gone after d
+    passes, so brackets left after ``max_depth`` passes mean it is deeper. All of it runs
+    at C speed (regex, translate, replace): milliseconds for a 1 MiB body.
+    """
     # Fast path: a document with few brackets cannot nest deeply.
     if text.count("[") + text.count("{") <= max_depth:
         return
-    depth = 0
-    for match in _TOKENS.finditer(text):
-        token = match.group()
-        if token in ("[", "{"):
-            depth += 1
-            if depth > max_depth:
-                raise JsonInputError(f"The JSON text nests deeper than {max_depth} levels.")
-        elif token in ("]", "}"):
-            depth -= 1
+    rest = _STRING.sub("", text).translate(_ONE_KIND)
+    for _ in range(max_depth):
+        reduced = rest.replace("[]", "")
+        if reduced == rest:
+            return  # fully reduced, or unbalanced (json.loads refuses that)
+        rest = reduced
+    if rest:
+        raise JsonInputError(f"The JSON text nests deeper than {max_depth} levels.")
 
 
 def check_strings(value: Any) -> None:
