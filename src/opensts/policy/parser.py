@@ -25,6 +25,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from opensts import safejson
 from opensts.errors import MalformedPolicyDocument
 from opensts.policy.conditions import Condition, compile_conditions
 from opensts.policy.model import PolicyKind
@@ -76,14 +77,14 @@ def _bad_constant(name: str) -> Any:
 
 def load_json(text: str) -> Any:
     try:
-        return json.loads(
+        return safejson.loads(
             text,
             object_pairs_hook=_pairs,
             parse_float=_Number,
             parse_int=_Number,
             parse_constant=_bad_constant,
         )
-    except (ValueError, RecursionError) as exc:
+    except safejson.JsonInputError as exc:
         raise MalformedPolicyDocument(SYNTAX) from exc
 
 

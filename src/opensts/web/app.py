@@ -25,6 +25,7 @@ from opensts.sigv4 import SigningKeyCache
 from opensts.store import open_store
 from opensts.store.cache import CachingStore
 from opensts.web.aws import AwsEndpoint, Receive, Scope, Send
+from opensts.web.limits import BodyLimit
 
 log = logging.getLogger("opensts")
 
@@ -73,6 +74,8 @@ class OpenStsApp:
         from opensts.web.signin import build_signin_app
 
         self.signin = build_signin_app(runtime)
+        # One body limit for every route, enforced before any route reads the body.
+        self.bounded = BodyLimit(self._route, runtime.settings.max_body_bytes, self._too_large)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -80,6 +83,22 @@ class OpenStsApp:
             return
         if scope["type"] != "http":
             return
+        await self.bounded(scope, receive, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The 413 in the shape of the route that was asked for."""
+        path = scope["path"]
+        limit = self.runtime.settings.max_body_bytes
+        if path == "/":
+            await self.aws.too_large(scope, receive, send)
+        elif path.startswith(("/v1/", "/signin/")):
+            from opensts.web.signin.routes import too_large
+
+            await too_large(path, limit)(scope, receive, send)
+        else:
+            await _json(send, 413, {"message": f"The request body exceeds {limit} bytes."})
+
+    async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"]
         if path == "/":
             await self.aws(scope, receive, send)

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
+from opensts import safejson
 from opensts.audit.events import build_event, cross_account_copy
 from opensts.errors import AwsError, InternalFailure, InvalidAction, RequestEntityTooLarge
 from opensts.services.authn import authenticate, check_session_scope
@@ -25,7 +26,7 @@ from opensts.services.context import AuditRecord, CallContext, Caller, RequestMe
 from opensts.services.registry import Operation, Result
 from opensts.services.runtime import Runtime
 from opensts.sigv4 import parse_request
-from opensts.sigv4.errors import MissingAuthenticationToken
+from opensts.sigv4.errors import IncompleteSignature, MissingAuthenticationToken
 from opensts.wire import xml
 from opensts.wire.params import Params
 
@@ -45,7 +46,9 @@ JSON_ERROR_CODES = {
     "AccessDenied": "AccessDeniedException",
     "MalformedPolicyDocument": "MalformedPolicyDocumentException",
     "ValidationError": "InvalidInputException",
+    "IncompleteSignature": "IncompleteSignatureException",
 }
+JSON_SERVICES = frozenset(JSON_TARGET_PREFIXES.values())
 
 
 @dataclass
@@ -56,20 +59,12 @@ class _CallState:
     meta: RequestMeta
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
-async def read_body(receive: Receive, limit: int) -> bytes:
+async def read_body(receive: Receive) -> bytes:
+    """The whole body; its size is bounded by ``web.limits.BodyLimit`` around the app."""
     chunks: list[bytes] = []
-    size = 0
     while True:
         message = await receive()
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge
-        chunks.append(chunk)
+        chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             return b"".join(chunks)
 
@@ -87,16 +82,7 @@ class AwsEndpoint:
         target = header_map.get("x-amz-target")
         namespace = xml.STS_NAMESPACE
         json_protocol = target is not None
-        try:
-            length = header_map.get("content-length")
-            limit = self.runtime.settings.max_body_bytes
-            if length is not None and length.isdigit() and int(length) > limit:
-                raise BodyTooLarge
-            body = await read_body(receive, limit)
-        except BodyTooLarge:
-            error = RequestEntityTooLarge(f"Request body exceeds {limit} bytes.")
-            await self._error(send, error, namespace, request_id, json_protocol)
-            return
+        body = await read_body(receive)
 
         raw_query = scope.get("query_string", b"").decode("latin-1")
         raw_path = scope.get("raw_path", scope["path"].encode()).decode("latin-1").split("?")[0]
@@ -174,6 +160,14 @@ class AwsEndpoint:
             payload = xml.success(action, namespace, result, request_id)
             await _respond(send, 200, payload, b"text/xml", request_id)
 
+    async def too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The 413 for ``BodyLimit``: an AWS error envelope, JSON for JSON 1.1 requests."""
+        json_protocol = any(name.lower() == b"x-amz-target" for name, _ in scope["headers"])
+        error = RequestEntityTooLarge(
+            f"Request body exceeds {self.runtime.settings.max_body_bytes} bytes."
+        )
+        await self._error(send, error, xml.STS_NAMESPACE, str(uuid.uuid4()), json_protocol)
+
     def _run(
         self,
         operation: Operation,
@@ -192,6 +186,14 @@ class AwsEndpoint:
         if operation.signed:
             if signed is None:
                 raise MissingAuthenticationToken()
+            if operation.service in JSON_SERVICES and "x-amz-target" not in signed.signed_headers:
+                # The target names the operation: unsigned, a captured request could be
+                # replayed as another operation within its window. SDKs always sign it.
+                # AWS's front end answers an unsigned required header with
+                # IncompleteSignature(Exception) 400 and this wording (as for 'Host').
+                raise IncompleteSignature(
+                    "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization."
+                )
             state.caller = authenticate(
                 self.runtime,
                 signed,
@@ -212,16 +214,20 @@ class AwsEndpoint:
     def _decode_query(
         self, method: str, raw_query: str, headers: Mapping[str, str], body: bytes
     ) -> tuple[str, str, str, Params]:
-        pairs = parse_qsl(raw_query, keep_blank_values=True)
-        if method == "POST":
-            content_type = headers.get("content-type", "")
-            if body and content_type.startswith("application/x-www-form-urlencoded"):
-                try:
-                    pairs += parse_qsl(body.decode("utf-8"), keep_blank_values=True)
-                except UnicodeDecodeError:
-                    raise AwsError(
-                        "Request body is not valid UTF-8.", code="MalformedQueryString", status=400
-                    ) from None
+        # Percent-encodings must decode as UTF-8 (errors="strict"): replacing bad bytes would
+        # change the value, and UTF-8-encoded lone surrogates must not reach the store.
+        try:
+            pairs = parse_qsl(raw_query, keep_blank_values=True, errors="strict")
+            if method == "POST":
+                content_type = headers.get("content-type", "")
+                if body and content_type.startswith("application/x-www-form-urlencoded"):
+                    pairs += parse_qsl(body.decode("utf-8"), keep_blank_values=True,
+                                       errors="strict")
+        except UnicodeDecodeError:
+            raise AwsError(
+                "Request parameters are not valid UTF-8.", code="MalformedQueryString",
+                status=400,
+            ) from None
         params = Params.from_pairs(pairs)
         action = params.raw().get("Action", "")
         version = params.raw().get("Version", "")
@@ -240,11 +246,9 @@ class AwsEndpoint:
                 f"Unknown operation {target}", code="UnknownOperationException", status=400
             )
         try:
-            document = json.loads(body or b"{}")
-        except ValueError:
-            raise AwsError(
-                "Request body is not valid JSON.", code="SerializationException", status=400
-            ) from None
+            document = safejson.loads(body or b"{}")
+        except safejson.JsonInputError as bad:
+            raise AwsError(bad.reason, code="SerializationException", status=400) from None
         if not isinstance(document, dict):
             raise AwsError(
                 "Request body must be a JSON object.", code="SerializationException", status=400

@@ -7,7 +7,6 @@ size cap, follows no redirect and trusts the system CAs plus ``OPENSTS_CA_BUNDLE
 
 from __future__ import annotations
 
-import json
 import os
 import ssl
 import time
@@ -16,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from opensts import safejson
 from opensts.federation.errors import IDPCommunicationError, InvalidIdentityToken
 
 CA_BUNDLE_ENV = "OPENSTS_CA_BUNDLE"
@@ -90,8 +90,8 @@ class Fetcher:
             # Connection refused, DNS, TLS verification and timeouts all land here.
             raise IDPCommunicationError(KEY_ERROR) from exc
         try:
-            document = json.loads(bytes(body))
-        except (ValueError, UnicodeDecodeError) as exc:
+            document = safejson.loads(bytes(body))
+        except safejson.JsonInputError as exc:
             raise InvalidIdentityToken(KEY_ERROR) from exc
         if not isinstance(document, dict):
             raise InvalidIdentityToken(KEY_ERROR)

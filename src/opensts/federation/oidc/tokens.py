@@ -17,6 +17,7 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from opensts import safejson
 from opensts.errors import InvalidParameterValue, ValidationError
 from opensts.federation.errors import ExpiredTokenException, InvalidIdentityToken
 from opensts.federation.oidc.claims import GOOGLE_PREFIX, provider_specific_keys
@@ -103,9 +104,10 @@ def verify_web_identity_token(
             f"constraint: Member must have length greater than or equal to {MIN_TOKEN_CHARS}"
         )
     try:
+        safejson.check_compact_jws(token)
         header = jwt.get_unverified_header(token)
         unverified = jwt.decode(token, options={"verify_signature": False})
-    except jwt.PyJWTError as exc:
+    except (jwt.PyJWTError, safejson.JsonInputError) as exc:
         raise InvalidIdentityToken("The token is not a valid JSON Web Token") from exc
     algorithm = header.get("alg")
     if algorithm not in ALGORITHMS:

@@ -23,6 +23,8 @@ from urllib.parse import urlsplit, urlunsplit
 import jwt
 from jwt.algorithms import ECAlgorithm
 
+from opensts import safejson
+
 MAX_PROOF_CHARS = 4096
 # §11.1: proofs are only accepted for a short time; clocks of laptops drift a little.
 MAX_AGE_SECONDS = 300
@@ -67,8 +69,9 @@ def verify_proof(proof: str | None, *, method: str, url: str, now: datetime) -> 
     if len(proof) > MAX_PROOF_CHARS or proof.count(".") != 2:
         raise InvalidProof("malformed proof")
     try:
+        safejson.check_compact_jws(proof)
         header = jwt.get_unverified_header(proof)
-    except jwt.PyJWTError:
+    except (jwt.PyJWTError, safejson.JsonInputError):
         raise InvalidProof("malformed proof header") from None
     if header.get("typ") != "dpop+jwt":
         raise InvalidProof("typ must be dpop+jwt")

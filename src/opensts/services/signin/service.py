@@ -467,9 +467,14 @@ class SigninService:
     ) -> dict[str, Any]:
         now = _epoch(meta.now)
         text = body.get("refreshToken")
-        if not isinstance(text, str) or not 1 <= len(text) <= REFRESH_TOKEN_MAX:
+        if not isinstance(text, str):
             raise invalid_request("refreshToken is required for grantType refresh_token.")
+        # Any string that is not one of our tokens (garbage, too long, sealed with a key
+        # retired since) is a session that cannot go on: TOKEN_EXPIRED is what makes
+        # botocore's LoginProvider ask for ``aws login`` (LoginRefreshRequired).
         try:
+            if not 1 <= len(text) <= REFRESH_TOKEN_MAX:
+                raise InvalidToken()
             token = grants.open_refresh_token(self.runtime.keyring, text)
             session = self.store.get_signin_session(token.session_id)
         except (InvalidToken, NotFound):

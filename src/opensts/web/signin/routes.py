@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import hmac
-import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -24,12 +23,13 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from opensts import safejson
 from opensts.credentials.errors import InvalidToken
 from opensts.credentials.tokens import KeyRing
 from opensts.errors import AwsError
 from opensts.services.context import RequestMeta
 from opensts.services.signin import clients, grants, rfc7636
-from opensts.services.signin.errors import AuthorizeError, SigninError
+from opensts.services.signin.errors import AuthorizeError, SigninError, SigninValidation
 from opensts.services.signin.service import Authenticated, Identity, SignInFailed, SigninService
 from opensts.web.signin import state
 from opensts.web.signin.pages import Markup, alert, error_page, fill, page
@@ -422,10 +422,9 @@ class SigninRoutes:
     async def token(self, request: Request) -> Response:
         meta = meta_of(request, _now(), self.service.region)
         try:
-            body = json.loads(await request.body() or b"{}")
-        except ValueError:
-            return _json_error(SigninError("INVALID_REQUEST", "The body is not valid JSON."),
-                               "ValidationException")
+            body = safejson.loads(await request.body() or b"{}")
+        except safejson.JsonInputError as bad:
+            return _json_error(SigninError("INVALID_REQUEST", bad.reason), "ValidationException")
         url = f"{base_url(request)}{request.url.path}"
         try:
             result = await self.service.create_token(
@@ -438,8 +437,8 @@ class SigninRoutes:
     async def revoke(self, request: Request) -> Response:
         meta = meta_of(request, _now(), self.service.region)
         try:
-            body = json.loads(await request.body() or b"{}")
-        except ValueError:
+            body = safejson.loads(await request.body() or b"{}")
+        except safejson.JsonInputError:
             body = None
         url = f"{base_url(request)}{request.url.path}"
         try:
@@ -465,6 +464,17 @@ def _redirect(target: str, params: dict[str, str]) -> Response:
     separator = "&" if "?" in target else "?"
     return RedirectResponse(f"{target}{separator}{urlencode(params)}", status_code=303,
                             headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+
+
+def too_large(path: str, limit: int) -> Response:
+    """The 413 for ``web.limits.BodyLimit``: the OAuth JSON error on the token endpoints,
+    the error page elsewhere."""
+    message = f"The request body exceeds {limit} bytes."
+    if path in ("/v1/token", "/v1/revoke"):
+        error = SigninValidation("INVALID_REQUEST", message)
+        error.status = 413
+        return _json_error(error, error.code)
+    return error_page(message, "request_too_large", 413)
 
 
 def _json_error(error: SigninError, type_name: str) -> Response:

@@ -41,7 +41,9 @@ def csrf_token(key: bytes, browser_id: str) -> str:
 def csrf_ok(key: bytes, browser_id: str | None, token: str | None) -> bool:
     if not browser_id or not token:
         return False
-    return hmac.compare_digest(csrf_token(key, browser_id), token)
+    # Compared as bytes: compare_digest refuses str with non-ASCII characters (a TypeError).
+    return hmac.compare_digest(csrf_token(key, browser_id).encode(),
+                               token.encode("utf-8", "surrogatepass"))
 
 
 @dataclass
