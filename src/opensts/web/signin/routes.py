@@ -30,6 +30,7 @@ from opensts.services.context import RequestMeta
 from opensts.services.signin import clients, grants, rfc7636
 from opensts.services.signin.errors import AuthorizeError, SigninError
 from opensts.services.signin.service import Authenticated, Identity, SignInFailed, SigninService
+from opensts.web import proxy
 from opensts.web.signin import state
 from opensts.web.signin.pages import Markup, alert, error_page, fill, page
 
@@ -43,16 +44,20 @@ def _now() -> datetime:
 
 
 def meta_of(request: Request, now: datetime, region: str) -> RequestMeta:
+    origin = proxy.origin(request.scope)
     return RequestMeta(
-        request_id=str(uuid.uuid4()), now=now,
-        source_ip=request.client.host if request.client else "127.0.0.1",
+        request_id=str(uuid.uuid4()), now=now, source_ip=origin.address,
         user_agent=request.headers.get("user-agent", ""), region=region,
-        host=request.headers.get("host", ""),
+        host=request.headers.get("host", ""), secure=origin.secure,
     )
 
 
-def base_url(request: Request) -> str:
-    return f"{request.url.scheme}://{request.headers.get('host', request.url.netloc)}"
+def request_url(request: Request) -> str:
+    """The URL this request was sent to, as the client sees it, for DPoP's ``htu`` check
+    (RFC 9449 §4.3). It is compared, never emitted, so the Host header may name the server
+    however the client reached it; the scheme is the resolved origin's (web/proxy.py)."""
+    scheme = "https" if proxy.origin(request.scope).secure else "http"
+    return f"{scheme}://{request.headers.get('host', request.url.netloc)}{request.url.path}"
 
 
 class SigninRoutes:
@@ -71,7 +76,7 @@ class SigninRoutes:
 
     def _set_cookies(self, response: Response, request: Request, browser: str,
                      identities: list[Identity] | None) -> Response:
-        secure = request.url.scheme == "https"
+        secure = proxy.origin(request.scope).secure
         response.set_cookie(state.BROWSER_COOKIE, browser, httponly=True, samesite="strict",
                             secure=secure, path="/")
         if identities is not None:
@@ -150,7 +155,9 @@ class SigninRoutes:
         query = request.query_params
         browser, fresh = self._browser(request)
         try:
-            flow = self._validate(query, base_url(request), browser)
+            # The configured public URL, never the Host header: a forged Host must not make
+            # another site's page the cross-device confirmation target.
+            flow = self._validate(query, self.settings.public_url or "", browser)
         except AuthorizeError as problem:
             redirect_uri = query.get("redirect_uri", "")
             if problem.redirect:
@@ -416,7 +423,7 @@ class SigninRoutes:
         except ValueError:
             return _json_error(SigninError("INVALID_REQUEST", "The body is not valid JSON."),
                                "ValidationException")
-        url = f"{base_url(request)}{request.url.path}"
+        url = request_url(request)
         try:
             result = await self.service.create_token(
                 body, dpop=request.headers.get("dpop"), url=url, meta=meta)
@@ -431,7 +438,7 @@ class SigninRoutes:
             body = json.loads(await request.body() or b"{}")
         except ValueError:
             body = None
-        url = f"{base_url(request)}{request.url.path}"
+        url = request_url(request)
         try:
             await self.service.revoke(body, dpop=request.headers.get("dpop"), url=url,
                                       meta=meta)
