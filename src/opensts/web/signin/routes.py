@@ -218,11 +218,10 @@ class SigninRoutes:
                                      "user name and password.", account=account,
                                      username=username, status=400)
         try:
-            result = self.service.check_password(account, username, password, meta)
+            result = await self.service.check_password(account, username, password, meta)
         except SignInFailed as failed:
             response = self._signin_page(flow, browser, error=failed.message, account=account,
-                                         username=username,
-                                         status=429 if failed.retry_after else 401)
+                                         username=username, status=failed.status)
             if failed.retry_after:
                 response.headers["Retry-After"] = str(failed.retry_after)
             return response
@@ -273,8 +272,7 @@ class SigninRoutes:
         except SignInFailed as failed:
             body = fill("mfa.html", **self._common(flow, browser), error=alert(failed.message),
                         user=pending.user_name)
-            response = page("Multi-factor authentication", body,
-                            429 if failed.retry_after else 401)
+            response = page("Multi-factor authentication", body, failed.status)
             if failed.retry_after:
                 response.headers["Retry-After"] = str(failed.retry_after)
             return response
@@ -307,6 +305,11 @@ class SigninRoutes:
         meta = meta_of(request, _now(), self.service.region)
         try:
             changed = await self.service.change_password(identity, new, meta)
+        except SignInFailed as busy:  # the hashing pool is full
+            response = self._password_page(flow, browser, identity, status=busy.status,
+                                           error=busy.message)
+            response.headers["Retry-After"] = str(busy.retry_after)
+            return response
         except SigninError:
             # The password changed elsewhere (or the user went away): start over.
             return self._signin_page(flow, browser, status=401,
