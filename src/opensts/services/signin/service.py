@@ -163,27 +163,36 @@ class SigninService:
             self._throttled(ip_key, throttle.SOURCE_IP, now)
         keys = (user_key,) if ip_key is None else (user_key, ip_key)
         with self.in_flight.checking(*keys):
-            user, profile = self._login_profile(account_id, user_name)
             try:
-                ok = await self.password_checks.run(
-                    _verify, profile.password_hash if profile else _DUMMY_HASH, password)
+                user, profile = await self.password_checks.run(
+                    self._verify_password, account_id, user_name, password, user_key, ip_key,
+                    now)
             except checks.Busy:
                 raise _busy() from None
-            if not ok or user is None or profile is None:
-                self.store.record_signin_failure(
-                    user_key, now, window_seconds=throttle.USER.window_seconds)
-                if ip_key is not None:
-                    self.store.record_signin_failure(
-                        ip_key, now, window_seconds=throttle.SOURCE_IP.window_seconds)
-                raise SignInFailed(
-                    "Your authentication information is incorrect. Please try again.")
-        self.store.clear_signin_failures(user_key)
         devices = [d for d in self.store.list_mfa_devices_for_user(account_id, user.name)
                    if d.enabled is not None]
         identity = Identity(account_id, user.name, _epoch(now),
                             stamp=self._stamp(user, profile))
         return Authenticated(identity, devices[0].serial if devices else None,
                              profile.password_reset_required)
+
+    def _verify_password(
+        self, account_id: str, user_name: str, password: str, user_key: str,
+        ip_key: str | None, now: datetime,
+    ) -> tuple[User, LoginProfile]:
+        """In a hashing thread: the argon2 check, then the throttle counters. The failure
+        is on record before the attempt stops counting as in flight (never undercounted)."""
+        user, profile = self._login_profile(account_id, user_name)
+        ok = _verify(profile.password_hash if profile else _DUMMY_HASH, password)
+        if not ok or user is None or profile is None:
+            self.store.record_signin_failure(
+                user_key, now, window_seconds=throttle.USER.window_seconds)
+            if ip_key is not None:
+                self.store.record_signin_failure(
+                    ip_key, now, window_seconds=throttle.SOURCE_IP.window_seconds)
+            raise SignInFailed("Your authentication information is incorrect. Please try again.")
+        self.store.clear_signin_failures(user_key)
+        return user, profile
 
     def check_totp(self, identity: Identity, code: str, meta: RequestMeta) -> Identity:
         now = meta.now
