@@ -61,6 +61,7 @@ def main() -> None:
         lifespan="on",
         access_log=False,
         timeout_graceful_shutdown=10,
+        proxy_headers=False,
     )
 
 

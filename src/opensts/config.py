@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import ipaddress
 import os
 import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ACCOUNT_ID = re.compile(r"\d{12}")
 
@@ -32,6 +34,13 @@ class Settings:
     # Sign-in (aws login) lifetimes; shortened in tests to observe refreshes.
     login_credential_seconds: int = 900
     login_session_max_seconds: int = 43_200
+    # Reverse proxies whose X-Forwarded-For/-Proto are believed (CIDRs); none by default,
+    # so a client cannot choose its own aws:SourceIp or aws:SecureTransport.
+    trusted_proxies: tuple[str, ...] = ()
+    # scheme://host[:port] clients use to reach this server (the cross-device sign-in
+    # confirmation URL); never taken from a request's Host header. `opensts serve`
+    # derives it from its listener when unset.
+    public_url: str | None = None
 
     @classmethod
     def from_env(cls, data_dir: Path, env: dict[str, str] | None = None) -> Settings:
@@ -54,7 +63,44 @@ class Settings:
             cache_staleness_seconds=float(env.get("OPENSTS_CACHE_STALENESS_SECONDS", "1")),
             login_credential_seconds=int(env.get("OPENSTS_LOGIN_CREDENTIAL_SECONDS", "900")),
             login_session_max_seconds=int(env.get("OPENSTS_LOGIN_SESSION_MAX_SECONDS", "43200")),
+            trusted_proxies=trusted_proxies(env.get("OPENSTS_TRUSTED_PROXIES", "")),
+            public_url=public_url(env["OPENSTS_PUBLIC_URL"])
+            if env.get("OPENSTS_PUBLIC_URL")
+            else None,
         )
+
+
+def trusted_proxies(text: str) -> tuple[str, ...]:
+    """``"10.0.0.0/8, ::1"`` → normalised CIDRs; a bare address is one host. Host bits set
+    (``10.0.0.1/8``) are refused: usually a typo, and one that would widen the trust."""
+    networks = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=True)))
+        except ValueError as exc:
+            raise ConfigError(f"trusted proxies: {item!r} is not a CIDR network ({exc})") from None
+    return tuple(networks)
+
+
+def public_url(text: str) -> str:
+    """``http(s)://host[:port]`` without path, query or user info; no trailing slash."""
+    try:
+        parts = urlsplit(text.strip())
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        raise ConfigError(f"public URL {text!r} is not a URL") from None
+    if (parts.scheme not in ("http", "https") or not parts.hostname or parts.username
+            or parts.password or parts.path not in ("", "/") or parts.query or parts.fragment):
+        raise ConfigError(f"public URL {text!r} must be http(s)://host[:port]")
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+def listener_url(host: str, port: int, tls: bool) -> str:
+    """The URL of a listener on ``host``:``port`` (IPv6 literals in brackets)."""
+    shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    return f"{'https' if tls else 'http'}://{shown}:{port}"
 
 
 def _master_key(data_dir: Path, env: dict[str, str]) -> bytes:

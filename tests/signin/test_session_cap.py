@@ -50,8 +50,8 @@ def meta(now: datetime) -> RequestMeta:
 def login(service: SigninService, start: datetime) -> tuple[dict, ec.EllipticCurvePrivateKey]:
     key = ec.generate_private_key(ec.SECP256R1())
     verifier, challenge = pkce_pair()
-    identity = service.check_password("123456789012", "alice", "pw-123456",
-                                      meta(start)).identity
+    identity = asyncio.run(service.check_password("123456789012", "alice", "pw-123456",
+                                                  meta(start))).identity
     grant = grants.Grant(identity.account_id, identity.user_name,
                          "arn:aws:signin:::devtools/same-device", identity.auth_time,
                          stamp=identity.stamp)

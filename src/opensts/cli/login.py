@@ -404,8 +404,9 @@ def serve_credentials(endpoint_url: str, role_arn: str, host: str, port: int, re
     click.echo(f"AWS_CONTAINER_CREDENTIALS_FULL_URI=http://{host}:{port}/v1/credentials")
     click.echo(f"AWS_EC2_METADATA_SERVICE_ENDPOINT=http://{host}:{port}/")
     sys.stdout.flush()
+    # proxy_headers off: the endpoints never believe X-Forwarded-* (IMDSv2 refuses them).
     uvicorn.run(build_workload_app(vendor, container_token), host=host, port=port,
-                log_level="warning", access_log=False)
+                log_level="warning", access_log=False, proxy_headers=False)
 
 
 COMMANDS = (login, logout, credential_process, serve_credentials)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from opensts.config import ConfigError, Settings
+from opensts.config import ConfigError, Settings, listener_url
 
 
 @click.group()
@@ -32,6 +32,18 @@ def cli() -> None:
 )
 @click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), help="PEM certificate")
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), help="PEM private key")
+@click.option(
+    "--trusted-proxies",
+    metavar="CIDR,...",
+    help="reverse proxies whose X-Forwarded-For/-Proto are believed (else "
+    "OPENSTS_TRUSTED_PROXIES; default none: the headers are ignored)",
+)
+@click.option(
+    "--public-url",
+    metavar="URL",
+    help="http(s)://host[:port] clients use to reach the server, for sign-in URLs (else "
+    "OPENSTS_PUBLIC_URL; default the listener's --host and --port)",
+)
 def serve(
     host: str,
     port: int,
@@ -40,6 +52,8 @@ def serve(
     workers: int,
     tls_cert: str | None,
     tls_key: str | None,
+    trusted_proxies: str | None,
+    public_url: str | None,
 ) -> None:
     """Serve STS, IAM and Organizations on one endpoint (SQLite in DATA_DIR by default)."""
     import os
@@ -51,6 +65,17 @@ def serve(
 
     from opensts.web.app import OpenStsApp, build_runtime
 
+    # Options win over the environment; written back to it so that --workers processes,
+    # which read their settings from the environment, see the same values.
+    if trusted_proxies is not None:
+        os.environ["OPENSTS_TRUSTED_PROXIES"] = trusted_proxies
+    if public_url is not None:
+        os.environ["OPENSTS_PUBLIC_URL"] = public_url
+    elif not os.environ.get("OPENSTS_PUBLIC_URL"):
+        os.environ["OPENSTS_PUBLIC_URL"] = listener_url(host, port, tls_cert is not None)
+        if _unspecified(host):
+            click.echo("Listening on all interfaces: set --public-url to the address clients "
+                       "use, or cross-device sign-in will not work", err=True)
     try:
         settings = Settings.from_env(data_dir)
     except ConfigError as exc:
@@ -74,6 +99,9 @@ def serve(
         "lifespan": "on",
         "access_log": False,
         "timeout_graceful_shutdown": 10,
+        # Forwarded headers are ours to judge (web/proxy.py, --trusted-proxies): uvicorn's
+        # default believes them from any loopback peer.
+        "proxy_headers": False,
     }
     if tls_cert:
         options.update(ssl_certfile=tls_cert, ssl_keyfile=tls_key)
@@ -91,6 +119,15 @@ def serve(
         workers=workers,
         **options,  # type: ignore[arg-type]
     )
+
+
+def _unspecified(host: str) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return host == ""
 
 
 @cli.group()

@@ -24,6 +24,7 @@ from opensts.services.runtime import Runtime
 from opensts.sigv4 import SigningKeyCache
 from opensts.store import open_store
 from opensts.store.cache import CachingStore
+from opensts.web import proxy
 from opensts.web.aws import AwsEndpoint, Receive, Scope, Send
 from opensts.web.limits import BodyLimit
 
@@ -69,6 +70,7 @@ class OpenStsApp:
 
     def __init__(self, runtime: Runtime):
         self.runtime = runtime
+        self.proxies = proxy.TrustedProxies(runtime.settings.trusted_proxies)
         self.aws = AwsEndpoint(runtime, load_operations())
         # Imported here so the AWS endpoint does not depend on the sign-in pages.
         from opensts.web.signin import build_signin_app
@@ -83,6 +85,8 @@ class OpenStsApp:
             return
         if scope["type"] != "http":
             return
+        # The client's address and scheme, from the connection or a trusted proxy (web/proxy.py).
+        scope = proxy.apply(scope, self.proxies)
         await self.bounded(scope, receive, send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -27,6 +27,7 @@ from opensts.services.registry import Operation, Result
 from opensts.services.runtime import Runtime
 from opensts.sigv4 import parse_request
 from opensts.sigv4.errors import IncompleteSignature, MissingAuthenticationToken
+from opensts.web import proxy
 from opensts.wire import xml
 from opensts.wire.params import Params
 
@@ -91,14 +92,15 @@ class AwsEndpoint:
         region = "us-east-1"
         record = AuditRecord()
         operation: Operation | None = None
+        origin = proxy.origin(scope)
         meta = RequestMeta(
             request_id=request_id,
             now=now,
-            source_ip=(scope.get("client") or ("127.0.0.1", 0))[0],
+            source_ip=origin.address,
             user_agent=header_map.get("user-agent", ""),
             region=region,
             host=header_map.get("host", ""),
-            secure=scope.get("scheme") == "https",
+            secure=origin.secure,
         )
         try:
             if json_protocol:

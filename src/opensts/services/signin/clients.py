@@ -49,9 +49,10 @@ def is_loopback_redirect(uri: str) -> bool:
 
 def redirect_uri_allowed(client_id: str, uri: str, base_url: str) -> bool:
     """Whether ``uri`` is a registered redirect for ``client_id`` on the server at
-    ``base_url`` (scheme://host[:port], as the CLI derives it)."""
+    ``base_url`` (scheme://host[:port], as the CLI derives it; the server's configured
+    public URL, empty when none is configured: then no cross-device redirect is allowed)."""
     if client_id == SAME_DEVICE:
         return is_loopback_redirect(uri)
     if client_id == CROSS_DEVICE:
-        return uri == base_url.rstrip("/") + CONFIRMATION_PATH
+        return bool(base_url) and uri == base_url.rstrip("/") + CONFIRMATION_PATH
     return False

@@ -22,6 +22,7 @@ Every method takes the request's ``RequestMeta`` (and so ``now``) from the calle
 from __future__ import annotations
 
 import contextlib
+import functools
 import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -41,6 +42,7 @@ from opensts.services.context import AuditRecord, CallContext, Caller, RequestMe
 from opensts.services.iam import passwords
 from opensts.services.runtime import Runtime
 from opensts.services.signin import (
+    checks,
     clients,
     grants,
     idtoken,
@@ -69,12 +71,26 @@ _DUMMY_HASH = _HASHER.hash("opensts-no-such-user")
 
 class SignInFailed(Exception):
     """A browser sign-in step failed; ``message`` is safe to show, ``retry_after`` set when
-    throttled."""
+    throttled (429) or when too many checks are in progress (503)."""
 
-    def __init__(self, message: str, retry_after: int = 0):
+    def __init__(self, message: str, retry_after: int = 0, status: int | None = None):
         super().__init__(message)
         self.message = message
         self.retry_after = retry_after
+        self.status = status or (429 if retry_after else 401)
+
+
+def _busy() -> SignInFailed:
+    return SignInFailed("Too many sign-ins are in progress. Try again in a moment.",
+                        checks.Busy.retry_after, status=503)
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    """The argon2 check (in a hashing thread); ``_HASHER`` is looked up at call time."""
+    try:
+        return bool(_HASHER.verify(password_hash, password))
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 @dataclass(frozen=True)
@@ -119,6 +135,8 @@ class SigninService:
         self.id_key = idtoken.signing_key(runtime.settings.master_key)
         self.csrf_key = idtoken.derive_key(runtime.settings.master_key, b"csrf")
         self.stamp_key = idtoken.derive_key(runtime.settings.master_key, b"credentials-stamp")
+        self.password_checks = checks.PasswordChecks()
+        self.in_flight = throttle.InFlight()
 
     @property
     def store(self) -> Any:
@@ -126,35 +144,55 @@ class SigninService:
 
     # -- browser sign-in -------------------------------------------------------------------
 
-    def check_password(
+    async def check_password(
         self, account_id: str, user_name: str, password: str, meta: RequestMeta
     ) -> Authenticated:
         """Authenticate. When the result names an MFA device, the caller must then check a
         TOTP code with :meth:`check_totp`; when it says ``reset_required``, the user must
-        choose a new password (:meth:`change_password`) before anything else."""
+        choose a new password (:meth:`change_password`) before anything else.
+
+        Throttled per (user, address) and per address (``throttle``); the argon2 check
+        runs in the bounded hashing pool (``checks``), raising ``SignInFailed`` with
+        status 503 when that is full."""
         now = meta.now
-        user_key = throttle.user_key(account_id, user_name)
-        ip_key = throttle.ip_key(meta.source_ip)
+        user_key = throttle.user_address_key(account_id, user_name, meta.source_ip)
+        ip_key = throttle.ip_key(meta.source_ip) if throttle.limits_address(
+            meta.source_ip) else None
         self._throttled(user_key, throttle.USER, now)
-        self._throttled(ip_key, throttle.SOURCE_IP, now)
-        user, profile = self._login_profile(account_id, user_name)
-        try:
-            ok = _HASHER.verify(profile.password_hash if profile else _DUMMY_HASH, password)
-        except (VerificationError, InvalidHashError):
-            ok = False
-        if not ok or user is None or profile is None:
-            self.store.record_signin_failure(
-                user_key, now, window_seconds=throttle.USER.window_seconds)
-            self.store.record_signin_failure(
-                ip_key, now, window_seconds=throttle.SOURCE_IP.window_seconds)
-            raise SignInFailed("Your authentication information is incorrect. Please try again.")
-        self.store.clear_signin_failures(user_key)
+        if ip_key is not None:
+            self._throttled(ip_key, throttle.SOURCE_IP, now)
+        keys = (user_key,) if ip_key is None else (user_key, ip_key)
+        with self.in_flight.checking(*keys):
+            try:
+                user, profile = await self.password_checks.run(
+                    self._verify_password, account_id, user_name, password, user_key, ip_key,
+                    now)
+            except checks.Busy:
+                raise _busy() from None
         devices = [d for d in self.store.list_mfa_devices_for_user(account_id, user.name)
                    if d.enabled is not None]
         identity = Identity(account_id, user.name, _epoch(now),
                             stamp=self._stamp(user, profile))
         return Authenticated(identity, devices[0].serial if devices else None,
                              profile.password_reset_required)
+
+    def _verify_password(
+        self, account_id: str, user_name: str, password: str, user_key: str,
+        ip_key: str | None, now: datetime,
+    ) -> tuple[User, LoginProfile]:
+        """In a hashing thread: the argon2 check, then the throttle counters. The failure
+        is on record before the attempt stops counting as in flight (never undercounted)."""
+        user, profile = self._login_profile(account_id, user_name)
+        ok = _verify(profile.password_hash if profile else _DUMMY_HASH, password)
+        if not ok or user is None or profile is None:
+            self.store.record_signin_failure(
+                user_key, now, window_seconds=throttle.USER.window_seconds)
+            if ip_key is not None:
+                self.store.record_signin_failure(
+                    ip_key, now, window_seconds=throttle.SOURCE_IP.window_seconds)
+            raise SignInFailed("Your authentication information is incorrect. Please try again.")
+        self.store.clear_signin_failures(user_key)
+        return user, profile
 
     def check_totp(self, identity: Identity, code: str, meta: RequestMeta) -> Identity:
         now = meta.now
@@ -183,7 +221,10 @@ class SigninService:
 
     def _throttled(self, key: str, policy: throttle.Policy, now: datetime) -> None:
         count = self.store.get_signin_failures(key)
-        wait = throttle.retry_after(policy, count.failures, count.last_failure, now)
+        # Attempts still being checked count as failures that happen now (throttle.InFlight).
+        pending = self.in_flight.count(key)
+        last = now if pending else count.last_failure
+        wait = throttle.retry_after(policy, count.failures + pending, last, now)
         if wait > 0:
             raise SignInFailed(
                 f"Too many failed sign-in attempts. Try again in {wait} seconds.", wait)
@@ -236,11 +277,14 @@ class SigninService:
             caller = self._user_caller(identity, meta)
             self.runtime.authorizer.authorize(caller, "iam:ChangePassword", user.arn, meta=meta)
             try:
-                changed = passwords.replace_password(
-                    self.store, user.account_id, user.name, verified_hash=profile.password_hash,
-                    new_password=new_password)
+                # Hashing the new password costs as much as a check: the same pool.
+                changed = await self.password_checks.run(functools.partial(
+                    passwords.replace_password, self.store, user.account_id, user.name,
+                    verified_hash=profile.password_hash, new_password=new_password))
             except (passwords.PasswordChangedMeanwhile, NotFound):
                 raise _credentials_changed() from None
+            except checks.Busy:
+                raise _busy() from None
         except AwsError as error:
             await self._audit("ChangePassword", meta, caller, record, None, error,
                               service="iam", read_only=False,

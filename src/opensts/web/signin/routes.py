@@ -31,6 +31,7 @@ from opensts.services.context import RequestMeta
 from opensts.services.signin import clients, grants, rfc7636
 from opensts.services.signin.errors import AuthorizeError, SigninError, SigninValidation
 from opensts.services.signin.service import Authenticated, Identity, SignInFailed, SigninService
+from opensts.web import proxy
 from opensts.web.signin import state
 from opensts.web.signin.pages import Markup, alert, error_page, fill, page
 
@@ -44,16 +45,20 @@ def _now() -> datetime:
 
 
 def meta_of(request: Request, now: datetime, region: str) -> RequestMeta:
+    origin = proxy.origin(request.scope)
     return RequestMeta(
-        request_id=str(uuid.uuid4()), now=now,
-        source_ip=request.client.host if request.client else "127.0.0.1",
+        request_id=str(uuid.uuid4()), now=now, source_ip=origin.address,
         user_agent=request.headers.get("user-agent", ""), region=region,
-        host=request.headers.get("host", ""),
+        host=request.headers.get("host", ""), secure=origin.secure,
     )
 
 
-def base_url(request: Request) -> str:
-    return f"{request.url.scheme}://{request.headers.get('host', request.url.netloc)}"
+def request_url(request: Request) -> str:
+    """The URL this request was sent to, as the client sees it, for DPoP's ``htu`` check
+    (RFC 9449 §4.3). It is compared, never emitted, so the Host header may name the server
+    however the client reached it; the scheme is the resolved origin's (web/proxy.py)."""
+    scheme = "https" if proxy.origin(request.scope).secure else "http"
+    return f"{scheme}://{request.headers.get('host', request.url.netloc)}{request.url.path}"
 
 
 class SigninRoutes:
@@ -77,7 +82,7 @@ class SigninRoutes:
 
     def _set_cookies(self, response: Response, request: Request, browser: str,
                      identities: list[Identity] | None) -> Response:
-        secure = request.url.scheme == "https"
+        secure = proxy.origin(request.scope).secure
         response.set_cookie(state.BROWSER_COOKIE, browser, httponly=True, samesite="strict",
                             secure=secure, path="/")
         if identities is not None:
@@ -156,7 +161,9 @@ class SigninRoutes:
         query = request.query_params
         browser, fresh = self._browser(request)
         try:
-            flow = self._validate(query, base_url(request), browser)
+            # The configured public URL, never the Host header: a forged Host must not make
+            # another site's page the cross-device confirmation target.
+            flow = self._validate(query, self.settings.public_url or "", browser)
         except AuthorizeError as problem:
             redirect_uri = query.get("redirect_uri", "")
             if problem.redirect:
@@ -217,11 +224,10 @@ class SigninRoutes:
                                      "user name and password.", account=account,
                                      username=username, status=400)
         try:
-            result = self.service.check_password(account, username, password, meta)
+            result = await self.service.check_password(account, username, password, meta)
         except SignInFailed as failed:
             response = self._signin_page(flow, browser, error=failed.message, account=account,
-                                         username=username,
-                                         status=429 if failed.retry_after else 401)
+                                         username=username, status=failed.status)
             if failed.retry_after:
                 response.headers["Retry-After"] = str(failed.retry_after)
             return response
@@ -272,8 +278,7 @@ class SigninRoutes:
         except SignInFailed as failed:
             body = fill("mfa.html", **self._common(flow, browser), error=alert(failed.message),
                         user=pending.user_name)
-            response = page("Multi-factor authentication", body,
-                            429 if failed.retry_after else 401)
+            response = page("Multi-factor authentication", body, failed.status)
             if failed.retry_after:
                 response.headers["Retry-After"] = str(failed.retry_after)
             return response
@@ -306,6 +311,11 @@ class SigninRoutes:
         meta = meta_of(request, _now(), self.service.region)
         try:
             changed = await self.service.change_password(identity, new, meta)
+        except SignInFailed as busy:  # the hashing pool is full
+            response = self._password_page(flow, browser, identity, status=busy.status,
+                                           error=busy.message)
+            response.headers["Retry-After"] = str(busy.retry_after)
+            return response
         except SigninError:
             # The password changed elsewhere (or the user went away): start over.
             return self._signin_page(flow, browser, status=401,
@@ -425,7 +435,7 @@ class SigninRoutes:
             body = safejson.loads(await request.body() or b"{}")
         except safejson.JsonInputError as bad:
             return _json_error(SigninError("INVALID_REQUEST", bad.reason), "ValidationException")
-        url = f"{base_url(request)}{request.url.path}"
+        url = request_url(request)
         try:
             result = await self.service.create_token(
                 body, dpop=request.headers.get("dpop"), url=url, meta=meta)
@@ -440,7 +450,7 @@ class SigninRoutes:
             body = safejson.loads(await request.body() or b"{}")
         except safejson.JsonInputError:
             body = None
-        url = f"{base_url(request)}{request.url.path}"
+        url = request_url(request)
         try:
             await self.service.revoke(body, dpop=request.headers.get("dpop"), url=url,
                                       meta=meta)
