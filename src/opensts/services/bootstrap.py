@@ -35,10 +35,12 @@ def ensure_management_account(
         oldest = min(accounts, key=lambda a: a.created or now)
         return oldest.account_id, None
     account_id = settings.account_id or f"{secrets.randbelow(9 * 10**11) + 10**11:012d}"
-    store.create_account(Account(account_id, name="management", created=now))
     key_id = settings.root_access_key_id or new_access_key_id("AKIA", account_id)
     secret = settings.root_secret_access_key or new_secret_access_key()
-    store.create_access_key(
+    # One transaction: an account stored without its key (a crash in between) would be
+    # taken as set up on the next start and its root could never sign in.
+    store.create_management_account(
+        Account(account_id, name="management", created=now),
         AccessKey(
             access_key_id=key_id,
             account_id=account_id,
