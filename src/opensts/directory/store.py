@@ -7,6 +7,8 @@ Conventions (after Dex's storage interface):
   regard to case* and looked up case-insensitively, as IAM does ("names are not
   distinguished by case", IAM User Guide, reference_iam-quotas).
 * Every mutation is one transaction: it either fully happens or leaves nothing behind.
+  Rows that must exist together are written by one mutation (``create_member_account``,
+  ``create_management_account``, ``enable_org_policy_type``), never by several calls.
 * ``update_*(key, fn)`` run ``fn(old) -> new`` inside the transaction with the row locked;
   ``fn`` may raise to abort, and may be run once per call.
 * Quotas that must hold under concurrency (access keys per user, policy versions, MFA
