@@ -85,8 +85,9 @@ class OrgsMixin(SqlBase):
         self, conn: sa.Connection, enabled: Collection[str], target_id: str,
         managed: Sequence[OrgPolicy],
     ) -> None:
-        """Attach each AWS managed policy (stored first if missing) whose type is SCP, whose
-        FullAWSAccess AWS attaches everywhere even while SCPs are disabled, or enabled."""
+        """Attach (storing it first if missing) the managed policy of each type in
+        ``enabled``, and FullAWSAccess always: AWS attaches it to every root, OU and
+        account even while SCPs are disabled."""
         for policy in managed:
             if policy.type == SCP or policy.type in enabled:
                 self._ensure_org_policy(conn, policy)
@@ -156,8 +157,9 @@ class OrgsMixin(SqlBase):
     # -- tree ------------------------------------------------------------------------------
     def create_org_unit(self, unit: OrgUnit, managed: Sequence[OrgPolicy] = ()) -> None:
         with self._write() as conn:
-            enabled = self._root_for_update(conn, unit.org_id).enabled_policy_types if (
-                managed) else ()
+            enabled: tuple[str, ...] = ()
+            if managed:
+                enabled = self._root_for_update(conn, unit.org_id).enabled_policy_types
             if unit.parent_id is not None:
                 self._one(conn, sa.select(_ou.c.unit_id).where(_ou.c.unit_id == unit.parent_id),
                           "org_unit", unit.parent_id)
