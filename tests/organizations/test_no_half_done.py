@@ -35,7 +35,7 @@ from tests.organizations.invariants import (
     targets_without_managed,
     unfinished_requests,
 )
-from tests.server.test_kill_create_account import POSTGRES, _pg_url
+from tests.server.test_kill_create_account import _libpq, _pg_url
 
 ACCT = "123456789012"
 WRITES = 40  # more than any of these operations makes
@@ -70,13 +70,13 @@ def database_env(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
         yield {}
         return
     schema = f"half_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(POSTGRES.replace("+psycopg", ""), autocommit=True) as conn:
+    with psycopg.connect(_libpq(), autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
     url = _pg_url()
     sep = "&" if "?" in url else "?"
     yield {"OPENSTS_DATABASE_URL": f"{url}{sep}options=-csearch_path%3D{schema}",
            "OPENSTS_MASTER_KEY": base64.b64encode(secrets.token_bytes(32)).decode()}
-    with psycopg.connect(POSTGRES.replace("+psycopg", ""), autocommit=True) as conn:
+    with psycopg.connect(_libpq(), autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
