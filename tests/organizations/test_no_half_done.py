@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from opensts.config import Settings
+from opensts.credentials.at_rest import SecretBox
 from opensts.services import organizations as orgs
 from opensts.services.bootstrap import ensure_management_account
 from opensts.services.context import CallContext, Caller, RequestMeta
@@ -181,8 +182,6 @@ def test_first_start_failing_at_any_write_leaves_no_account_without_root_key(
     tmp_path: Path,
 ) -> None:
     settings = Settings.from_env(tmp_path / "data", env={"OPENSTS_ACCOUNT_ID": ACCT})
-    from opensts.credentials.at_rest import SecretBox
-
     box = SecretBox(settings.master_key)
     for n in range(1, 8):
         store = open_store(f"sqlite:///{tmp_path / f'first-{n}.db'}", aws_managed=False)
@@ -196,3 +195,32 @@ def test_first_start_failing_at_any_write_leaves_no_account_without_root_key(
                                                datetime.now(UTC))
         assert [k.access_key_id for k in store.list_access_keys(account, None)], n
         store.close()
+
+
+def test_a_concurrent_first_start_uses_the_other_nodes_management_account(
+    tmp_path: Path,
+) -> None:
+    settings = Settings.from_env(tmp_path / "data", env={"OPENSTS_ACCOUNT_ID": ACCT})
+    box = SecretBox(settings.master_key)
+    store = open_store(f"sqlite:///{tmp_path / 'shared.db'}", aws_managed=False)
+    other = replace(settings, account_id="111122223333")
+    ensure_management_account(store, box, other, datetime.now(UTC))
+
+    class LookedTooEarly:
+        """Saw the database empty just before the other node's first start committed."""
+
+        def __init__(self) -> None:
+            self.looks = 0
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(store, name)
+
+        def list_accounts(self) -> list[Any]:
+            self.looks += 1
+            return [] if self.looks == 1 else store.list_accounts()
+
+    account, first = ensure_management_account(LookedTooEarly(), box,  # type: ignore[arg-type]
+                                                settings, datetime.now(UTC))
+    assert (account, first) == ("111122223333", None)
+    assert [a.account_id for a in store.list_accounts()] == ["111122223333"]
+    store.close()

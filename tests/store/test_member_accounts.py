@@ -205,11 +205,18 @@ def test_enable_policy_type_attaches_everywhere_or_nowhere(
 
 
 def test_create_management_account_is_one_transaction(store: SqlStore) -> None:
+    taken = access_key(None, None, account="999988887777")
+    store.create_access_key(taken)
+    # The key insert fails after the account insert: the account is not kept without it.
+    with pytest.raises(AlreadyExists):
+        store.create_management_account(Account(ACCT, "management", created=NOW),
+                                        dataclasses.replace(taken, account_id=ACCT))
+    assert store.find_account(ACCT) is None
     key = access_key(None, None, account=ACCT)
     store.create_management_account(Account(ACCT, "management", created=NOW), key)
     assert [k.access_key_id for k in store.list_access_keys(ACCT, None)] == [key.access_key_id]
-    # The key id is taken: the second account is not stored without its key.
+    # Only the first start creates one: a second (another node's) is refused.
     with pytest.raises(AlreadyExists):
-        store.create_management_account(Account("999988887777", "other", created=NOW),
-                                        dataclasses.replace(key, account_id="999988887777"))
-    assert store.find_account("999988887777") is None
+        store.create_management_account(Account("111111111111", "other", created=NOW),
+                                        access_key(None, None, account="111111111111"))
+    assert store.find_account("111111111111") is None

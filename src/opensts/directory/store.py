@@ -67,7 +67,8 @@ class Store(Protocol):
     def find_account(self, account_id: str) -> Account | None: ...
     def list_accounts(self) -> list[Account]: ...
     def create_management_account(self, account: Account, root_key: AccessKey) -> None:
-        """First start: the account and its root access key in one transaction."""
+        """First start: the account and its root access key in one transaction;
+        AlreadyExists if the store already holds any account."""
         ...
 
     # -- users ---------------------------------------------------------------------------

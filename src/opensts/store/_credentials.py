@@ -83,8 +83,15 @@ class CredentialsMixin(PrincipalsMixin):
 
     def create_management_account(self, account: Account, root_key: AccessKey) -> None:
         """First start: the account and its root access key together, so a crash between
-        them cannot leave an account nobody can ever sign in to."""
+        them cannot leave an account nobody can ever sign in to. AlreadyExists when the
+        store holds an account already (another node's first start won)."""
         with self._write() as conn:
+            if conn.dialect.name == "postgresql":
+                # Two nodes starting on an empty database: the second waits, then sees
+                # the first one's account. (SQLite's BEGIN IMMEDIATE already serializes.)
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(7170114)"))
+            if conn.execute(sa.select(s.accounts.c.account_id).limit(1)).first() is not None:
+                raise AlreadyExists("account", account.account_id)
             self._insert_account(conn, account)
             self._insert_access_key(conn, root_key, max_per_user=2)
 
