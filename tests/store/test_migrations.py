@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from opensts.directory.records import CreateAccountStatus
 from opensts.store import schema
 from opensts.store.migrations import MIGRATIONS
+
+from .records import NOW
 
 
 def _versions(store) -> list[int]:  # type: ignore[no-untyped-def]
@@ -49,3 +52,18 @@ def test_sign_in_sessions_gain_the_role_id_column(store_factory) -> None:  # typ
         columns = {c["name"] for c in sa.inspect(conn).get_columns(
             "signin_sessions", schema=reopened._schema)}
     assert "role_id" in columns
+
+
+def test_create_account_requests_left_in_progress_are_failed(store_factory) -> None:  # type: ignore[no-untyped-def]
+    old = store_factory()
+    old.save_create_account_status(CreateAccountStatus("car-cut", "o-x", "a", "IN_PROGRESS",
+                                                       NOW))
+    done = CreateAccountStatus("car-done", "o-x", "b", "SUCCEEDED", NOW, NOW, "111111111111")
+    old.save_create_account_status(done)
+    with old._engine.begin() as conn:  # as written by a version before migration 6
+        conn.execute(sa.delete(schema.schema_migrations).where(
+            schema.schema_migrations.c.version == 6))
+    reopened = store_factory()
+    assert reopened.get_create_account_status("car-cut") == CreateAccountStatus(
+        "car-cut", "o-x", "a", "FAILED", NOW, NOW, None, "INTERNAL_FAILURE")
+    assert reopened.get_create_account_status("car-done") == done

@@ -35,7 +35,7 @@ class Conflict(StoreError):
     Reasons used: ``attached_policies``, ``inline_policies``, ``access_keys``,
     ``login_profile``, ``mfa_devices``, ``group_members``, ``group_memberships``,
     ``policy_attached``, ``policy_versions``, ``default_version``, ``mfa_in_use``,
-    ``mfa_assigned``, ``org_children``, ``not_empty``.
+    ``mfa_assigned``, ``org_children``, ``not_empty``, ``policy_type_enabled``.
     """
 
     def __init__(self, reason: str, detail: str = ""):

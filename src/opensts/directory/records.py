@@ -284,6 +284,24 @@ class CreateAccountStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class NewMemberAccount:
+    """Everything Organizations CreateAccount writes, stored by
+    ``Store.create_member_account`` in one transaction: all of it or none of it.
+
+    ``managed_policies`` are the organization's AWS managed policies (FullAWSAccess,
+    RCPFullAWSAccess): each is stored if missing and attached to the account when its type
+    is SERVICE_CONTROL_POLICY or enabled on the root, as read inside that transaction.
+    """
+
+    account: Account
+    member: OrgAccount
+    access_role: Role
+    role_policy_arns: tuple[str, ...]  # managed IAM policies attached to access_role
+    managed_policies: tuple[OrgPolicy, ...]
+    status: CreateAccountStatus  # the finished (SUCCEEDED) request
+
+
+@dataclass(frozen=True, slots=True)
 class SigningKey:
     """A session-token signing key, sealed at rest; exactly one key is primary."""
 

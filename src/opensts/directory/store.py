@@ -7,6 +7,8 @@ Conventions (after Dex's storage interface):
   regard to case* and looked up case-insensitively, as IAM does ("names are not
   distinguished by case", IAM User Guide, reference_iam-quotas).
 * Every mutation is one transaction: it either fully happens or leaves nothing behind.
+  Rows that must exist together are written by one mutation (``create_member_account``,
+  ``create_management_account``, ``enable_org_policy_type``), never by several calls.
 * ``update_*(key, fn)`` run ``fn(old) -> new`` inside the transaction with the row locked;
   ``fn`` may raise to abort, and may be run once per call.
 * Quotas that must hold under concurrency (access keys per user, policy versions, MFA
@@ -17,7 +19,7 @@ Conventions (after Dex's storage interface):
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Literal, Protocol
 
@@ -32,6 +34,7 @@ from opensts.directory.records import (
     InlinePolicy,
     LoginProfile,
     ManagedPolicy,
+    NewMemberAccount,
     OidcProvider,
     OrgAccount,
     Organization,
@@ -63,6 +66,10 @@ class Store(Protocol):
     def get_account(self, account_id: str) -> Account: ...
     def find_account(self, account_id: str) -> Account | None: ...
     def list_accounts(self) -> list[Account]: ...
+    def create_management_account(self, account: Account, root_key: AccessKey) -> None:
+        """First start: the account and its root access key in one transaction;
+        AlreadyExists if the store already holds any account."""
+        ...
 
     # -- users ---------------------------------------------------------------------------
     def create_user(self, user: User) -> None: ...
@@ -265,15 +272,30 @@ class Store(Protocol):
     def delete_signing_key(self, key_id: str) -> None: ...
 
     # -- organizations -------------------------------------------------------------------
-    def create_organization(self, org: Organization, root: OrgUnit, management: OrgAccount) -> None:
+    def create_organization(
+        self, org: Organization, root: OrgUnit, management: OrgAccount,
+        managed: Sequence[OrgPolicy] = (),
+    ) -> None:
+        """``managed``: the AWS managed policies (FullAWSAccess, ...), stored if missing and
+        attached to the root and the management account when their type is
+        SERVICE_CONTROL_POLICY or enabled on ``root`` — in the same transaction."""
         ...
     def get_organization(self, org_id: str) -> Organization: ...
     def find_organization_for_account(self, account_id: str) -> Organization | None: ...
     def delete_organization(self, org_id: str) -> None: ...
-    def create_org_unit(self, unit: OrgUnit) -> None: ...
+    def create_org_unit(self, unit: OrgUnit, managed: Sequence[OrgPolicy] = ()) -> None:
+        """``managed`` as for create_organization, attached to the new unit."""
+        ...
     def get_org_unit(self, unit_id: str) -> OrgUnit: ...
     def list_org_units(self, org_id: str, parent_id: str | None = None) -> list[OrgUnit]: ...
     def update_org_unit(self, unit_id: str, fn: Callable[[OrgUnit], OrgUnit]) -> OrgUnit: ...
+    def enable_org_policy_type(
+        self, root_id: str, policy_type: str, managed: OrgPolicy | None = None
+    ) -> OrgUnit:
+        """Enable the type on the root (Conflict ``policy_type_enabled`` if it is) and, with
+        ``managed``, store that policy if missing and attach it to the root, every OU and
+        every account of the organization, in one transaction; returns the root."""
+        ...
     def delete_org_unit(self, unit_id: str) -> None: ...
     def add_org_account(self, member: OrgAccount) -> None: ...
     def get_org_account(self, account_id: str) -> OrgAccount: ...
@@ -292,6 +314,12 @@ class Store(Protocol):
     def list_org_policies_for_target(self, target_id: str, policy_type: str) -> list[OrgPolicy]:
         ...
     def list_org_targets_for_policy(self, policy_id: str) -> list[str]: ...
+    def create_member_account(self, new: NewMemberAccount) -> None:
+        """Organizations CreateAccount in one transaction: the account, its membership,
+        its access role with the role's policies, the managed organization policies and
+        the finished request status (see NewMemberAccount). AlreadyExists/NotFound abort
+        it and leave nothing behind."""
+        ...
     def save_create_account_status(self, status: CreateAccountStatus) -> None: ...
     def get_create_account_status(self, request_id: str) -> CreateAccountStatus: ...
 

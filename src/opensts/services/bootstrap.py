@@ -16,6 +16,7 @@ from opensts.config import Settings
 from opensts.credentials.at_rest import SecretBox
 from opensts.credentials.ids import new_access_key_id, new_secret_access_key
 from opensts.credentials.tokens import KeyRing
+from opensts.directory.errors import AlreadyExists
 from opensts.directory.records import AccessKey, Account, SigningKey
 from opensts.directory.store import Store
 
@@ -30,27 +31,43 @@ class FirstStart:
 def ensure_management_account(
     store: Store, box: SecretBox, settings: Settings, now: datetime
 ) -> tuple[str, FirstStart | None]:
-    accounts = store.list_accounts()
-    if accounts:
-        oldest = min(accounts, key=lambda a: a.created or now)
-        return oldest.account_id, None
+    existing = _management_account(store, now)
+    if existing is not None:
+        return existing, None
     account_id = settings.account_id or f"{secrets.randbelow(9 * 10**11) + 10**11:012d}"
-    store.create_account(Account(account_id, name="management", created=now))
     key_id = settings.root_access_key_id or new_access_key_id("AKIA", account_id)
     secret = settings.root_secret_access_key or new_secret_access_key()
-    store.create_access_key(
-        AccessKey(
-            access_key_id=key_id,
-            account_id=account_id,
-            user_name=None,
-            user_id=None,
-            sealed_secret=box.seal(secret.encode(), context=b"access-key:" + key_id.encode()),
-            status="Active",
-            created=now,
+    # One transaction: an account stored without its key (a crash in between) would be
+    # taken as set up on the next start and its root could never sign in.
+    try:
+        store.create_management_account(
+            Account(account_id, name="management", created=now),
+            AccessKey(
+                access_key_id=key_id,
+                account_id=account_id,
+                user_name=None,
+                user_id=None,
+                sealed_secret=box.seal(secret.encode(),
+                                       context=b"access-key:" + key_id.encode()),
+                status="Active",
+                created=now,
+            ),
         )
-    )
+    except AlreadyExists:
+        # Another node sharing the database made its first start meanwhile: use its.
+        existing = _management_account(store, now)
+        if existing is None:
+            raise
+        return existing, None
     shown = None if settings.root_secret_access_key else secret
     return account_id, FirstStart(account_id, key_id, shown)
+
+
+def _management_account(store: Store, now: datetime) -> str | None:
+    accounts = store.list_accounts()
+    if not accounts:
+        return None
+    return min(accounts, key=lambda a: a.created or now).account_id
 
 
 def add_signing_key(store: Store, box: SecretBox, now: datetime) -> str:

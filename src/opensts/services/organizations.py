@@ -10,6 +10,7 @@ root, every OU and every account, as AWS does.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import secrets
@@ -21,10 +22,11 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from opensts.credentials.ids import new_unique_id
-from opensts.directory.errors import AlreadyExists, NotFound
+from opensts.directory.errors import AlreadyExists, Conflict, NotFound
 from opensts.directory.records import (
     Account,
     CreateAccountStatus,
+    NewMemberAccount,
     OrgAccount,
     Organization,
     OrgPolicy,
@@ -203,36 +205,41 @@ def _policy_type(name: str | None) -> PolicyType:
     return POLICY_TYPES[name]
 
 
+def _managed_policy(org: Organization, kind: PolicyType) -> OrgPolicy:
+    """The record of the type's AWS managed policy (FullAWSAccess, RCPFullAWSAccess), stored
+    once per organization."""
+    return OrgPolicy(
+        policy_id=f"{kind.managed_id}-{org.org_id}",
+        org_id=org.org_id,
+        arn=kind.managed_arn,
+        name=kind.managed_name,
+        description="Allows access to every operation",
+        type=kind.name,
+        content=kind.managed_content,
+        aws_managed=True,
+    )
+
+
+def _all_managed(org: Organization) -> tuple[OrgPolicy, ...]:
+    """What a new root, OU or account gets: the store attaches FullAWSAccess and the managed
+    policy of every type enabled on the root, in the transaction creating the target."""
+    return tuple(_managed_policy(org, kind) for kind in POLICY_TYPES.values())
+
+
 def _managed(
     ctx: CallContext, org: Organization, kind: PolicyType = POLICY_TYPES[SCP]
 ) -> OrgPolicy:
-    """The type's AWS managed policy (FullAWSAccess, RCPFullAWSAccess) of this organization."""
+    """The type's AWS managed policy of this organization, stored if missing (organizations
+    created before the managed policies were stored with them)."""
     store = ctx.runtime.store
-    policy_id = f"{kind.managed_id}-{org.org_id}"
+    policy = _managed_policy(org, kind)
     try:
-        return store.get_org_policy(policy_id)
+        return store.get_org_policy(policy.policy_id)
     except NotFound:
-        policy = OrgPolicy(
-            policy_id=policy_id,
-            org_id=org.org_id,
-            arn=kind.managed_arn,
-            name=kind.managed_name,
-            description="Allows access to every operation",
-            type=kind.name,
-            content=kind.managed_content,
-            aws_managed=True,
-        )
+        pass
+    with contextlib.suppress(AlreadyExists):  # stored meanwhile by a concurrent call
         store.create_org_policy(policy)
-        return policy
-
-
-def _attach_managed(ctx: CallContext, org: Organization, target_id: str) -> None:
-    """Attach every enabled type's managed policy to a new root, OU or account, as AWS does."""
-    store = ctx.runtime.store
-    enabled = store.get_org_unit(org.root_id).enabled_policy_types
-    for kind in POLICY_TYPES.values():
-        if kind.name == SCP or kind.name in enabled:
-            store.attach_org_policy(_managed(ctx, org, kind).policy_id, target_id)
+    return policy
 
 
 def _public_policy_id(policy: OrgPolicy) -> str:
@@ -336,9 +343,14 @@ def create_organization(ctx: CallContext, params: Params) -> dict[str, Any]:
         joined_method="INVITED",
         joined=now,
     )
-    store.create_organization(org, root, member)
-    _attach_managed(ctx, org, root_id)
-    _attach_managed(ctx, org, management)
+    try:
+        store.create_organization(org, root, member, _all_managed(org))
+    except AlreadyExists:  # a concurrent CreateOrganization of the same account won
+        raise _error(
+            "AlreadyInOrganizationException",
+            "The AWS account is already a member of an organization.",
+            status=409,
+        ) from None
     return {"Organization": _organization_view(org, root)}
 
 
@@ -365,35 +377,16 @@ def enable_policy_type(ctx: CallContext, params: Params) -> dict[str, Any]:
         raise _error(
             "RootNotFoundException", "We can't find a root with the RootId that you specified."
         )
-    store = ctx.runtime.store
-    root = store.get_org_unit(org.root_id)
-    if kind.name in root.enabled_policy_types:
+    # Enabling RCPs attaches RCPFullAWSAccess to the root, every OU and every account, in
+    # the same transaction (FullAWSAccess is attached everywhere from the start).
+    managed = None if kind.name == SCP else _managed_policy(org, kind)
+    try:
+        root = ctx.runtime.store.enable_org_policy_type(org.root_id, kind.name, managed)
+    except Conflict:
         raise _error(
             "PolicyTypeAlreadyEnabledException",
             "The specified policy type is already enabled.",
-        )
-    root = ctx.runtime.store.update_org_unit(
-        org.root_id,
-        lambda unit: OrgUnit(
-            unit.unit_id,
-            unit.org_id,
-            unit.arn,
-            unit.name,
-            unit.kind,
-            unit.parent_id,
-            (*unit.enabled_policy_types, kind.name),
-        ),
-    )
-    if kind.name != SCP:
-        # Enabling RCPs attaches RCPFullAWSAccess to the root, every OU and every account.
-        managed = _managed(ctx, org, kind).policy_id
-        targets = [org.root_id, *(u.unit_id for u in store.list_org_units(org.org_id))]
-        targets += [a.account_id for a in store.list_org_accounts(org.org_id)]
-        for target in dict.fromkeys(targets):
-            if managed not in {
-                p.policy_id for p in store.list_org_policies_for_target(target, kind.name)
-            }:
-                store.attach_org_policy(managed, target)
+        ) from None
     return {"Root": _root_view(root)}
 
 
@@ -420,57 +413,58 @@ def create_account(ctx: CallContext, params: Params) -> dict[str, Any]:
     now: datetime = ctx.meta.now
     request_id = f"car-{uuid.uuid4().hex}"
     account_id = _new_account_id(ctx)
-    status = CreateAccountStatus(request_id, org.org_id, name, "IN_PROGRESS", now)
-    store.save_create_account_status(status)
+    trust = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{org.management_account_id}:root"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+    )
+    done = CreateAccountStatus(request_id, org.org_id, name, "SUCCEEDED", now, now, account_id)
+    new = NewMemberAccount(
+        account=Account(account_id, name=name, email=email, created=now),
+        member=OrgAccount(
+            account_id=account_id,
+            org_id=org.org_id,
+            parent_id=org.root_id,
+            arn=f"arn:aws:organizations::{org.management_account_id}:account/"
+            f"{org.org_id}/{account_id}",
+            name=name,
+            email=email,
+            joined_method="CREATED",
+            joined=now,
+        ),
+        access_role=Role(
+            account_id=account_id,
+            role_id=new_unique_id("AROA"),
+            name=role_name,
+            path="/",
+            arn=f"arn:aws:iam::{account_id}:role/{role_name}",
+            created=now,
+            assume_role_policy=trust,
+        ),
+        role_policy_arns=(ADMIN_POLICY,),
+        managed_policies=_all_managed(org),
+        status=done,
+    )
+    ctx.audit.request_parameters = {"accountName": name, "roleName": role_name}
+    # AWS answers IN_PROGRESS and finishes later; here the whole account is created in one
+    # store transaction before the answer, so a crash leaves all of it or nothing, and no
+    # request is ever stored IN_PROGRESS.
     try:
-        store.create_account(Account(account_id, name=name, email=email, created=now))
-        store.add_org_account(
-            OrgAccount(
-                account_id=account_id,
-                org_id=org.org_id,
-                parent_id=org.root_id,
-                arn=f"arn:aws:organizations::{org.management_account_id}:account/"
-                f"{org.org_id}/{account_id}",
-                name=name,
-                email=email,
-                joined_method="CREATED",
-                joined=now,
-            )
-        )
-        trust = json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"AWS": f"arn:aws:iam::{org.management_account_id}:root"},
-                        "Action": "sts:AssumeRole",
-                    }
-                ],
-            }
-        )
-        store.create_role(
-            Role(
-                account_id=account_id,
-                role_id=new_unique_id("AROA"),
-                name=role_name,
-                path="/",
-                arn=f"arn:aws:iam::{account_id}:role/{role_name}",
-                created=now,
-                assume_role_policy=trust,
-            )
-        )
-        store.attach_policy("role", account_id, role_name, ADMIN_POLICY)
-        _attach_managed(ctx, org, account_id)
+        store.create_member_account(new)
     except (AlreadyExists, NotFound) as exc:
+        # Nothing of the account was stored; the request is recorded as failed.
         failed = CreateAccountStatus(
             request_id, org.org_id, name, "FAILED", now, now, None, "INTERNAL_FAILURE"
         )
         store.save_create_account_status(failed)
         raise _error("ConstraintViolationException", f"Account creation failed: {exc}") from exc
-    done = CreateAccountStatus(request_id, org.org_id, name, "SUCCEEDED", now, now, account_id)
-    store.save_create_account_status(done)
-    ctx.audit.request_parameters = {"accountName": name, "roleName": role_name}
     return {"CreateAccountStatus": _status_view(done)}
 
 
@@ -527,13 +521,12 @@ def create_organizational_unit(ctx: CallContext, params: Params) -> dict[str, An
         parent_id=parent_id,
     )
     try:
-        store.create_org_unit(unit)
+        store.create_org_unit(unit, _all_managed(org))
     except AlreadyExists:
         raise _error(
             "DuplicateOrganizationalUnitException",
             "An OU with the same name already exists.",
         ) from None
-    _attach_managed(ctx, org, unit_id)
     return {"OrganizationalUnit": {"Id": unit.unit_id, "Arn": unit.arn, "Name": unit.name}}
 
 

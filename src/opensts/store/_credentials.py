@@ -13,6 +13,7 @@ from opensts.directory.paging import decode_marker, make_page
 from opensts.directory.records import (
     AccessKey,
     AccessKeyLastUsed,
+    Account,
     LoginProfile,
     Page,
     SigningKey,
@@ -63,17 +64,36 @@ class CredentialsMixin(PrincipalsMixin):
 
     def create_access_key(self, key: AccessKey, *, max_per_user: int = 2) -> None:
         with self._write() as conn:
-            user_id = self._key_owner(conn, key.account_id, key.user_name, lock=True)
-            owner = _k.c.user_id.is_(None) if user_id is None else _k.c.user_id == user_id
-            count = conn.execute(sa.select(sa.func.count()).select_from(_k).where(
-                _k.c.account_id == key.account_id, owner)).scalar_one()
-            if count >= max_per_user:
-                raise QuotaExceeded("AccessKeysPerUser", max_per_user)
-            self._insert(conn, _k, {
-                "access_key_id": key.access_key_id, "account_id": key.account_id,
-                "user_id": user_id, "sealed_secret": key.sealed_secret, "status": key.status,
-                "created": key.created,
-            }, "access_key", key.access_key_id)
+            self._insert_access_key(conn, key, max_per_user=max_per_user)
+
+    def _insert_access_key(
+        self, conn: sa.Connection, key: AccessKey, *, max_per_user: int = 2
+    ) -> None:
+        user_id = self._key_owner(conn, key.account_id, key.user_name, lock=True)
+        owner = _k.c.user_id.is_(None) if user_id is None else _k.c.user_id == user_id
+        count = conn.execute(sa.select(sa.func.count()).select_from(_k).where(
+            _k.c.account_id == key.account_id, owner)).scalar_one()
+        if count >= max_per_user:
+            raise QuotaExceeded("AccessKeysPerUser", max_per_user)
+        self._insert(conn, _k, {
+            "access_key_id": key.access_key_id, "account_id": key.account_id,
+            "user_id": user_id, "sealed_secret": key.sealed_secret, "status": key.status,
+            "created": key.created,
+        }, "access_key", key.access_key_id)
+
+    def create_management_account(self, account: Account, root_key: AccessKey) -> None:
+        """First start: the account and its root access key together, so a crash between
+        them cannot leave an account nobody can ever sign in to. AlreadyExists when the
+        store holds an account already (another node's first start won)."""
+        with self._write() as conn:
+            if conn.dialect.name == "postgresql":
+                # Two nodes starting on an empty database: the second waits, then sees
+                # the first one's account. (SQLite's BEGIN IMMEDIATE already serializes.)
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(7170114)"))
+            if conn.execute(sa.select(s.accounts.c.account_id).limit(1)).first() is not None:
+                raise AlreadyExists("account", account.account_id)
+            self._insert_account(conn, account)
+            self._insert_access_key(conn, root_key, max_per_user=2)
 
     def find_access_key(self, access_key_id: str) -> AccessKey | None:
         with self._read(snapshot=False) as conn:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -64,9 +65,49 @@ def _policy_values(p: OrgPolicy) -> dict[str, Any]:
             "aws_managed": p.aws_managed}
 
 
+def _status_values(status: CreateAccountStatus) -> dict[str, Any]:
+    return {"request_id": status.request_id, "org_id": status.org_id,
+            "account_name": status.account_name, "state": status.state,
+            "requested": status.requested, "completed": status.completed,
+            "account_id": status.account_id, "failure_reason": status.failure_reason}
+
+
 class OrgsMixin(SqlBase):
+    # -- helpers shared by the mutations that create a target ------------------------------
+    def _root_for_update(self, conn: sa.Connection, org_id: str) -> OrgUnit:
+        """The organization's root, locked. Creating a target (account, OU) and enabling a
+        policy type both take this lock first, so a new target gets the managed policies
+        of every type enabled when it commits, never of a state changed meanwhile."""
+        return _unit(self._one(conn, sa.select(_ou).where(
+            _ou.c.org_id == org_id, _ou.c.kind == "ROOT").with_for_update(), "org_unit", org_id))
+
+    def _attach_managed(
+        self, conn: sa.Connection, enabled: Collection[str], target_id: str,
+        managed: Sequence[OrgPolicy],
+    ) -> None:
+        """Attach (storing it first if missing) the managed policy of each type in
+        ``enabled``, and FullAWSAccess always: AWS attaches it to every root, OU and
+        account even while SCPs are disabled."""
+        for policy in managed:
+            if policy.type == SCP or policy.type in enabled:
+                self._ensure_org_policy(conn, policy)
+                self._link_org_policy(conn, policy.policy_id, target_id)
+
+    def _ensure_org_policy(self, conn: sa.Connection, policy: OrgPolicy) -> None:
+        if conn.execute(sa.select(_op.c.policy_id).where(
+                _op.c.policy_id == policy.policy_id)).first() is None:
+            self._insert(conn, _op, _policy_values(policy), "org_policy", policy.policy_id)
+
+    def _link_org_policy(self, conn: sa.Connection, policy_id: str, target_id: str) -> None:
+        """Attach, idempotently."""
+        if conn.execute(sa.select(_opa.c.policy_id).where(
+                _opa.c.policy_id == policy_id, _opa.c.target_id == target_id)).first() is None:
+            conn.execute(sa.insert(_opa).values(policy_id=policy_id, target_id=target_id))
+
+    # -- the organization --------------------------------------------------------------------
     def create_organization(
-        self, org: Organization, root: OrgUnit, management: OrgAccount
+        self, org: Organization, root: OrgUnit, management: OrgAccount,
+        managed: Sequence[OrgPolicy] = (),
     ) -> None:
         with self._write() as conn:
             if conn.execute(sa.select(_oa.c.account_id).where(
@@ -80,6 +121,8 @@ class OrgsMixin(SqlBase):
             }, "organization", org.management_account_id)
             conn.execute(sa.insert(_ou).values(**_unit_values(root)))
             conn.execute(sa.insert(_oa).values(**_member_values(management)))
+            for target in (root.unit_id, management.account_id):
+                self._attach_managed(conn, root.enabled_policy_types, target, managed)
 
     def get_organization(self, org_id: str) -> Organization:
         with self._read() as conn:
@@ -112,8 +155,11 @@ class OrgsMixin(SqlBase):
             conn.execute(sa.delete(_o).where(_o.c.org_id == org_id))
 
     # -- tree ------------------------------------------------------------------------------
-    def create_org_unit(self, unit: OrgUnit) -> None:
+    def create_org_unit(self, unit: OrgUnit, managed: Sequence[OrgPolicy] = ()) -> None:
         with self._write() as conn:
+            enabled: tuple[str, ...] = ()
+            if managed:
+                enabled = self._root_for_update(conn, unit.org_id).enabled_policy_types
             if unit.parent_id is not None:
                 self._one(conn, sa.select(_ou.c.unit_id).where(_ou.c.unit_id == unit.parent_id),
                           "org_unit", unit.parent_id)
@@ -122,6 +168,7 @@ class OrgsMixin(SqlBase):
                 if clash is not None:
                     raise AlreadyExists("org_unit", unit.name)
             self._insert(conn, _ou, _unit_values(unit), "org_unit", unit.unit_id)
+            self._attach_managed(conn, enabled, unit.unit_id, managed)
 
     def get_org_unit(self, unit_id: str) -> OrgUnit:
         with self._read() as conn:
@@ -144,6 +191,26 @@ class OrgsMixin(SqlBase):
                 name=new.name, policy_types=list(new.enabled_policy_types)))
             return new
 
+    def enable_org_policy_type(
+        self, root_id: str, policy_type: str, managed: OrgPolicy | None = None
+    ) -> OrgUnit:
+        with self._write() as conn:
+            root = _unit(self._one(conn, sa.select(_ou).where(_ou.c.unit_id == root_id)
+                                   .with_for_update(), "org_unit", root_id))
+            if policy_type in root.enabled_policy_types:
+                raise Conflict("policy_type_enabled", policy_type)
+            root = dataclasses.replace(
+                root, enabled_policy_types=(*root.enabled_policy_types, policy_type))
+            conn.execute(sa.update(_ou).where(_ou.c.unit_id == root_id).values(
+                policy_types=list(root.enabled_policy_types)))
+            if managed is not None:
+                self._ensure_org_policy(conn, managed)
+                units = sa.select(_ou.c.unit_id).where(_ou.c.org_id == root.org_id)
+                accounts = sa.select(_oa.c.account_id).where(_oa.c.org_id == root.org_id)
+                for target in conn.execute(sa.union_all(units, accounts)).scalars().all():
+                    self._link_org_policy(conn, managed.policy_id, target)
+            return root
+
     def delete_org_unit(self, unit_id: str) -> None:
         with self._write() as conn:
             self._one(conn, sa.select(_ou.c.unit_id).where(_ou.c.unit_id == unit_id)
@@ -160,12 +227,17 @@ class OrgsMixin(SqlBase):
     # -- member accounts -------------------------------------------------------------------
     def add_org_account(self, member: OrgAccount) -> None:
         with self._write() as conn:
-            self._one(conn, sa.select(_ou.c.unit_id).where(_ou.c.unit_id == member.parent_id),
-                      "org_unit", member.parent_id)
-            if conn.execute(sa.select(_oa.c.account_id).where(
-                    _oa.c.account_id == member.account_id)).first():
-                raise AlreadyExists("org_account", member.account_id)
-            self._insert(conn, _oa, _member_values(member), "org_account", member.account_id)
+            self._insert_org_account(conn, member)
+
+    def _insert_org_account(self, conn: sa.Connection, member: OrgAccount) -> None:
+        # The parent is locked so that a concurrent DeleteOrganizationalUnit, which locks
+        # it and then counts its members, cannot orphan the new member.
+        self._one(conn, sa.select(_ou.c.unit_id).where(_ou.c.unit_id == member.parent_id)
+                  .with_for_update(), "org_unit", member.parent_id)
+        if conn.execute(sa.select(_oa.c.account_id).where(
+                _oa.c.account_id == member.account_id)).first():
+            raise AlreadyExists("org_account", member.account_id)
+        self._insert(conn, _oa, _member_values(member), "org_account", member.account_id)
 
     def get_org_account(self, account_id: str) -> OrgAccount:
         with self._read() as conn:
@@ -181,8 +253,9 @@ class OrgsMixin(SqlBase):
 
     def move_org_account(self, account_id: str, source_parent: str, dest_parent: str) -> None:
         with self._write() as conn:
-            self._one(conn, sa.select(_ou.c.unit_id).where(_ou.c.unit_id == dest_parent),
-                      "org_unit", dest_parent)
+            # Locked for the same reason as in add_org_account.
+            self._one(conn, sa.select(_ou.c.unit_id).where(_ou.c.unit_id == dest_parent)
+                      .with_for_update(), "org_unit", dest_parent)
             done = conn.execute(sa.update(_oa).where(
                 _oa.c.account_id == account_id, _oa.c.parent_id == source_parent)
                 .values(parent_id=dest_parent))
@@ -260,15 +333,15 @@ class OrgsMixin(SqlBase):
                 _opa.c.policy_id == policy_id).order_by(_opa.c.target_id)).scalars())
 
     def save_create_account_status(self, status: CreateAccountStatus) -> None:
-        t = s.create_account_status
-        values = {"request_id": status.request_id, "org_id": status.org_id,
-                  "account_name": status.account_name, "state": status.state,
-                  "requested": status.requested, "completed": status.completed,
-                  "account_id": status.account_id, "failure_reason": status.failure_reason}
         with self._write() as conn:
-            if conn.execute(sa.update(t).where(t.c.request_id == status.request_id)
-                            .values(**values)).rowcount == 0:
-                conn.execute(sa.insert(t).values(**values))
+            self._save_status(conn, status)
+
+    def _save_status(self, conn: sa.Connection, status: CreateAccountStatus) -> None:
+        t = s.create_account_status
+        values = _status_values(status)
+        if conn.execute(sa.update(t).where(t.c.request_id == status.request_id)
+                        .values(**values)).rowcount == 0:
+            conn.execute(sa.insert(t).values(**values))
 
     def get_create_account_status(self, request_id: str) -> CreateAccountStatus:
         t = s.create_account_status

@@ -250,21 +250,27 @@ class PoliciesMixin(PrincipalsMixin):
     ) -> None:
         """Idempotent; the policy must be the account's own or AWS managed."""
         with self._write() as conn:
-            entity_id = self._entity_id(conn, kind, account_id, entity_name, lock=True)
-            row = conn.execute(sa.select(_p).where(
-                _p.c.arn == arn, _p.c.account_id.in_([account_id, AWS_MANAGED_ACCOUNT]))).first()
-            if row is None:
-                raise NotFound("policy", arn)
-            if not row.is_attachable:
-                raise Conflict("not_attachable", arn)
-            attached = conn.execute(sa.select(_a.c.policy_id).where(
-                _a.c.entity_kind == kind, _a.c.entity_id == entity_id)).scalars().all()
-            if row.policy_id in attached:
-                return
-            if len(attached) >= max_attached:
-                raise QuotaExceeded("PolicyAttachments", max_attached)
-            conn.execute(sa.insert(_a).values(
-                entity_kind=kind, entity_id=entity_id, policy_id=row.policy_id))
+            self._attach(conn, kind, account_id, entity_name, arn, max_attached=max_attached)
+
+    def _attach(
+        self, conn: sa.Connection, kind: EntityKind, account_id: str, entity_name: str,
+        arn: str, *, max_attached: int = 10,
+    ) -> None:
+        entity_id = self._entity_id(conn, kind, account_id, entity_name, lock=True)
+        row = conn.execute(sa.select(_p).where(
+            _p.c.arn == arn, _p.c.account_id.in_([account_id, AWS_MANAGED_ACCOUNT]))).first()
+        if row is None:
+            raise NotFound("policy", arn)
+        if not row.is_attachable:
+            raise Conflict("not_attachable", arn)
+        attached = conn.execute(sa.select(_a.c.policy_id).where(
+            _a.c.entity_kind == kind, _a.c.entity_id == entity_id)).scalars().all()
+        if row.policy_id in attached:
+            return
+        if len(attached) >= max_attached:
+            raise QuotaExceeded("PolicyAttachments", max_attached)
+        conn.execute(sa.insert(_a).values(
+            entity_kind=kind, entity_id=entity_id, policy_id=row.policy_id))
 
     def detach_policy(
         self, kind: EntityKind, account_id: str, entity_name: str, arn: str

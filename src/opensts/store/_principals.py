@@ -156,12 +156,15 @@ class PrincipalsMixin(SqlBase):
     # -- accounts --------------------------------------------------------------------------
     def create_account(self, account: Account) -> None:
         with self._write() as conn:
-            self._insert(
-                conn, s.accounts,
-                {"account_id": account.account_id, "name": account.name,
-                 "email": account.email, "created": account.created},
-                "account", account.account_id,
-            )
+            self._insert_account(conn, account)
+
+    def _insert_account(self, conn: sa.Connection, account: Account) -> None:
+        self._insert(
+            conn, s.accounts,
+            {"account_id": account.account_id, "name": account.name,
+             "email": account.email, "created": account.created},
+            "account", account.account_id,
+        )
 
     def find_account(self, account_id: str) -> Account | None:
         with self._read(snapshot=False) as conn:
@@ -341,11 +344,14 @@ class PrincipalsMixin(SqlBase):
     # -- roles -----------------------------------------------------------------------------
     def create_role(self, role: Role) -> None:
         with self._write() as conn:
-            if conn.execute(
-                sa.select(s.roles.c.role_id).where(named(s.roles, role.account_id, role.name))
-            ).first():
-                raise AlreadyExists("role", role.name)
-            self._insert(conn, s.roles, _role_values(role), "role", role.name)
+            self._insert_role(conn, role)
+
+    def _insert_role(self, conn: sa.Connection, role: Role) -> None:
+        if conn.execute(
+            sa.select(s.roles.c.role_id).where(named(s.roles, role.account_id, role.name))
+        ).first():
+            raise AlreadyExists("role", role.name)
+        self._insert(conn, s.roles, _role_values(role), "role", role.name)
 
     def get_role(self, account_id: str, name: str) -> Role:
         with self._read(snapshot=False) as conn:

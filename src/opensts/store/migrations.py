@@ -85,12 +85,23 @@ def _add_column(conn: sa.Connection, column: sa.Column[Any]) -> None:
                          f"{column.type.compile(conn.dialect)}")
 
 
+def _v6_fail_unfinished_create_account_requests(conn: sa.Connection) -> None:
+    # CreateAccount now stores the account and its finished request in one transaction,
+    # so nothing is written IN_PROGRESS any more: a request still IN_PROGRESS was cut off
+    # by a crash of an older version and will never finish. AWS's answer for it: FAILED.
+    t = schema.create_account_status
+    conn.execute(sa.update(t).where(t.c.state == "IN_PROGRESS").values(
+        state="FAILED", completed=t.c.requested, failure_reason="INTERNAL_FAILURE"))
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial directory schema", _v1_initial),
     Migration(2, "sign-in sessions and failed-attempt counters", _v2_signin),
     Migration(3, "indexes on permissions-boundary ARNs", _v3_boundary_indexes),
     Migration(4, "credentials stamp of sign-in sessions", _v4_signin_credentials_stamp),
     Migration(5, "role unique id of sign-in sessions", _v5_signin_role_id),
+    Migration(6, "fail create-account requests a crash left IN_PROGRESS",
+              _v6_fail_unfinished_create_account_requests),
 ]
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import event
 from opensts.directory.aws_managed import aws_managed_policies
 from opensts.store._credentials import CredentialsMixin
 from opensts.store._federation import FederationMixin
+from opensts.store._member_accounts import MemberAccountsMixin
 from opensts.store._orgs import OrgsMixin
 from opensts.store._policies import PoliciesMixin
 from opensts.store._signin import SigninMixin
@@ -53,7 +54,9 @@ def _sqlite_engine(url: str) -> sa.Engine:
     return engine
 
 
-class SqlStore(PoliciesMixin, CredentialsMixin, FederationMixin, OrgsMixin, SigninMixin):
+class SqlStore(
+    MemberAccountsMixin, PoliciesMixin, CredentialsMixin, FederationMixin, OrgsMixin, SigninMixin
+):
     """Directory store over SQLite or PostgreSQL. Thread-safe; share one per process."""
 
     def __init__(self, engine: sa.Engine, *, schema: str | None = None):
