@@ -21,7 +21,7 @@ is the one reader of both.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,7 +110,7 @@ def apply(scope: Scope, proxies: TrustedProxies) -> Scope:
             "scheme": "https" if found.secure else "http", "opensts.origin": found}
 
 
-def origin(scope: Scope) -> Origin:
+def origin(scope: Mapping[str, Any]) -> Origin:
     """The request's origin (after :func:`apply`; the raw connection otherwise)."""
     found = scope.get("opensts.origin")
     if isinstance(found, Origin):
