@@ -29,7 +29,10 @@ UNSUPPORTED = {
     "GetBucketMetadataConfiguration", "DeleteBucketMetadataConfiguration",
 }
 PARAMS: dict[str, dict[str, Any]] = {
-    "UpdateObjectEncryption": {"ObjectEncryption": {"SSEKMS": {"KMSKeyArn": "arn:aws:kms:us-east-1:111122223333:key/k"}}},
+    "UpdateObjectEncryption": {
+        "ObjectEncryption": {"SSEKMS": {"KMSKeyArn": "arn:aws:kms:us-east-1:111122223333:key/k"}}},
+    "CopyObject": {"CopySource": "src-b/k"},
+    "UploadPartCopy": {"CopySource": "src-b/k"},
 }
 SUPPORTED = sorted(set(MODEL.operation_names) - UNSUPPORTED)
 
