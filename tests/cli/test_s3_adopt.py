@@ -205,3 +205,27 @@ def test_the_opensts_command_has_the_group(data_dir: Path) -> None:
     listed = subprocess.run([str(BIN / "opensts"), "s3", "list", "--data-dir", str(data_dir)],
                             capture_output=True, text=True, timeout=60, env=env, check=True)
     assert listed.stdout.startswith("from-cli  111122223333  us-east-1")
+
+
+def test_adopt_against_seaweedfs(data_dir: Path, tmp_path: Path) -> None:
+    # The real storage of the S3 tests (tests/s3/conftest.py, the gateway's SeaweedFS).
+    support = pytest.importorskip("tests.s3.conftest")
+    if not hasattr(support, "start_seaweed"):
+        pytest.skip("no SeaweedFS support in tests/s3/conftest.py")
+    weed = support.start_seaweed(tmp_path / "weed")
+    try:
+        weed.client().create_bucket(Bucket="existing-data")
+        weed.client().put_object(Bucket="existing-data", Key="a/b.txt", Body=b"kept")
+        env = {"OPENSTS_S3_BACKEND_URL": weed.endpoint,
+               "OPENSTS_S3_BACKEND_ACCESS_KEY_ID": support.BACKEND_KEY,
+               "OPENSTS_S3_BACKEND_SECRET_ACCESS_KEY": support.BACKEND_SECRET}
+        missing = run(data_dir, "adopt", "not-in-storage", "--account", ACCT, **env)
+        assert missing.exit_code == 1 and "has no bucket not-in-storage" in missing.output
+        found = run(data_dir, "adopt", "existing-data", "--account", ACCT, **env)
+        assert found.exit_code == 0, found.output
+        assert weed.keys("existing-data") == ["a/b.txt"]  # nothing copied or moved
+    finally:
+        support.stop_seaweed(weed)
+    store = stored(data_dir)
+    assert [b.name for b in store.list_buckets(ACCT)] == ["existing-data"]
+    store.close()
