@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from opensts.audit.decisions import DecisionLog, decisions_dir, find_denials
 from opensts.cli.policy import policy
 from opensts.store import SqlStore, open_store
-from tests.s3.authz_world import PROD, Bucket, World, allow, doc, need
+from tests.s3.authz_world import PROD, World, allow, doc, need
 
 B = "productionapp"
 
@@ -58,7 +58,7 @@ def test_a_recorded_denial_is_explained_by_its_request_id(
     role = world.role(PROD, "Reader", doc(allow("s3:GetObject", f"arn:aws:s3:::{B}/*")))
     session = world.session(role, policy=doc(allow("s3:GetObject", f"arn:aws:s3:::{B}/public/*")))
     what = need("s3:GetObject", B, "private/k")
-    decision = world.decide(session, what, Bucket(B, PROD), request_id="REQ0000000000001")
+    decision = world.decide(session, what, world.bucket(B, PROD), request_id="REQ0000000000001")
     assert not decision.allowed
     decision_log.record_denial("REQ0000000000001", session.arn, what, decision)
     decision_log.flush()
@@ -86,7 +86,7 @@ def test_the_installed_command_reads_the_data_dir(
     world: World, decision_log: DecisionLog, data_dir: Path
 ) -> None:
     what = need("s3:PutObject", B, "k")
-    decision = world.decide(world.user(PROD, "bob"), what, Bucket(B, PROD))
+    decision = world.decide(world.user(PROD, "bob"), what, world.bucket(B, PROD))
     decision_log.record_denial("REQSUBPROCESS", "arn:aws:iam::222222222222:user/bob", what,
                                decision)
     decision_log.flush()
@@ -101,7 +101,7 @@ def test_the_installed_command_reads_the_data_dir(
 def test_anonymous_denials_and_several_per_request(
     world: World, decision_log: DecisionLog, data_dir: Path
 ) -> None:
-    bucket = Bucket(B, PROD)
+    bucket = world.bucket(B, PROD)
     for key in ("a", "b"):  # DeleteObjects decides each key
         what = need("s3:DeleteObject", B, key)
         decision_log.record_denial("REQMULTI", None, what, world.decide(None, what, bucket))
@@ -134,7 +134,7 @@ def test_the_log_is_bounded_and_rotates(world: World, data_dir: Path) -> None:
     directory = decisions_dir(data_dir)
     small = DecisionLog(directory, max_bytes=20_000, keep=2)
     what = need("s3:GetObject", B, "k")
-    decision = world.decide(None, what, Bucket(B, PROD))
+    decision = world.decide(None, what, world.bucket(B, PROD))
     try:
         for i in range(120):
             small.record_denial(f"ROT{i:04d}", None, what, decision)
@@ -159,7 +159,7 @@ def test_a_full_queue_drops_records_instead_of_blocking(world: World, data_dir: 
     fcntl.flock(lock, fcntl.LOCK_EX)  # another process holds the log: the writer waits
     slow = DecisionLog(directory, queue_size=2)
     what = need("s3:GetObject", B, "k")
-    decision = world.decide(None, what, Bucket(B, PROD))
+    decision = world.decide(None, what, world.bucket(B, PROD))
     try:
         for i in range(20):
             slow.record_denial(f"Q{i}", None, what, decision)  # never blocks
@@ -172,7 +172,7 @@ def test_a_full_queue_drops_records_instead_of_blocking(world: World, data_dir: 
 
 def test_a_torn_line_is_skipped(world: World, decision_log: DecisionLog, data_dir: Path) -> None:
     what = need("s3:GetObject", B, "k")
-    decision_log.record_denial("TORN1", None, what, world.decide(None, what, Bucket(B, PROD)))
+    decision_log.record_denial("TORN1", None, what, world.decide(None, what, world.bucket(B, PROD)))
     decision_log.flush()
     with (decisions_dir(data_dir) / "denials.jsonl").open("ab") as handle:
         handle.write(b'{"requestId":"TORN1","expl')

@@ -6,13 +6,14 @@ from __future__ import annotations
 import itertools
 import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from opensts.credentials.tokens import KeyRing
 from opensts.directory.records import (
     Account,
+    Bucket,
     Group,
     InlinePolicy,
     ManagedPolicy,
@@ -20,6 +21,7 @@ from opensts.directory.records import (
     Organization,
     OrgPolicy,
     OrgUnit,
+    PublicAccessBlock,
     Role,
     Tag,
     User,
@@ -49,28 +51,8 @@ def deny(action: str | list[str], resource: str | list[str] = "*", **extra: Any)
     return {"Effect": "Deny", "Action": action, "Resource": resource, **extra}
 
 
-@dataclass(frozen=True)
-class PAB:
-    block_public_acls: bool = True
-    ignore_public_acls: bool = True
-    block_public_policy: bool = True
-    restrict_public_buckets: bool = True
-
-
-OFF = PAB(False, False, False, False)
-
-
-@dataclass(frozen=True)
-class Bucket:
-    """Shaped as opensts.directory.records.Bucket (the fields a decision reads)."""
-
-    name: str
-    account_id: str
-    policy: str | None = None
-    tags: tuple[Tag, ...] = ()
-    public_access_block: PAB = field(default_factory=PAB)
-    region: str = "us-east-1"
-    created: datetime = NOW
+PAB = PublicAccessBlock
+OFF = PublicAccessBlock.all_off()
 
 
 @dataclass(frozen=True)
@@ -195,6 +177,19 @@ class World:
         policy = self._org_policy(kind, f"{kind.lower()}-{target}-{uuid.uuid4().hex[:6]}", text)
         self.store.create_org_policy(policy)
         self.store.attach_org_policy(policy.policy_id, target)
+
+    # -- buckets, stored and read back as the gateway reads them ------------------------
+
+    def bucket(self, name: str, account: str, policy: str | None = None, *,
+               tags: tuple[Tag, ...] = (), public_access_block: PublicAccessBlock | None = None
+               ) -> Bucket:
+        if self.store.find_bucket(name) is not None:
+            self.store.delete_bucket(name)
+        self.store.create_bucket(Bucket(name, account, "us-east-1", NOW, policy, tags,
+                                        public_access_block or PublicAccessBlock.all_on()))
+        found = self.store.find_bucket(name)
+        assert found is not None
+        return found
 
     # -- deciding --------------------------------------------------------------------
 
