@@ -23,19 +23,17 @@ from __future__ import annotations
 import copy
 import json
 import random
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from opensts.directory.records import InlinePolicy
+from opensts.services.context import Caller
 from opensts.store import SqlStore, open_store
+from tests.policy.engines import IamSimulateEngine
 
 from .authz_world import DEV, OFF, PROD, World, need
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from policy.engines import IamSimulateEngine  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not IamSimulateEngine.available(),
                                 reason="node or the iam-simulate peer is not installed")
@@ -129,7 +127,6 @@ def _ours(world: World, c: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         for old in store.list_inline_policies(kind, account, name, max_items=100).items:
             store.delete_inline_policy(kind, account, name, old)
         for j, document in enumerate(c["identity"]):
-            from opensts.directory.records import InlinePolicy
             store.put_inline_policy(InlinePolicy(account, kind, name, f"p{j}",  # type: ignore[arg-type]
                                                  json.dumps(document)))
         if c["who"] == "session":
@@ -137,7 +134,6 @@ def _ours(world: World, c: dict[str, Any]) -> tuple[str, dict[str, Any]]:
             caller = world.session(role, "s1", policy=policy)
         else:
             user = store.get_user(account, name)
-            from opensts.services.context import Caller
             caller = Caller("IAMUser", account, user.arn, user.user_id, "AKIADIFF", user_name=name)
     text = json.dumps(c["bucket_policy"]) if c["bucket_policy"] else None
     bucket = world.bucket(B, PROD, text, public_access_block=OFF)
