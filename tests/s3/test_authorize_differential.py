@@ -3,11 +3,13 @@
 
 Random same-account users and role sessions, a user of another account and anonymous
 callers ask for object and bucket actions on one bucket, under random identity policies,
-session policies and bucket policies (principals ``*``, accounts, users, the role, the
-session). OpenSTS decides through ``authorize_s3``; the request context it built (principal
-keys, ``s3:ResourceAccount``, the gateway's keys) is handed to the peer as-is, so the two
-engines differ only in their evaluation rules. All peer decisions come from ONE batched node
-call. Block Public Access is off (the peer has no such setting; tests/s3/test_authorize.py
+session policies, bucket policies (principals ``*``, accounts, users, the role, the
+session), SCPs on the caller's account and RCPs on the bucket owner's (both accounts are
+members of one organization, so the stored policy levels apply). OpenSTS decides through
+``authorize_s3``; the request context it built (principal keys, ``s3:ResourceAccount``, the
+gateway's keys) and the policy levels the store holds are handed to the peer as-is, so the
+two engines differ only in their evaluation rules. All peer decisions come from ONE batched
+node call. Block Public Access is off (the peer has no such setting; test_authorize.py
 covers it).
 
 The peer is AGPL-3.0 and runs only as a separate node process (tests/peers/iam-simulate).
@@ -33,7 +35,7 @@ from opensts.services.context import Caller
 from opensts.store import SqlStore, open_store
 from tests.policy.engines import IamSimulateEngine
 
-from .authz_world import DEV, OFF, PROD, World, need
+from .authz_world import DEV, OFF, PROD, RCP, SCP, World, need
 
 pytestmark = pytest.mark.skipif(not IamSimulateEngine.available(),
                                 reason="node or the iam-simulate peer is not installed")
@@ -63,8 +65,32 @@ CONDITIONS: list[dict[str, Any]] = [
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     path = tmp_path_factory.mktemp("s3diff") / "directory.db"
     store: SqlStore = open_store(f"sqlite:///{path}", aws_managed=False)
-    yield World(store)
+    made = World(store)
+    made.organization()  # DEV and PROD are members: SCPs and RCPs apply
+    yield made
     store.close()
+
+
+def _org_policy(rng: random.Random, rcp: bool) -> dict[str, Any]:
+    statements = []
+    for _ in range(rng.randint(1, 2)):
+        s = _statement(rng, ["*"] if rcp else None)
+        if rcp:
+            s["Effect"] = "Deny"  # RCPFullAWSAccess is the allow; RCPs add denies
+        statements.append(s)
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _set_org_policy(world: World, kind: str, account: str, document: dict[str, Any] | None
+                    ) -> None:
+    """Replace the extra (non-managed) policy of ``kind`` on ``account``."""
+    store = world.store
+    for old in store.list_org_policies_for_target(account, kind):
+        if not old.aws_managed:
+            store.detach_org_policy(old.policy_id, account)
+            store.delete_org_policy(old.policy_id)
+    if document is not None:
+        world.attach_org_policy(kind, account, json.dumps(document))
 
 
 def _statement(rng: random.Random, principals: list[str] | None) -> dict[str, Any]:
@@ -110,6 +136,9 @@ def _cases(world: World) -> list[dict[str, Any]]:
             "session": _policy(rng) if who == "session" and rng.random() < 0.4 else None,
             "context": {"s3:prefix": rng.choice(["home/alice/", "public/"])}
             if action == "s3:ListBucket" and rng.random() < 0.7 else {},
+            "scp": {acct: _org_policy(rng, rcp=False) for acct in (DEV, PROD)
+                    if rng.random() < 0.2},
+            "rcp": _org_policy(rng, rcp=True) if rng.random() < 0.25 else None,
         }
         out.append(c)
     return out
@@ -135,6 +164,9 @@ def _ours(world: World, c: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         else:
             user = store.get_user(account, name)
             caller = Caller("IAMUser", account, user.arn, user.user_id, "AKIADIFF", user_name=name)
+    for acct in (DEV, PROD):
+        _set_org_policy(world, SCP, acct, c["scp"].get(acct))
+    _set_org_policy(world, RCP, PROD, c["rcp"])
     text = json.dumps(c["bucket_policy"]) if c["bucket_policy"] else None
     bucket = world.bucket(B, PROD, text, public_access_block=OFF)
     what = need(c["action"], B, c["key"])
@@ -152,10 +184,16 @@ def _ours(world: World, c: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         "resource_policy": c["bucket_policy"],
         "boundary": None,
         "session_policy": c["session"],
-        "scps": [],
-        "rcps": [],
+        # The levels as the store holds them (root, then account), for the peer to decide.
+        "scps": _levels(world, caller.account_id, SCP) if caller is not None else [],
+        "rcps": _levels(world, PROD, RCP),
     }
     return decision.decision, peer
+
+
+def _levels(world: World, account: str, kind: str) -> list[list[Any]]:
+    return [[json.loads(text) for _, text in level]
+            for level in world.store.policy_levels_for_account(account, kind)]
 
 
 def _session_bypass(c: dict[str, Any], session_arn: str) -> bool:
