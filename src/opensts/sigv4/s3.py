@@ -5,7 +5,7 @@ sig-v4-header-based-auth (Authorization header), sigv4-query-string-auth (presig
 and sigv4-streaming (chunked payloads). Where S3 differs from the other services:
 
 * the path is neither normalised nor encoded twice: the canonical URI is the path as
-  received, URI-encoded once (``canonical_uri(raw_path, normalize=False)``);
+  received, URI-encoded once (``canonical.s3_canonical_uri``);
 * header form: ``x-amz-content-sha256`` is required and *is* the hashed payload, whatever
   the body turns out to be. Whether the body matches it is checked while the body streams
   (``opensts.sigv4.chunked.BodyDecoder``), so nothing here needs the body;
@@ -42,7 +42,7 @@ from opensts.sigv4 import sigv4a
 from opensts.sigv4.errors import IncompleteSignature
 from opensts.sigv4.request import SIGV4, SIGV4A, SignedRequest, parse_request
 from opensts.sigv4.signing import SigningKeyCache, derive_signing_key, signature, string_to_sign
-from opensts.sigv4.verify import DEFAULT_MAX_SKEW, build_canonical_request, region_allowed
+from opensts.sigv4.verify import DEFAULT_MAX_SKEW, region_allowed
 
 UNSIGNED = canon.UNSIGNED_PAYLOAD
 STREAMING_SIGNED = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
@@ -262,15 +262,15 @@ def verify_s3(
     _check_unsigned_amz_headers(signed, headers)
     content_sha256, payload, hashed = _payload(signed, headers, raw_query)
     pairs = canon.query_pairs(raw_query)
-    creq = build_canonical_request(
-        signed,
+    creq = canon.canonical_request(
         method=method,
-        raw_path=raw_path,
-        query=pairs,
-        headers=headers,
+        canonical_uri=canon.s3_canonical_uri(raw_path),
+        canonical_query=canon.canonical_query(
+            pairs, exclude=("X-Amz-Signature",) if signed.presigned else ()
+        ),
+        canonical_headers=canon.canonical_headers(headers, signed.signed_headers),
+        signed_headers=signed.signed_headers,
         hashed_payload=hashed,
-        normalize_path=False,
-        exclude=("X-Amz-Signature",) if signed.presigned else (),
     )
     sts = string_to_sign(
         creq, amz_date=signed.timestamp, scope=signed.scope, algorithm=signed.algorithm
