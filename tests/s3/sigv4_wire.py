@@ -86,7 +86,8 @@ def client(endpoint: str = HTTP, *, token: str | None = None, **config: Any) -> 
         aws_secret_access_key=SECRET,
         aws_session_token=token,
         config=Config(
-            s3={"addressing_style": "path"}, retries={"max_attempts": 0}, **config
+            s3={"addressing_style": "path"}, retries={"max_attempts": 0},
+            **{"signature_version": "s3v4", **config},
         ),
     )
 

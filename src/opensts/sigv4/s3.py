@@ -133,6 +133,15 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def unsupported_mechanism() -> S3Error:
+    return S3Error(
+        "InvalidRequest",
+        "The authorization mechanism you have provided is not supported. "
+        "Please use AWS4-HMAC-SHA256.",
+        400,
+    )
+
+
 def expired_token() -> S3Error:
     return S3Error("ExpiredToken", "The provided token has expired.", 400)
 
@@ -155,6 +164,10 @@ def parse_s3(
         params.setdefault(key, []).append(value)
     has_auth = any(name.lower() == "authorization" for name, _ in headers)
     presigned = any(marker in params for marker in _PRESIGN_MARKERS)
+    if not presigned and not has_auth and "AWSAccessKeyId" in params and "Signature" in params:
+        # A SigV2 presigned URL (boto3's default presigner for S3 without s3v4): refused as
+        # S3 refuses SigV2 where only SigV4 is accepted, never taken for anonymous.
+        raise unsupported_mechanism()
     if presigned and not has_auth:
         _precheck_query(params)
     elif has_auth and not presigned:
@@ -205,12 +218,7 @@ def _precheck_header(headers: Sequence[tuple[str, str]]) -> None:
     value = next(v for k, v in headers if k.lower() == "authorization").strip()
     algorithm, _, rest = value.partition(" ")
     if algorithm not in (SIGV4, SIGV4A):
-        raise S3Error(
-            "InvalidRequest" if algorithm.startswith("AWS4-") else "InvalidArgument",
-            "The authorization mechanism you have provided is not supported. "
-            "Please use AWS4-HMAC-SHA256.",
-            400,
-        )
+        raise unsupported_mechanism()
     fields = {}
     for part in rest.split(","):
         key, _, val = part.strip().partition("=")
