@@ -131,6 +131,10 @@ def expect(code: str, body: bytes, headers: list[tuple[str, str]] | None = None,
     assert info.value.code == code, info.value
     with pytest.raises(S3Error):  # the decoder stays failed
         decoder.finish()
+    # Whatever went on before the failure is never the whole object.
+    declared = int(dict((k.lower(), v) for k, v in (headers or doc_headers()))[
+        "x-amz-decoded-content-length"])
+    assert len(released) < declared or declared == 0
     return info.value
 
 
