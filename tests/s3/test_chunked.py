@@ -24,7 +24,12 @@ from hypothesis import strategies as st
 from opensts.s3.errors import S3Error
 from opensts.sigv4 import checksums
 from opensts.sigv4.canonical import EMPTY_SHA256
-from opensts.sigv4.chunked import body_decoder, chunk_string_to_sign, trailer_string_to_sign
+from opensts.sigv4.chunked import (
+    body_decoder,
+    chunk_string_to_sign,
+    forwarded_content_encoding,
+    trailer_string_to_sign,
+)
 from opensts.sigv4.s3 import S3Auth, parse_s3, verify_s3
 from opensts.sigv4.signing import derive_signing_key
 from tests.s3.sigv4_wire import AKID, HTTP, HTTPS, SECRET, Wire, capture, decode_all
@@ -460,3 +465,11 @@ def test_complete_multipart_upload_checksum_is_not_the_body_checksum() -> None:
     decoder = body_decoder(wire.verify(), wire.headers, body_checksums=False)
     assert decode_all(decoder, wire.body) == wire.body
     assert decoder.checksum_headers == {}
+
+
+def test_forwarded_content_encoding() -> None:
+    assert forwarded_content_encoding("aws-chunked") is None
+    assert forwarded_content_encoding("aws-chunked, gzip") == "gzip"
+    assert forwarded_content_encoding("gzip,AWS-CHUNKED") == "gzip"
+    assert forwarded_content_encoding(None) is None
+    assert body_decoder(doc_auth(), doc_headers()).chunked

@@ -173,6 +173,7 @@ class BodyDecoder:
         self._auth = auth
         self._payload = payload
         self._chunked = payload in _STREAMING
+        self.chunked = self._chunked  # the body is aws-chunked on the wire
         self._signed_chunks = payload in _SIGNED_STREAMING
         if self._signed_chunks and (auth is None or not auth.signing_key):
             raise checksums.invalid_request(
@@ -508,6 +509,19 @@ def trailer_string_to_sign(
 
 def _sign(key: bytes, sts: str) -> bytes:
     return hmac.new(key, sts.encode(), hashlib.sha256).hexdigest().encode("ascii")
+
+
+def forwarded_content_encoding(value: str | None) -> str | None:
+    """Content-Encoding for the decoded body: ``aws-chunked`` removed (None when nothing is left).
+
+    sigv4-streaming: "aws-chunked" describes the signed framing only; any other coding
+    (``gzip``) describes the object and is kept.
+    """
+    if value is None:
+        return None
+    kept = [part.strip() for part in value.split(",")
+            if part.strip() and part.strip().lower() != "aws-chunked"]
+    return ", ".join(kept) or None
 
 
 def too_long(expected: int, provided: int) -> S3Error:
