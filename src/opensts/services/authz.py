@@ -242,7 +242,7 @@ class Authorizer:
         "Availability – This key is always included in the request context",
         reference_policies_condition-keys, for each key here)."""
         now = meta.now
-        return {
+        context: Context = {
             "aws:CurrentTime": _iso(now),
             "aws:EpochTime": str(int(now.timestamp())),
             "aws:SourceIp": meta.source_ip,
@@ -252,6 +252,11 @@ class Authorizer:
             "aws:PrincipalIsAWSService": "false",
             "aws:ViaAWSService": "false",
         }
+        if not meta.source_ip:
+            # Unknown (the HTTP authorizer behind an untrusted gateway): absent, so that
+            # IpAddress fails and NotIpAddress / Null deny (fail closed), never "".
+            del context["aws:SourceIp"]
+        return context
 
     def context(
         self, caller: Caller, meta: RequestMeta, principal_tags: Mapping[str, str]

@@ -25,6 +25,8 @@ from opensts.sigv4 import SigningKeyCache
 from opensts.store import open_store
 from opensts.store.cache import CachingStore
 from opensts.web import proxy
+from opensts.web.authorizer import PREFIX as AUTHORIZE_PREFIX
+from opensts.web.authorizer.endpoint import AuthorizerHooks
 from opensts.web.aws import AwsEndpoint, Receive, Scope, Send
 from opensts.web.limits import BodyLimit
 
@@ -76,6 +78,7 @@ class OpenStsApp:
         from opensts.web.signin import build_signin_app
 
         self.signin = build_signin_app(runtime)
+        self.hooks = AuthorizerHooks(runtime, self.proxies)
         # One body limit for every route, enforced before any route reads the body.
         self.bounded = BodyLimit(self._route, runtime.settings.max_body_bytes, self._too_large)
 
@@ -95,6 +98,8 @@ class OpenStsApp:
         limit = self.runtime.settings.max_body_bytes
         if path == "/":
             await self.aws.too_large(scope, receive, send)
+        elif path.startswith(AUTHORIZE_PREFIX):
+            await self.hooks.too_large(scope, receive, send)
         elif path.startswith(("/v1/", "/signin/")):
             from opensts.web.signin.routes import too_large
 
@@ -106,6 +111,8 @@ class OpenStsApp:
         path = scope["path"]
         if path == "/":
             await self.aws(scope, receive, send)
+        elif path.startswith(AUTHORIZE_PREFIX):  # the HTTP authorizer's hooks (issue 11)
+            await self.hooks(scope, receive, send)
         elif path == "/health":
             await _json(send, 200, {"status": "ok"})
         else:

@@ -107,7 +107,8 @@ def apply(scope: Scope, proxies: TrustedProxies) -> Scope:
     found = proxies.resolve(peer, scope.get("scheme") == "https", scope.get("headers", []))
     port = client[1] if client and found.address == peer else 0
     return {**scope, "client": (found.address, port),
-            "scheme": "https" if found.secure else "http", "opensts.origin": found}
+            "scheme": "https" if found.secure else "http", "opensts.origin": found,
+            "opensts.peer": peer}  # the connection's own peer (the authorizer hook's gateway)
 
 
 def origin(scope: Mapping[str, Any]) -> Origin:
