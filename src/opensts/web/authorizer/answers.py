@@ -137,6 +137,9 @@ def internal() -> Answer:
 
 def from_error(error: AwsError) -> Answer:
     """API Gateway's answer for an authentication or authorization failure."""
+    key = getattr(error, "key", None)  # services.apis.errors.ApiGatewayError: already shaped
+    if isinstance(key, str):
+        return Answer(error.status, {key: error.message}, error.code)
     if isinstance(error, MissingAuthenticationToken):
         return missing_token()
     if isinstance(error, SignatureExpired | SignatureNotYetCurrent):

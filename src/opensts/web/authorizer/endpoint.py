@@ -190,7 +190,7 @@ class AuthorizerHooks:
                 outcome.body_verified = False  # nothing signed, nothing to verify against
             invocation = decide_invoke(
                 runtime.authorizer, outcome.caller, api, stage=target.stage,
-                method=original.method, path=_decoded_path(original.raw_path), meta=meta,
+                method=original.method, path=original.raw_path, meta=meta,
             )
             outcome.action, outcome.resource = invocation.action, invocation.resource
             if not invocation.decision.allowed:
