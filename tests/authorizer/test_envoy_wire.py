@@ -32,8 +32,8 @@ def envoy(server: Server, request: object, *, body: bytes | None, partial: bool 
     from botocore.awsrequest import AWSRequest
 
     assert isinstance(request, AWSRequest)
-    target = request.url.split("://", 1)[1].split("/", 1)[1]
-    headers = dict(request.headers)
+    netloc, target = request.url.split("://", 1)[1].split("/", 1)
+    headers = {"Host": netloc, **dict(request.headers)}  # Envoy sends the client's Host
     if body is not None:
         headers["x-envoy-auth-partial-body"] = "true" if partial else "false"
     path = f"{server.endpoint}/_opensts/authorize/envoy/{API}/prod/{tamper or target}"
