@@ -306,3 +306,21 @@ def test_custom_action_on_a_route(hook_server: Server, echo: int, tmp_path: Path
         assert json.loads(reply.body) == {"message": "Missing Authentication Token"}
     finally:
         gateway.stop()
+
+
+def test_readme_nginx_config_is_the_tested_one() -> None:
+    from tests.authorizer.gateways import IDENTITY, nginx_config
+    from tests.conftest import REPO
+
+    readme = (REPO / "README.md").read_text()
+    block = readme.split("```nginx\n", 1)[1].split("```", 1)[0]
+    generated = nginx_config(listen=80, opensts="opensts.internal:8080", api_id="orders",
+                             stage="prod", upstream_port=9000, workdir=Path("/w"))
+    directives = ("auth_request", "proxy_", "error_page", "add_header", "return", "internal",
+                  "default_type", "upstream")
+    wanted = {line.strip() for line in generated.splitlines()
+              if line.strip().startswith(directives) and "_temp_path" not in line}
+    have = {line.split("  #")[0].strip() for line in block.splitlines()}
+    assert wanted <= have, wanted - have
+    traefik = readme.split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert all(header in traefik for header in IDENTITY)
