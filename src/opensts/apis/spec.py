@@ -160,7 +160,7 @@ def parse_spec(text: str, filename: str = "<api>", *, fmt: str | None = None) ->
     check = _Checker(locator)
     spec = _check(check, data)
     if check.problems or spec is None:
-        raise SpecError(filename, check.problems)
+        raise SpecError(filename, sorted(check.problems, key=lambda p: (p.line, p.column)))
     return spec
 
 
