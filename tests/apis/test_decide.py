@@ -157,7 +157,11 @@ def test_revoked_sessions_are_denied(world) -> None:  # type: ignore[no-untyped-
 
 
 def test_anonymous_only_through_star(world) -> None:  # type: ignore[no-untyped-def]
-    assert not call(world, None, put_api(world)).allowed
+    iam_only = call(world, None, put_api(world))
+    assert not iam_only.allowed
+    missing = invoke_denied(None, iam_only)  # no resource policy: an IAM-only method
+    assert json.loads(missing.body()) == {"message": "Missing Authentication Token"}
+    assert missing.headers["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"
     account_only = doc(allow("execute-api:Invoke", f"{ARN}/*",
                              Principal={"AWS": f"arn:aws:iam::{DEV}:root"}))
     assert not call(world, None, put_api(world, policy=account_only)).allowed

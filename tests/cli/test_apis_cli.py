@@ -146,3 +146,28 @@ def test_the_group_is_registered() -> None:
     out = subprocess.run([sys.executable, "-m", "opensts.cli.main", "api", "--help"],
                          capture_output=True, text=True, check=True).stdout
     assert all(name in out for name in ("apply", "list", "show", "delete"))
+
+
+def test_policy_explain_and_validate_answer_for_custom_actions(tmp_path: Path) -> None:
+    from opensts.cli.policy import policy as policy_group
+
+    doc = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "orders:Get*",
+         "Resource": f"arn:aws:orders:us-east-1:{ACCT}:order/*"},
+        {"Effect": "Deny", "Action": "orders:GetOrder",
+         "Resource": f"arn:aws:orders:us-east-1:{ACCT}:order/secret"}]}
+    path = write(tmp_path, doc, "p.json")
+    runner = CliRunner()
+    args = ["explain", "--principal", f"arn:aws:iam::{ACCT}:user/a", "--identity", str(path),
+            "--action", "orders:GetOrder", "--resource"]
+    allowed = runner.invoke(policy_group, [*args, f"arn:aws:orders:us-east-1:{ACCT}:order/1"])
+    assert allowed.exit_code == 0 and "Decision: allowed" in allowed.output
+    assert "note: orders is not an AWS service; its actions are not checked" in allowed.output
+    denied = runner.invoke(policy_group, [*args,
+                                          f"arn:aws:orders:us-east-1:{ACCT}:order/secret"])
+    assert denied.exit_code == 1 and "explicitDeny" in denied.output
+    validated = runner.invoke(policy_group, ["validate", str(path), "--strict"])
+    assert validated.exit_code == 1  # --strict: the note is a finding
+    assert ("suggestion NOT_AN_AWS_SERVICE: Statement[0]: orders is not an AWS service; its "
+            "actions are not checked") in validated.output
+    assert runner.invoke(policy_group, ["validate", str(path)]).exit_code == 0

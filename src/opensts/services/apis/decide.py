@@ -62,6 +62,7 @@ class Invocation:
     resource: str
     path_params: Mapping[str, str] = field(default_factory=dict)
     route: Route | None = None
+    has_resource_policy: bool = False
 
     @property
     def allowed(self) -> bool:
@@ -147,7 +148,7 @@ def decide_invoke(
     decision = authorizer.decide_resource(
         caller, action, resource, meta=meta, resource_account=api.account_id,
         resource_policy=policy, context=ctx)
-    return Invocation(decision, action, resource, params, route)
+    return Invocation(decision, action, resource, params, route, policy is not None)
 
 
 def denial_message(caller: Caller | None, invocation: Invocation) -> str:
@@ -168,6 +169,11 @@ def denial_message(caller: Caller | None, invocation: Invocation) -> str:
 
 def invoke_denied(caller: Caller | None, invocation: Invocation) -> ApiGatewayError:
     """The 403 API Gateway answers a denied call with: ``{"Message": ...}`` and
-    ``x-amzn-ErrorType: AccessDeniedException``. Never policy text or secrets."""
+    ``x-amzn-ErrorType: AccessDeniedException``. An unsigned call to an API without a
+    resource policy is a call to a method that only IAM authorizes, which API Gateway
+    answers ``{"message":"Missing Authentication Token"}``; with a resource policy the
+    policy decided, and the answer names ``anonymous``. Never policy text or secrets."""
+    if caller is None and not invocation.has_resource_policy:
+        return missing_authentication_token()
     return ApiGatewayError("AccessDeniedException", denial_message(caller, invocation),
                            403, key="Message")
