@@ -55,8 +55,9 @@ def body(caller: Caller | None, inv: Invocation) -> dict[str, str]:
 def test_default_resource_is_the_execute_api_arn_without_the_leading_slash(world) -> None:  # type: ignore[no-untyped-def]
     api = put_api(world)
     alice = world.user(DEV, "alice", doc(allow("execute-api:Invoke", f"{ARN}/prod/GET/*")))
-    inv = call(world, alice, api, "get", "/orders/1")
+    inv = call(world, alice, api, "GET", "/orders/1")
     assert inv.allowed and inv.action == "execute-api:Invoke"
+    assert not call(world, alice, api, "get", "/orders/1").allowed  # methods are exact
     assert inv.resource == f"{ARN}/prod/GET/orders/1"
     assert call(world, alice, api, "GET", "/").resource == f"{ARN}/prod/GET/"
     denied = call(world, alice, api, "POST", "/orders")
@@ -156,7 +157,11 @@ def test_revoked_sessions_are_denied(world) -> None:  # type: ignore[no-untyped-
 
 
 def test_anonymous_only_through_star(world) -> None:  # type: ignore[no-untyped-def]
-    assert not call(world, None, put_api(world)).allowed
+    iam_only = call(world, None, put_api(world))
+    assert not iam_only.allowed
+    missing = invoke_denied(None, iam_only)  # no resource policy: an IAM-only method
+    assert json.loads(missing.body()) == {"message": "Missing Authentication Token"}
+    assert missing.headers["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"
     account_only = doc(allow("execute-api:Invoke", f"{ARN}/*",
                              Principal={"AWS": f"arn:aws:iam::{DEV}:root"}))
     assert not call(world, None, put_api(world, policy=account_only)).allowed
@@ -208,3 +213,27 @@ def test_route_keys_cannot_override_who_is_calling(world) -> None:  # type: igno
         "StringEquals": {"aws:username": "alice", "orders:Who": "alice"}})))
     assert call(world, alice, api, "GET", "/u/alice").allowed
     assert not call(world, alice, api, "GET", "/u/bob").allowed
+
+
+def test_a_replaced_api_is_decided_by_its_new_routes(world) -> None:  # type: ignore[no-untyped-def]
+    alice = world.user(DEV, "alice", doc(allow("*")))
+    first = put_api(world, routes=(Route("GET", "/a/{x}", "orders:A"),))
+    assert call(world, alice, first, "GET", "/a/1").action == "orders:A"
+    second = put_api(world, routes=(Route("GET", "/a/{x}", "orders:B"),
+                                    Route("GET", "/b")))
+    assert call(world, alice, second, "GET", "/a/1").action == "orders:B"
+    assert call(world, alice, second, "GET", "/b").allowed
+    with pytest.raises(ApiGatewayError):
+        call(world, alice, first, "GET", "/b")  # the old record keeps its own routes
+
+
+def test_greedy_parameters_stay_paths_in_custom_resources(world) -> None:  # type: ignore[no-untyped-def]
+    routes = (Route("ANY", "/files/{key+}", "files:Access",
+                    f"arn:aws:files:us-east-1:{DEV}:object/{{key}}"),)
+    api = put_api(world, routes=routes)
+    alice = world.user(DEV, "alice", doc(allow("files:Access",
+                                               f"arn:aws:files:us-east-1:{DEV}:object/pub/*")))
+    inv = call(world, alice, api, "PUT", "/files/pub/a%2Fb/c*d")
+    assert inv.resource == f"arn:aws:files:us-east-1:{DEV}:object/pub/a%2Fb/c%2Ad"
+    assert inv.allowed and inv.path_params == {"key": "pub/a/b/c*d"}
+    assert not call(world, alice, api, "PUT", "/files/priv/x").allowed

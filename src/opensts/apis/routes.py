@@ -111,7 +111,7 @@ def parse_route(text: str) -> Template:
             segments.append(Segment(GREEDY if greedy else PARAM, name))
         elif "{" in part or "}" in part:
             raise RouteError("a parameter is a whole segment, '{name}' or '{name+}'",
-                             column + max(part.find("{"), part.find("}"), 0))
+                             column + min(i for i in (part.find("{"), part.find("}")) if i >= 0))
         elif not _LITERAL.fullmatch(part) or part in (".", ".."):
             raise RouteError(f"segment {part!r} is not a literal path segment (letters, "
                              "digits and -._~!$&'()*+,;=:@; no %-escapes, no . or ..)", column)

@@ -62,6 +62,7 @@ class Invocation:
     resource: str
     path_params: Mapping[str, str] = field(default_factory=dict)
     route: Route | None = None
+    has_resource_policy: bool = False
 
     @property
     def allowed(self) -> bool:
@@ -69,14 +70,26 @@ class Invocation:
 
 
 @functools.lru_cache(maxsize=512)
-def _router(shape: tuple[str, ...]) -> Router:
+def _compiled(shape: tuple[str, ...]) -> Router:
     # Keyed by the routes' "METHOD /path" texts: the stored API was checked when declared,
     # so this only compiles; a changed API has other texts and gets its own router.
     return Router([parse_route(text) for text in shape])
 
 
-def _route_texts(api: Api) -> tuple[str, ...]:
-    return tuple(f"{r.method} {r.path}" for r in api.routes)
+# api_id → (the Api record, its router). CachingStore hands out the same record until the
+# store changes, so an identity check skips even building the key above on the hot path.
+_LAST: dict[str, tuple[Api, Router]] = {}
+
+
+def _router(api: Api) -> Router:
+    hit = _LAST.get(api.api_id)
+    if hit is not None and hit[0] is api:
+        return hit[1]
+    router = _compiled(tuple(f"{r.method} {r.path}" for r in api.routes))
+    if len(_LAST) >= 512:
+        _LAST.clear()
+    _LAST[api.api_id] = (api, router)
+    return router
 
 
 def decide_invoke(
@@ -96,9 +109,10 @@ def decide_invoke(
     hook computed. Raises ApiGatewayError (Missing Authentication Token) for an unknown
     stage, a method that is not an HTTP token, or a path no route (or no valid path)
     matches. A stored policy that no longer parses denies everything."""
+    # Methods are case-sensitive (RFC 9110 9.1): "get" is not GET, so it matches no GET
+    # route and no policy naming GET.
     if stage not in api.stages or not method or not all(ch in _TCHAR for ch in method):
         raise missing_authentication_token()
-    method = method.upper()
     segments = split_path(path.partition("?")[0])
     if segments is None:
         raise missing_authentication_token()
@@ -107,7 +121,7 @@ def decide_invoke(
     ctx: dict[str, ContextValue] = {}
     action, resource = INVOKE, ""
     if api.routes:
-        match = _router(_route_texts(api)).match(method, segments)
+        match = _router(api).match(method, segments)
         if match is None:
             raise missing_authentication_token()
         route = api.routes[match.index]
@@ -134,7 +148,7 @@ def decide_invoke(
     decision = authorizer.decide_resource(
         caller, action, resource, meta=meta, resource_account=api.account_id,
         resource_policy=policy, context=ctx)
-    return Invocation(decision, action, resource, params, route)
+    return Invocation(decision, action, resource, params, route, policy is not None)
 
 
 def denial_message(caller: Caller | None, invocation: Invocation) -> str:
@@ -155,6 +169,11 @@ def denial_message(caller: Caller | None, invocation: Invocation) -> str:
 
 def invoke_denied(caller: Caller | None, invocation: Invocation) -> ApiGatewayError:
     """The 403 API Gateway answers a denied call with: ``{"Message": ...}`` and
-    ``x-amzn-ErrorType: AccessDeniedException``. Never policy text or secrets."""
+    ``x-amzn-ErrorType: AccessDeniedException``. An unsigned call to an API without a
+    resource policy is a call to a method that only IAM authorizes, which API Gateway
+    answers ``{"message":"Missing Authentication Token"}``; with a resource policy the
+    policy decided, and the answer names ``anonymous``. Never policy text or secrets."""
+    if caller is None and not invocation.has_resource_policy:
+        return missing_authentication_token()
     return ApiGatewayError("AccessDeniedException", denial_message(caller, invocation),
                            403, key="Message")

@@ -139,12 +139,12 @@ def authorize_s3(
         ctx.update(bucket_context(bucket))
     elif caller is not None:
         ctx["s3:ResourceAccount"] = caller.account_id
-    principal = ANONYMOUS if caller is None else authorizer.principal(caller)
     decision = authorizer.decide_resource(
         caller, need.action, need.resource, meta=meta, resource_account=resource_account,
         resource_policy=_bucket_policy(bucket) if bucket is not None else None, context=ctx)
     decision = _broken_policy_reason(decision)
     if decision.allowed and bucket is not None:
+        principal = ANONYMOUS if caller is None else authorizer.principal(caller)
         decision = _restrict_public_buckets(decision, principal, bucket)
     return decision
 
