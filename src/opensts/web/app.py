@@ -131,6 +131,7 @@ class OpenStsApp:
                 return
 
     def close(self) -> None:
+        self.hooks.close()
         self.runtime.audit.close()
         self.runtime.store.close()
 

@@ -95,8 +95,16 @@ class AuthorizerHooks:
         except hooks.HookError as bad:
             await _send(send, answers.hook_error(bad.message), request_id)
             return
-        source_ip = self._source_ip(scope)
-        secure = original.secure if original.secure is not None else proxy.origin(scope).secure
+        trusted = self._trusted(scope)
+        source_ip = self._source_ip(scope) if trusted else None
+        # aws:SecureTransport describes the client's connection: only a trusted gateway can
+        # say what it was (Traefik's X-Forwarded-Proto, or nginx's read by web/proxy.py).
+        if not trusted:
+            secure = False
+        elif original.secure is not None:
+            secure = original.secure
+        else:
+            secure = proxy.origin(scope).secure
         meta = RequestMeta(
             request_id=request_id,
             now=now,
@@ -127,6 +135,9 @@ class AuthorizerHooks:
             ]
         await _send(send, answer, request_id)
 
+    def close(self) -> None:
+        self.denials.close()  # queued denials reach the disk before the process exits
+
     async def too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The 413 for ``BodyLimit`` (a forwarded or buffered body over --max-body-bytes)."""
         answer = answers.too_large(self.runtime.settings.max_body_bytes)
@@ -145,12 +156,16 @@ class AuthorizerHooks:
         return hooks.from_envoy(scope["method"], target,
                                 scope.get("query_string", b"").decode("latin-1"), headers, body)
 
-    def _source_ip(self, scope: Scope) -> str | None:
-        """The client's address from a trusted gateway's X-Forwarded-For; None if unknown."""
+    def _trusted(self, scope: Scope) -> bool:
+        """Whether the hook request's own peer (the gateway) is in --trusted-proxies."""
         peer = scope.get("opensts.peer")
         address = proxy.parse_address(peer) if isinstance(peer, str) else None
-        if address is None or not self.proxies.trusts(address):
-            return None  # an untrusted peer's headers say nothing; the peer is not the client
+        return address is not None and self.proxies.trusts(address)
+
+    @staticmethod
+    def _source_ip(scope: Scope) -> str | None:
+        """The client's address from a trusted gateway's X-Forwarded-For; None if unknown.
+        An untrusted peer's headers say nothing, and the peer itself is not the client."""
         hops = [part for name, value in scope["headers"] if name.lower() == b"x-forwarded-for"
                 for part in value.decode("latin-1").split(",")]
         if not hops or any(proxy.parse_address(hop) is None for hop in hops):
@@ -199,10 +214,7 @@ class AuthorizerHooks:
                     _Need(invocation.action, invocation.resource), invocation.decision,
                     now=meta.now,
                 )
-                if signed is None and api.policy is None:
-                    outcome.answer = answers.missing_token()
-                else:
-                    outcome.answer = answers.from_error(invoke_denied(outcome.caller, invocation))
+                outcome.answer = answers.from_error(invoke_denied(outcome.caller, invocation))
         except AwsError as error:
             outcome.answer = answers.from_error(error)
 

@@ -36,7 +36,9 @@ _NGINX_ADDED = frozenset({"x-original-method", "x-original-uri", "x-original-con
 _TRAEFIK_ADDED = frozenset({
     "x-forwarded-method", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-uri",
 })
-_METHOD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+# RFC 9110 §5.6.2 tchar: a method is a token, case-sensitive (decide_invoke matches it).
+_METHOD_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789"
+                          "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 
 
 class HookError(Exception):
@@ -94,7 +96,7 @@ def _split_uri(uri: str) -> tuple[str, str]:
 def _method(value: str | None, source: str) -> str:
     if not value:
         raise HookError(f"The hook request lacks {source} (see the authorizer's gateway config).")
-    method = value.strip().upper()
+    method = value.strip()
     if not method or len(method) > 20 or not set(method) <= _METHOD_CHARS:
         raise HookError(f"{source} is not an HTTP method.")
     return method
