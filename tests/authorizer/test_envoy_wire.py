@@ -130,3 +130,11 @@ def test_wrong_service_and_unknown_key(hook_server: Server, api: str) -> None:
     assert headers["x-amzn-errortype"] == "UnrecognizedClientException"
     assert json.loads(body) == {"message": "The security token included in the request is "
                                            "invalid."}
+
+
+def test_body_over_the_limit_is_413(hook_server: Server, api: str) -> None:
+    reply = send("POST", f"{hook_server.endpoint}/_opensts/authorize/envoy/{API}/prod/o",
+                 {"Host": "api.internal", "x-envoy-auth-partial-body": "false"},
+                 b"x" * (1_048_576 + 1))
+    assert reply.status == 413
+    assert json.loads(reply.body)["message"].startswith("Request Too Long")

@@ -233,6 +233,13 @@ def test_cross_account_needs_the_resource_policy(hook_server: Server, nginx: Gat
         reply = send_signed(sign("GET", f"{gateway.url}/items", creds))
         assert reply.status == 200, reply.body
         assert reply.seen["x-opensts-account"] == hook_server.account_id
+        # CloudTrail-style: the call is logged for the API's account and the caller's.
+        event = event_for(hook_server, reply.seen["x-opensts-request-id"])
+        copies = [e for e in hook_server.audit_events()
+                  if e.get("sharedEventID") == event["sharedEventID"]]
+        assert {e["recipientAccountId"] for e in copies} == {other, hook_server.account_id}
+        owner = next(e for e in copies if e["recipientAccountId"] == other)
+        assert owner["userIdentity"]["type"] == "AWSAccount"
         _, no_identity = caller(hook_server)
         assert send_signed(sign("GET", f"{gateway.url}/items", no_identity)).status == 403
     finally:

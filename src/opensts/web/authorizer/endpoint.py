@@ -250,7 +250,7 @@ class AuthorizerHooks:
             caller=caller,
             record=record,
             read_only=original.method in _READ_ONLY,
-            recipient_account=outcome.account_id or (caller.account_id if caller else None),
+            recipient_account=caller.account_id if caller else outcome.account_id,
             error_code=error_code,
             error_message=str(body.get("message") or body.get("Message") or "") or None,
         )
@@ -263,8 +263,9 @@ class AuthorizerHooks:
         shared = None
         if answer.status == 200 and caller is not None and outcome.account_id \
                 and caller.account_id != outcome.account_id:
-            shared = caller.account_id
-            event["recipientAccountId"] = outcome.account_id
+            # As web/aws.py: the caller's account gets the full event, the API owner's an
+            # AWSAccount copy; a denied cross-account call is logged for the caller only.
+            shared = outcome.account_id
         return await write_events(self.runtime, event, shared)
 
 
