@@ -16,6 +16,10 @@ Amazon API Gateway's answers to IAM-authorized methods, as seen on the wire (quo
   (aws-amplify/aws-sdk-android#253, mhart/aws4#118, NickWaterton/Roomba980-Python#118):
   API Gateway allows five minutes of skew, not the fifteen of STS.
 
+Not verified against API Gateway (no public answer found): the text for an expired
+presigned URL (ours says so in the ``Signature expired`` form), and the types of the
+IncompleteSignature and x-amz-content-sha256 answers (kept from STS's wording).
+
 The canonical request and string to sign are echoed as API Gateway does: they hold nothing
 secret (the signature itself is not in them), and they are what a client needs to debug.
 
