@@ -74,11 +74,11 @@ class OpenStsApp:
         self.runtime = runtime
         self.proxies = proxy.TrustedProxies(runtime.settings.trusted_proxies)
         self.aws = AwsEndpoint(runtime, load_operations())
+        self.hooks = AuthorizerHooks(runtime, self.proxies)
         # Imported here so the AWS endpoint does not depend on the sign-in pages.
         from opensts.web.signin import build_signin_app
 
         self.signin = build_signin_app(runtime)
-        self.hooks = AuthorizerHooks(runtime, self.proxies)
         # One body limit for every route, enforced before any route reads the body.
         self.bounded = BodyLimit(self._route, runtime.settings.max_body_bytes, self._too_large)
 
@@ -131,8 +131,8 @@ class OpenStsApp:
                 return
 
     def close(self) -> None:
-        self.hooks.close()
         self.runtime.audit.close()
+        self.hooks.close()
         self.runtime.store.close()
 
 
