@@ -320,7 +320,8 @@ def test_readme_nginx_config_is_the_tested_one() -> None:
     from tests.conftest import REPO
 
     readme = (REPO / "README.md").read_text()
-    block = readme.split("```nginx\n", 1)[1].split("```", 1)[0]
+    section = readme.split("## HTTP authorizer", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```nginx\n", 1)[1].split("```", 1)[0]
     generated = nginx_config(listen=80, opensts="opensts.internal:8080", api_id="orders",
                              stage="prod", upstream_port=9000, workdir=Path("/w"))
     directives = ("auth_request", "proxy_", "error_page", "add_header", "return", "internal",
@@ -329,5 +330,5 @@ def test_readme_nginx_config_is_the_tested_one() -> None:
               if line.strip().startswith(directives) and "_temp_path" not in line}
     have = {line.split("  #")[0].strip() for line in block.splitlines()}
     assert wanted <= have, wanted - have
-    traefik = readme.split("```yaml\n", 1)[1].split("```", 1)[0]
+    traefik = section.split("```yaml\n", 1)[1].split("```", 1)[0]
     assert all(header in traefik for header in IDENTITY)
