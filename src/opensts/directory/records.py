@@ -400,8 +400,10 @@ class Api:
     by ``account_id``; ``stages`` are the stage names callers may address; ``policy`` is the
     API's resource policy (API Gateway's REST API resource policy); ``routes`` map requests
     to custom actions (without any, every request is ``execute-api:Invoke``).
-    ``require_body_hash``: a request must carry ``UNSIGNED-PAYLOAD`` or have its body seen by
-    the hook, so a claimed ``x-amz-content-sha256`` is never trusted unchecked.
+    ``require_body_hash``: the body must be seen and hashed by the hook (Traefik
+    ``forwardBody``, Envoy ``with_request_body``); a claimed ``x-amz-content-sha256`` the hook
+    cannot check and ``UNSIGNED-PAYLOAD`` are both refused, since either lets a captured
+    request carry another body within its signature window.
     """
 
     api_id: str
