@@ -455,4 +455,4 @@ class PasswordPolicy:
     allow_users_to_change_password: bool = False
     max_password_age: int | None = None
     password_reuse_prevention: int | None = None
-    hard_expiry: bool = False
+    hard_expiry: bool | None = None  # None: not given (GetAccountPasswordPolicy omits it)

@@ -6,6 +6,7 @@ Importing this package registers every operation with ``services.registry``.
 
 from opensts.services.iam import (
     account,
+    account_settings,
     attached,
     credentials,
     groups,
@@ -20,6 +21,7 @@ from opensts.services.iam import (
 
 __all__ = [
     "account",
+    "account_settings",
     "attached",
     "credentials",
     "groups",
