@@ -16,6 +16,7 @@ from opensts.services.iam import (
     providers,
     roles,
     simulate,
+    user_credentials,
     users,
 )
 
@@ -31,5 +32,6 @@ __all__ = [
     "providers",
     "roles",
     "simulate",
+    "user_credentials",
     "users",
 ]
