@@ -34,7 +34,7 @@ def ssh_key(bits: int = 2048) -> tuple[str, str]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=bits).public_key()
     text = key.public_bytes(serialization.Encoding.OpenSSH,
                             serialization.PublicFormat.OpenSSH).decode()
-    digest = hashlib.md5(base64.b64decode(text.split()[1])).hexdigest()
+    digest = hashlib.md5(base64.b64decode(text.split()[1]), usedforsecurity=False).hexdigest()
     return text, ":".join(digest[i:i + 2] for i in range(0, 32, 2))
 
 
