@@ -215,9 +215,12 @@ def create_virtual_mfa_device(ctx: CallContext, params: Params) -> dict[str, Any
         ctx.runtime.store.create_mfa_device(device)
     ctx.audit.response_elements = {"virtualMFADevice": {"serialNumber": serial}}
     # Base32StringSeed is a blob in the API model: the base32 text travels base64-encoded.
+    from opensts.services.iam.mfa import qr_code_png
+
     return {"VirtualMFADevice": {
         "SerialNumber": serial,
         "Base32StringSeed": base64.b64encode(seed.encode()).decode(),
+        "QRCodePNG": base64.b64encode(qr_code_png(name, acct, seed)).decode(),
         "Tags": render_tags(tags) or None,
     }}
 
