@@ -52,6 +52,16 @@ def test_instance_profile_lifecycle(iam: Any, server: Any) -> None:
         "NoSuchEntity", 404, f"The role with name {role} cannot be found.")
 
 
+def test_account_summary_counts_instance_profiles(iam: Any) -> None:
+    before = iam.get_account_summary()["SummaryMap"]
+    assert before["InstanceProfilesQuota"] == 1000
+    name = unique("sum")
+    iam.create_instance_profile(InstanceProfileName=name)
+    after = iam.get_account_summary()["SummaryMap"]
+    assert after["InstanceProfiles"] >= 1
+    iam.delete_instance_profile(InstanceProfileName=name)
+
+
 def test_instance_profile_errors_and_validation(iam: Any) -> None:
     assert error_of(iam.add_role_to_instance_profile, InstanceProfileName=unique("none"),
                     RoleName="x")[:2] == ("NoSuchEntity", 404)
