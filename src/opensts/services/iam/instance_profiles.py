@@ -50,14 +50,10 @@ def _name(params: Params) -> str:
 
 
 def profile_dict(p: InstanceProfile) -> dict[str, Any]:
-    roles = []
-    for r in p.roles:
-        role = role_dict(r)
-        # The roles of an instance profile are listed without their tags and boundary
-        # (API_InstanceProfile: Roles of type Role; AWS answers leave them out).
-        role.pop("PermissionsBoundary", None)
-        role.pop("Tags", None)
-        roles.append(role)
+    # The roles of an instance profile carry what identifies them and their trust policy,
+    # as in AWS's get-instance-profile example (not their tags, boundary or description).
+    keep = ("Path", "RoleName", "RoleId", "Arn", "CreateDate", "AssumeRolePolicyDocument")
+    roles = [{k: v for k, v in role_dict(r).items() if k in keep} for r in p.roles]
     return {"Path": p.path, "InstanceProfileName": p.name,
             "InstanceProfileId": p.instance_profile_id, "Arn": p.arn,
             "CreateDate": p.created, "Roles": roles, "Tags": render_tags(p.tags) or None}
