@@ -246,3 +246,53 @@ def test_user_credentials_through_the_cli(iam: Any, server: Any) -> None:
     server.aws("iam", "delete-signing-certificate", "--user-name", name, "--certificate-id",
                cert["Certificate"]["CertificateId"])
     server.aws("iam", "delete-user", "--user-name", name)
+
+
+def test_terraform_force_destroy_of_a_user(iam: Any, server: Any) -> None:
+    """aws_iam_user with force_destroy (the provider's resourceUserDelete): the user holds
+    every kind of credential; DeleteUser refuses until the provider's cleanup, in its order,
+    has removed them."""
+    import time
+
+    import pyotp
+
+    name = unique("tf")
+    group = unique("tfg")
+    iam.create_user(UserName=name)
+    iam.create_group(GroupName=group)
+    iam.add_user_to_group(GroupName=group, UserName=name)
+    iam.create_access_key(UserName=name)
+    iam.upload_ssh_public_key(UserName=name, SSHPublicKeyBody=ssh_key()[0])
+    device = iam.create_virtual_mfa_device(VirtualMFADeviceName=name)["VirtualMFADevice"]
+    totp = pyotp.TOTP(device["Base32StringSeed"].decode())
+    now = time.time()
+    iam.enable_mfa_device(UserName=name, SerialNumber=device["SerialNumber"],
+                          AuthenticationCode1=totp.at(now - 30), AuthenticationCode2=totp.at(now))
+    iam.create_login_profile(UserName=name, Password="Correct-Horse-9")
+    iam.upload_signing_certificate(UserName=name, CertificateBody=certificate_pem("tf"))
+    iam.create_service_specific_credential(UserName=name,
+                                           ServiceName="codecommit.amazonaws.com")
+    assert error_of(iam.delete_user, UserName=name)[:2] == ("DeleteConflict", 409)
+
+    for g in iam.list_groups_for_user(UserName=name)["Groups"]:
+        iam.remove_user_from_group(GroupName=g["GroupName"], UserName=name)
+    for k in iam.list_access_keys(UserName=name)["AccessKeyMetadata"]:
+        iam.delete_access_key(UserName=name, AccessKeyId=k["AccessKeyId"])
+    for k in iam.list_ssh_public_keys(UserName=name)["SSHPublicKeys"]:
+        iam.delete_ssh_public_key(UserName=name, SSHPublicKeyId=k["SSHPublicKeyId"])
+    for page in iam.get_paginator("list_virtual_mfa_devices").paginate(
+            AssignmentStatus="Assigned"):
+        for d in page["VirtualMFADevices"]:
+            if d["User"].get("UserName") == name:
+                iam.deactivate_mfa_device(UserName=name, SerialNumber=d["SerialNumber"])
+                iam.delete_virtual_mfa_device(SerialNumber=d["SerialNumber"])
+    assert iam.list_mfa_devices(UserName=name)["MFADevices"] == []
+    iam.delete_login_profile(UserName=name)
+    for c in iam.list_signing_certificates(UserName=name)["Certificates"]:
+        iam.delete_signing_certificate(UserName=name, CertificateId=c["CertificateId"])
+    for c in iam.list_service_specific_credentials(UserName=name)["ServiceSpecificCredentials"]:
+        iam.delete_service_specific_credential(
+            UserName=name, ServiceSpecificCredentialId=c["ServiceSpecificCredentialId"])
+    iam.delete_user(UserName=name)
+    assert error_of(iam.get_user, UserName=name)[0] == "NoSuchEntity"
+    iam.delete_group(GroupName=group)
