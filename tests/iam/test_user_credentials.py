@@ -169,6 +169,8 @@ def test_service_specific_credentials(iam: Any, server: Any) -> None:
     assert [c["ServiceName"] for c in only["ServiceSpecificCredentials"]] == [
         "cassandra.amazonaws.com"]
     everyone = iam.list_service_specific_credentials(AllUsers=True)["ServiceSpecificCredentials"]
+    assert error_of(iam.list_service_specific_credentials, AllUsers=True, UserName=name)[:2] == (
+        "ValidationError", 400)
     assert cred_id in {c["ServiceSpecificCredentialId"] for c in everyone}
     reset = iam.reset_service_specific_credential(UserName=name,
                                                   ServiceSpecificCredentialId=cred_id)

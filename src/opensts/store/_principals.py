@@ -237,9 +237,10 @@ class PrincipalsMixin(SqlBase):
                 raise Conflict("login_profile")
             if count(s.access_keys):
                 raise Conflict("access_keys")
+            # API_DeleteUser's order: signing certificates, SSH keys, Git credentials, MFA.
+            self._extra_user_conflicts(conn, user_id)
             if count(s.mfa_devices):
                 raise Conflict("mfa_devices")
-            self._extra_user_conflicts(conn, user_id)
             self._policy_conflicts(conn, "user", user_id)
             if count(s.group_members):
                 raise Conflict("group_memberships")

@@ -450,7 +450,10 @@ def list_service_specific_credentials(ctx: CallContext, params: Params) -> dict[
     acct = account(ctx)
     store = ctx.runtime.store
     creds: list[ServiceSpecificCredential] = []
-    if all_users and "UserName" not in params:
+    if all_users and "UserName" in params:
+        # "This parameter cannot be specified together with UserName" (AllUsers).
+        raise ValidationError("AllUsers cannot be specified together with UserName.")
+    if all_users:
         # Every user's credentials: authorized on each user, as listing them one by one.
         ctx.audit.request_parameters = {"allUsers": True, "serviceName": service}
         for user in every(lambda **kw: store.list_users(acct, **kw)):
