@@ -44,7 +44,8 @@ _NOT_FOUND = {
     "role_in_instance_profile": "The role with name {key} cannot be found.",
     "signing_certificate": "The Certificate with id {key} cannot be found.",
     "ssh_public_key": "The SSH Public Key with id {key} cannot be found.",
-    "service_specific_credential": "No such credential {key} exists",
+    "service_specific_credential": "The Service Specific Credential with id {key} cannot be "
+    "found.",
     "server_certificate": "The Server Certificate with name {key} cannot be found.",
     "account_alias": "The account alias {key} cannot be found.",
     "password_policy": "The account policy with name PasswordPolicy cannot be found.",
