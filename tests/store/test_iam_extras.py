@@ -286,3 +286,23 @@ def test_an_older_database_gains_migration_9(store_factory) -> None:  # type: ig
     assert (profile.password_changed, profile.previous_hashes) == (None, ())
     reopened.create_instance_profile(_profile("after"))
     assert reopened.get_instance_profile(ACCT, "after").name == "after"
+
+
+def test_concurrent_quota_checks_hold(store) -> None:  # type: ignore[no-untyped-def]
+    """Four writers race for one role slot of an instance profile, and for a per-user
+    signing-certificate quota of 2: the quotas hold on every backend."""
+    from .test_credentials import _race
+
+    for i in range(4):
+        store.create_role(_role(f"race{i}"))
+    store.create_instance_profile(_profile("race"))
+    results = _race(4, lambda i: store.add_role_to_instance_profile(ACCT, "race", f"race{i}"))
+    assert sum(r is None for r in results) == 1
+    assert all(isinstance(r, QuotaExceeded) for r in results if r is not None)
+    assert len(store.get_instance_profile(ACCT, "race").roles) == 1
+
+    _user(store, "racer")
+    results = _race(4, lambda i: store.upload_signing_certificate(SigningCertificate(
+        f"{i}" * 24, ACCT, "racer", f"BODY-{i}", "Active", NOW)))
+    assert sum(r is None for r in results) == 2
+    assert len(store.list_signing_certificates(ACCT, "racer")) == 2
