@@ -65,6 +65,10 @@ def test_patterns_match_the_model() -> None:
         assert shapes[shape]["pattern"] == pattern, shape
     assert shapes["statusType"]["enum"] == user_credentials.STATUSES
     assert (shapes["credentialAgeDays"]["min"], shapes["credentialAgeDays"]["max"]) == (1, 36600)
+    # the password policy's ranges (account_settings.update_account_password_policy)
+    assert [(shapes[n]["min"], shapes[n]["max"]) for n in (
+        "minimumPasswordLengthType", "maxPasswordAgeType", "passwordReusePreventionType")] == [
+        (6, 128), (1, 1095), (1, 24)]
     assert (shapes["arnType"]["min"], shapes["arnType"]["max"]) == (common.ARN_MIN,
                                                                    common.ARN_MAX)
     assert shapes["tagListType"]["max"] == common.TAGS_MAX
