@@ -100,6 +100,15 @@ def _v7_buckets(conn: sa.Connection) -> None:
     schema.metadata.create_all(conn, tables=[schema.buckets])
 
 
+def _v10_orgs_and_reports(conn: sa.Connection) -> None:
+    # Issue 13: Organizations tags, delegated administrators and closed accounts; IAM
+    # credential reports and service-linked role deletion tasks.
+    schema.metadata.create_all(conn, tables=[
+        schema.org_tags, schema.org_delegated_admins, schema.credential_reports,
+        schema.role_deletion_tasks])
+    _add_column(conn, schema.org_accounts.c.closed)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial directory schema", _v1_initial),
     Migration(2, "sign-in sessions and failed-attempt counters", _v2_signin),
@@ -110,6 +119,8 @@ MIGRATIONS: list[Migration] = [
               _v6_fail_unfinished_create_account_requests),
     Migration(7, "S3 buckets with their policies, tags and Block Public Access",
               _v7_buckets),
+    Migration(10, "organization tags, delegated administrators, credential reports",
+              _v10_orgs_and_reports),
 ]
 
 

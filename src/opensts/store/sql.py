@@ -19,7 +19,9 @@ from sqlalchemy import event
 from opensts.directory.aws_managed import aws_managed_policies
 from opensts.store._credentials import CredentialsMixin
 from opensts.store._federation import FederationMixin
+from opensts.store._iam_extras import IamExtrasMixin
 from opensts.store._member_accounts import MemberAccountsMixin
+from opensts.store._org_extras import OrgExtrasMixin
 from opensts.store._orgs import OrgsMixin
 from opensts.store._policies import PoliciesMixin
 from opensts.store._s3 import S3Mixin
@@ -57,7 +59,7 @@ def _sqlite_engine(url: str) -> sa.Engine:
 
 class SqlStore(
     MemberAccountsMixin, PoliciesMixin, CredentialsMixin, FederationMixin, OrgsMixin, SigninMixin,
-    S3Mixin,
+    S3Mixin, OrgExtrasMixin, IamExtrasMixin,
 ):
     """Directory store over SQLite or PostgreSQL. Thread-safe; share one per process."""
 
