@@ -60,17 +60,17 @@ def test_delegated_admins(store: SqlStore) -> None:
 
 def test_close_account_and_its_quota(store: SqlStore) -> None:
     _org(store)
-    members = [f"3000000000{i:02d}" for i in range(12)]
+    members = [f"3000000{i:05d}" for i in range(252)]
     for m in members:
         _member(store, m)
-    for m in members[:10]:  # 13 members: 10% rounds below the floor of 10
+    for m in members[:250]:  # 252 members: 20% is below the floor of 250
         store.close_org_account(m, NOW)
     assert store.get_org_account(members[0]).status == "SUSPENDED"
     with pytest.raises(Conflict):
         store.close_org_account(members[0], NOW)
     with pytest.raises(QuotaExceeded):
-        store.close_org_account(members[10], NOW)
-    store.close_org_account(members[10], NOW + timedelta(days=31))  # the window rolled on
+        store.close_org_account(members[250], NOW)
+    store.close_org_account(members[250], NOW + timedelta(days=31))  # the window rolled on
 
 
 def test_remove_account_takes_its_rows(store: SqlStore) -> None:

@@ -17,6 +17,7 @@ _d = s.org_delegated_admins
 _oa = s.org_accounts
 ORG_TAGS_MAX = 50  # "You can attach up to 50 tags" (Organizations quotas, tag quota)
 CLOSE_WINDOW = timedelta(days=30)
+CLOSE_FLOOR, CLOSE_MAX = 250, 1000
 
 
 class OrgExtrasMixin(SqlBase):
@@ -86,8 +87,9 @@ class OrgExtrasMixin(SqlBase):
         """CloseAccount: the member becomes SUSPENDED and stays in the organization.
 
         Conflict("already_closed") if it is not ACTIVE; QuotaExceeded("CloseAccount") past
-        AWS's rolling quota: 10% of the member accounts, between 10 and 1000, per 30 days
-        ("Closing a member account", Organizations User Guide)."""
+        AWS's rolling quota: "Within a rolling 30 day period you can close the higher of
+        either 250 or 20% of the member accounts in your organization, up to a maximum of
+        1,000" (API_CloseAccount)."""
         with self._write() as conn:
             row = self._one(conn, sa.select(_oa.c.org_id, _oa.c.status).where(
                 _oa.c.account_id == account_id).with_for_update(), "org_account", account_id)
@@ -102,7 +104,7 @@ class OrgExtrasMixin(SqlBase):
                 _oa.c.org_id == row.org_id)).scalar_one()
             recent = conn.execute(sa.select(sa.func.count()).select_from(_oa).where(
                 _oa.c.org_id == row.org_id, _oa.c.closed > now - CLOSE_WINDOW)).scalar_one()
-            limit = min(1000, max(10, members // 10))
+            limit = min(CLOSE_MAX, max(CLOSE_FLOOR, (members - 1) * 20 // 100))
             if recent >= limit:
                 raise QuotaExceeded("CloseAccount", limit)
             conn.execute(sa.update(_oa).where(_oa.c.account_id == account_id).values(

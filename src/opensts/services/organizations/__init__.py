@@ -1,7 +1,7 @@
 """AWS Organizations (JSON 1.1, ``AWSOrganizationsV20161128``): accounts, OUs and SCPs.
 
 Importing this package registers every operation with ``services.registry``; one module
-per concept (the organization, accounts, units, policies).
+per concept (the organization, accounts, units, policies, tags, delegation).
 
 Follows the Organizations API reference: the management account creates the organization
 and member accounts; CreateAccount also creates the role ``OrganizationAccountAccessRole``
@@ -11,12 +11,15 @@ SERVICE_CONTROL_POLICY type is enabled on the root; ``FullAWSAccess`` is attache
 root, every OU and every account, as AWS does.
 """
 
+from opensts.services.organizations import delegation, tags
 from opensts.services.organizations.accounts import (
+    close_account,
     create_account,
     describe_account,
     describe_create_account_status,
     list_accounts,
     move_account,
+    remove_account_from_organization,
 )
 from opensts.services.organizations.common import OrganizationsError
 from opensts.services.organizations.organization import (
@@ -40,10 +43,12 @@ from opensts.services.organizations.units import create_organizational_unit
 __all__ = [
     "OrganizationsError",
     "attach_policy",
+    "close_account",
     "create_account",
     "create_organization",
     "create_organizational_unit",
     "create_policy",
+    "delegation",
     "delete_policy",
     "describe_account",
     "describe_create_account_status",
@@ -56,5 +61,7 @@ __all__ = [
     "list_policies_for_target",
     "list_roots",
     "move_account",
+    "remove_account_from_organization",
+    "tags",
     "update_policy",
 ]

@@ -1,8 +1,9 @@
 """Member accounts: CreateAccount, DescribeCreateAccountStatus, ListAccounts,
-DescribeAccount, MoveAccount."""
+DescribeAccount, MoveAccount, CloseAccount, RemoveAccountFromOrganization."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import uuid
@@ -10,16 +11,18 @@ from datetime import datetime
 from typing import Any
 
 from opensts.credentials.ids import new_unique_id
-from opensts.directory.errors import AlreadyExists, NotFound
+from opensts.directory.errors import AlreadyExists, Conflict, NotFound, QuotaExceeded
 from opensts.directory.records import (
     Account,
     CreateAccountStatus,
     NewMemberAccount,
     OrgAccount,
+    Organization,
     Role,
 )
 from opensts.services.context import CallContext
 from opensts.services.organizations.common import (
+    ACCOUNT_ID,
     ADMIN_POLICY,
     EMAIL,
     ROLE_NAME,
@@ -27,7 +30,10 @@ from opensts.services.organizations.common import (
     all_managed,
     check_target,
     error,
+    find_member,
+    id_param,
     in_org,
+    management_only,
     management_org,
     status_view,
     text,
@@ -162,3 +168,56 @@ def move_account(ctx: CallContext, params: Params) -> None:
             "We can't find a source root or OU with the ParentId that you specified.",
         ) from None
     return None
+
+
+
+def _leaving(ctx: CallContext, params: Params, action: str) -> tuple[Organization, OrgAccount]:
+    """The member named by AccountId; ``action`` is authorized on the account's ARN (the one
+    it would have if it is not a member, so a denied caller learns nothing)."""
+    org = management_only(ctx)
+    account_id = id_param(params, "AccountId", ACCOUNT_ID) or ""
+    ctx.audit.request_parameters = {"accountId": account_id}
+    ctx.authorize(f"organizations:{action}", f"arn:aws:organizations::"
+                  f"{org.management_account_id}:account/{org.org_id}/{account_id}")
+    return org, find_member(ctx, org, account_id)
+
+
+@operation("organizations", "CloseAccount")
+def close_account(ctx: CallContext, params: Params) -> None:
+    """The member's Status becomes SUSPENDED (AWS passes through PENDING_CLOSURE while it
+    closes in the background; here it is closed when the call returns). It stays in the
+    organization, as on AWS, until removed."""
+    org, member = _leaving(ctx, params, "CloseAccount")
+    if member.account_id == org.management_account_id:
+        raise error("ConstraintViolationException",
+                    "You can't close the management account with CloseAccount.")
+    try:
+        ctx.runtime.store.close_org_account(member.account_id, ctx.meta.now)
+    except Conflict:
+        raise error("AccountAlreadyClosedException",
+                    "You attempted to close an account that is already closed.") from None
+    except QuotaExceeded:
+        raise error("ConstraintViolationException",
+                    "You have exceeded close account quota for the past 30 days.") from None
+
+
+@operation("organizations", "RemoveAccountFromOrganization")
+def remove_account_from_organization(ctx: CallContext, params: Params) -> None:
+    """The account leaves with its policy attachments and tags; it keeps its IAM entities
+    (OrganizationAccountAccessRole too, as on AWS)."""
+    org, member = _leaving(ctx, params, "RemoveAccountFromOrganization")
+    store = ctx.runtime.store
+    if member.account_id == org.management_account_id:
+        raise error("MasterCannotLeaveOrganizationException",
+                    "You can't remove a management account from an organization. If you want "
+                    "the management account to become a member account in another "
+                    "organization, you must first delete the current organization of the "
+                    "management account.")
+    if store.list_delegated_admins(org.org_id, account_id=member.account_id):
+        raise error("ConstraintViolationException",
+                    "You attempted to remove an account that is registered as a delegated "
+                    "administrator for a service integrated with your organization. To "
+                    "complete this operation, you must first deregister this account as a "
+                    "delegated administrator.")
+    with contextlib.suppress(NotFound):  # removed meanwhile by a concurrent call
+        store.remove_org_account(member.account_id)

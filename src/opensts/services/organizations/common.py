@@ -3,6 +3,7 @@ the caller's organization, views and lookups inside one organization."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import re
@@ -153,6 +154,7 @@ def account_view(member: OrgAccount) -> dict[str, Any]:
         "Email": member.email,
         "Name": member.name,
         "Status": member.status,
+        "State": member.status,  # the newer field: ACTIVE, SUSPENDED, PENDING_CLOSURE alike
         "JoinedMethod": member.joined_method,
         "JoinedTimestamp": member.joined,
     }
@@ -281,3 +283,100 @@ def check_target(ctx: CallContext, org: Organization, target_id: str) -> None:
         "TargetNotFoundException",
         "We can't find a root, OU, or account with the TargetId that you specified.",
     )
+
+
+# -- issue 13: ids, paging, and authorizing on the named resource ---------------------------
+
+# Id patterns of the Organizations model (service-2.json): AccountId, ParentId, ChildId,
+# RootId, PolicyId and TaggableResourceId.
+ACCOUNT_ID = re.compile(r"\d{12}")
+OU_ID = re.compile(r"ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}")
+ROOT_ID = re.compile(r"r-[0-9a-z]{4,32}")
+POLICY_ID = re.compile(r"p-[0-9a-zA-Z_]{8,128}")
+MAX_RESULTS = 20
+
+
+def invalid(name: str) -> OrganizationsError:
+    """InvalidInputException, reason INVALID_PATTERN."""
+    return error("InvalidInputException",
+                 f"You provided a value that does not match the required pattern for {name}.")
+
+
+def id_param(params: Params, name: str, *patterns: re.Pattern[str],
+             required: bool = True) -> str | None:
+    value = text(params, name, required=required, max_len=130)
+    if value is not None and not any(p.fullmatch(value) for p in patterns):
+        raise invalid(name)
+    return value
+
+
+def enum_param(params: Params, name: str, allowed: tuple[str, ...],
+               *, required: bool = True) -> str | None:
+    value = text(params, name, required=required, max_len=128)
+    if value is not None and value not in allowed:
+        raise error("InvalidInputException",
+                    f"You specified an invalid value for {name}: {value}.")
+    return value
+
+
+T = TypeVar("T")
+
+
+def page(params: Params, items: list[T], key: Callable[[T], str], field: str,
+         view: Callable[[T], dict[str, Any]], *, limit: int = MAX_RESULTS) -> dict[str, Any]:
+    """One page of ``items`` (sorted by ``key``): NextToken/MaxResults as the Organizations
+    List* operations take them ("MaxResults ... between 1 and 20"; NextToken opaque)."""
+    raw = params.raw()
+    max_results: object = raw.get("MaxResults", limit)
+    if isinstance(max_results, bool) or not isinstance(max_results, int) or not (
+            1 <= max_results <= limit):
+        raise error("InvalidInputException",
+                    f"MaxResults must be between 1 and {limit}.")
+    token = raw.get("NextToken")
+    rows = sorted(items, key=key)
+    if token is not None:
+        try:
+            after = base64.b64decode(str(token).encode(), altchars=b"-_",
+                                     validate=True).decode()
+        except (ValueError, UnicodeDecodeError):
+            raise error("InvalidInputException", "The NextToken value is not valid.") from None
+        rows = [r for r in rows if key(r) > after]
+    out: dict[str, Any] = {field: [view(r) for r in rows[:max_results]]}
+    if len(rows) > max_results:
+        out["NextToken"] = base64.urlsafe_b64encode(
+            key(rows[max_results - 1]).encode()).decode()
+    return out
+
+
+def management_only(ctx: CallContext) -> Organization:
+    """The caller's organization, when the caller is its management account; the operation
+    then authorizes on the resource it names."""
+    org = org_of(ctx)
+    if ctx.require_caller().account_id != org.management_account_id:
+        raise error("AccessDeniedException",
+                    "You don't have permissions to access this resource.")
+    return org
+
+
+def find_member(ctx: CallContext, org: Organization, account_id: str) -> OrgAccount:
+    missing = error("AccountNotFoundException",
+                    "We can't find an AWS account with the AccountId that you specified.")
+    return in_org(ctx.runtime.store.get_org_account, account_id, org, missing)
+
+
+def find_unit(ctx: CallContext, org: Organization, unit_id: str,
+              missing: OrganizationsError) -> OrgUnit:
+    return in_org(ctx.runtime.store.get_org_unit, unit_id, org, missing)
+
+
+def target_arn(ctx: CallContext, org: Organization, target_id: str,
+               missing: OrganizationsError) -> str:
+    """The ARN of the root, OU, account or (customer or AWS managed) policy ``target_id``."""
+    store = ctx.runtime.store
+    if ACCOUNT_ID.fullmatch(target_id):
+        return in_org(store.get_org_account, target_id, org, missing).arn
+    if target_id.startswith("p-"):
+        stored = f"{target_id}-{org.org_id}" if target_id in MANAGED_IDS else target_id
+        return in_org(store.get_org_policy, stored, org, missing).arn
+    return in_org(store.get_org_unit, target_id, org, missing).arn
+

@@ -1,5 +1,5 @@
 """Organization policies (SCPs, RCPs): Create/Describe/Update/DeletePolicy, Attach/Detach,
-ListPolicies, ListPoliciesForTarget."""
+ListPolicies, ListPoliciesForTarget, ListTargetsForPolicy, DescribeEffectivePolicy."""
 
 from __future__ import annotations
 
@@ -11,19 +11,29 @@ from opensts.directory.records import (
 )
 from opensts.services.context import CallContext
 from opensts.services.organizations.common import (
+    ACCOUNT_ID,
+    OU_ID,
+    POLICY_ID,
     POLICY_TYPES,
     RCP,
+    ROOT_ID,
     SCP,
     check_content,
     check_target,
     ensure_managed,
+    enum_param,
     error,
     find_policy,
+    id_param,
+    management_only,
     management_org,
+    org_of,
+    page,
     policy_summary,
     policy_type,
     public_policy_id,
     random,
+    target_arn,
     text,
 )
 from opensts.services.registry import operation
@@ -167,3 +177,60 @@ def list_policies_for_target(ctx: CallContext, params: Params) -> dict[str, Any]
     check_target(ctx, org, target)
     policies = ctx.runtime.store.list_org_policies_for_target(target, kind.name)
     return {"Policies": [{**policy_summary(p), "Id": public_policy_id(p)} for p in policies]}
+
+
+@operation("organizations", "ListTargetsForPolicy", read_only=True)
+def list_targets_for_policy(ctx: CallContext, params: Params) -> dict[str, Any]:
+    """The roots, OUs and accounts a policy is attached to."""
+    org = management_only(ctx)
+    policy_id = id_param(params, "PolicyId", POLICY_ID) or ""
+    policy = find_policy(ctx, org, policy_id)
+    ctx.authorize("organizations:ListTargetsForPolicy", policy.arn)
+    store = ctx.runtime.store
+    targets = []
+    for target_id in store.list_org_targets_for_policy(policy.policy_id):
+        try:
+            if ACCOUNT_ID.fullmatch(target_id):
+                member = store.get_org_account(target_id)
+                targets.append({"TargetId": target_id, "Arn": member.arn, "Name": member.name,
+                                "Type": "ACCOUNT"})
+            else:
+                unit = store.get_org_unit(target_id)
+                targets.append({"TargetId": target_id, "Arn": unit.arn, "Name": unit.name,
+                                "Type": unit.kind})
+        except NotFound:  # detached meanwhile with its target
+            continue
+    return page(params, targets, lambda t: t["TargetId"], "Targets", lambda t: t)
+
+
+# DescribeEffectivePolicy "applies only to management policies. It does not apply to
+# authorization policies: service control policies (SCPs) and resource control policies
+# (RCPs)" (API_DescribeEffectivePolicy): the PolicyType enum of the model.
+MANAGEMENT_POLICY_TYPES = (
+    "TAG_POLICY", "BACKUP_POLICY", "AISERVICES_OPT_OUT_POLICY", "CHATBOT_POLICY",
+    "DECLARATIVE_POLICY_EC2", "SECURITYHUB_POLICY", "SECURITYHUB_CSPM_POLICY",
+    "INSPECTOR_POLICY", "UPGRADE_ROLLOUT_POLICY", "BEDROCK_POLICY", "S3_POLICY",
+    "NETWORK_SECURITY_DIRECTOR_POLICY", "GUARDDUTY_POLICY",
+)
+
+
+@operation("organizations", "DescribeEffectivePolicy", read_only=True)
+def describe_effective_policy(ctx: CallContext, params: Params) -> dict[str, Any]:
+    """Any account of the organization may ask for its own account; another target needs
+    the management account. OpenSTS manages none of the management policy types, so none
+    can be enabled or attached: the answer is always EffectivePolicyNotFoundException."""
+    org = org_of(ctx)
+    caller = ctx.require_caller()
+    policy_type = enum_param(params, "PolicyType", MANAGEMENT_POLICY_TYPES)
+    target_id = id_param(params, "TargetId", ROOT_ID, ACCOUNT_ID, OU_ID, required=False)
+    target_id = target_id or caller.account_id
+    if target_id != caller.account_id:
+        management_only(ctx)
+    missing = error("TargetNotFoundException",
+                    "We can't find a root, OU, account, or policy with the TargetId that you "
+                    "specified.")
+    ctx.authorize("organizations:DescribeEffectivePolicy",
+                  target_arn(ctx, org, target_id, missing))
+    raise error("EffectivePolicyNotFoundException",
+                f"No effective policy of type {policy_type} applies to {target_id}: the "
+                "policy type is not enabled.")
