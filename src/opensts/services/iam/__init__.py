@@ -13,6 +13,7 @@ from opensts.services.iam import (
     policies,
     providers,
     roles,
+    service_linked,
     simulate,
     users,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "policies",
     "providers",
     "roles",
+    "service_linked",
     "simulate",
     "users",
 ]
