@@ -137,10 +137,10 @@ def test_context_keys_for_principal_policy(iam: Any, server: Any, new_user: Any)
     iam.create_user(UserName=user)
     iam.create_group(GroupName=group)
     iam.add_user_to_group(GroupName=group, UserName=user)
+    ip = {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}
     iam.put_user_policy(UserName=user, PolicyName="p", PolicyDocument=doc({
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*",
-                                                "Resource": "*", "Condition": {
-                                                    "IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}}]}))
+                                                "Resource": "*", "Condition": ip}]}))
     iam.put_group_policy(GroupName=group, PolicyName="g", PolicyDocument=doc({
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ec2:*",
                                                 "Resource": "*", "Condition": {
