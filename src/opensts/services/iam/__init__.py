@@ -7,6 +7,7 @@ Importing this package registers every operation with ``services.registry``.
 from opensts.services.iam import (
     account,
     attached,
+    authorization_details,
     context_keys,
     credentials,
     groups,
@@ -23,6 +24,7 @@ from opensts.services.iam import (
 __all__ = [
     "account",
     "attached",
+    "authorization_details",
     "context_keys",
     "credentials",
     "groups",
