@@ -173,6 +173,11 @@ def test_tag_authorization_reads_request_tags(
 
 def test_delegated_administrators(orgs: Any) -> None:
     account = _account(orgs)
+    code = _err(orgs.register_delegated_administrator, AccountId=account,
+                ServicePrincipal="securityhub.amazonaws.com")
+    assert code[0] == "ConstraintViolationException" and "EnableAWSServiceAccess" in code[2]
+    for service in ("config.amazonaws.com", "guardduty.amazonaws.com"):
+        orgs.enable_aws_service_access(ServicePrincipal=service)
     orgs.register_delegated_administrator(AccountId=account,
                                           ServicePrincipal="config.amazonaws.com")
     orgs.register_delegated_administrator(AccountId=account,
@@ -216,8 +221,70 @@ def test_close_account(server: Server, orgs: Any) -> None:
     assert _err(orgs.close_account, AccountId=ACCOUNT_ID)[0] == "ConstraintViolationException"
     assert _err(orgs.close_account, AccountId="999999999999")[0] == "AccountNotFoundException"
     assert _err(orgs.close_account, AccountId="12")[0] == "InvalidInputException"
-    assert _err(orgs.register_delegated_administrator, AccountId=account,
-                ServicePrincipal="config.amazonaws.com")[0] == "ConstraintViolationException"
+    orgs.enable_aws_service_access(ServicePrincipal="config.amazonaws.com")
+    code = _err(orgs.register_delegated_administrator, AccountId=account,
+                ServicePrincipal="config.amazonaws.com")
+    assert code[0] == "ConstraintViolationException" and "suspended" in code[2]
+
+
+def test_service_access(orgs: Any) -> None:
+    orgs.enable_aws_service_access(ServicePrincipal="ssm.amazonaws.com")
+    orgs.enable_aws_service_access(ServicePrincipal="ssm.amazonaws.com")  # idempotent
+    enabled = {e["ServicePrincipal"]: e for e in orgs.list_aws_service_access_for_organization()[
+        "EnabledServicePrincipals"]}
+    assert "DateEnabled" in enabled["ssm.amazonaws.com"]
+    orgs.disable_aws_service_access(ServicePrincipal="ssm.amazonaws.com")
+    listed = orgs.list_aws_service_access_for_organization()["EnabledServicePrincipals"]
+    assert "ssm.amazonaws.com" not in {e["ServicePrincipal"] for e in listed}
+    assert _err(orgs.enable_aws_service_access, ServicePrincipal="nope")[0] == (
+        "InvalidInputException")
+
+
+def test_organizational_units(orgs: Any, root_id: str) -> None:
+    name = unique("ou")
+    ou = orgs.create_organizational_unit(ParentId=root_id, Name=name,
+                                         Tags=[{"Key": "env", "Value": "dev"}])[
+        "OrganizationalUnit"]
+    assert orgs.list_tags_for_resource(ResourceId=ou["Id"])["Tags"] == [
+        {"Key": "env", "Value": "dev"}]
+    assert orgs.describe_organizational_unit(OrganizationalUnitId=ou["Id"])[
+        "OrganizationalUnit"] == ou
+    renamed = orgs.update_organizational_unit(OrganizationalUnitId=ou["Id"], Name=name + "x")
+    assert renamed["OrganizationalUnit"]["Name"] == name + "x"
+    sibling = orgs.create_organizational_unit(ParentId=root_id, Name=unique("sib"))[
+        "OrganizationalUnit"]
+    assert _err(orgs.update_organizational_unit, OrganizationalUnitId=sibling["Id"],
+                Name=name + "x")[0] == "DuplicateOrganizationalUnitException"
+    assert ou["Id"] in {u["Id"] for u in orgs.list_organizational_units_for_parent(
+        ParentId=root_id)["OrganizationalUnits"]}
+    account = _account(orgs)
+    orgs.move_account(AccountId=account, SourceParentId=root_id, DestinationParentId=ou["Id"])
+    assert [a["Id"] for a in orgs.list_accounts_for_parent(ParentId=ou["Id"])["Accounts"]] == [
+        account]
+    assert _err(orgs.delete_organizational_unit, OrganizationalUnitId=ou["Id"])[0] == (
+        "OrganizationalUnitNotEmptyException")
+    orgs.move_account(AccountId=account, SourceParentId=ou["Id"], DestinationParentId=root_id)
+    orgs.delete_organizational_unit(OrganizationalUnitId=ou["Id"])
+    assert _err(orgs.describe_organizational_unit, OrganizationalUnitId=ou["Id"])[0] == (
+        "OrganizationalUnitNotFoundException")
+    assert _err(orgs.list_accounts_for_parent, ParentId="ou-zzzz-zzzzzzzz")[0] == (
+        "ParentNotFoundException")
+
+
+def test_tags_on_create(orgs: Any) -> None:
+    name = unique("tagged")
+    status = orgs.create_account(Email=f"{name}@example.com", AccountName=name,
+                                 Tags=[{"Key": "owner", "Value": "me"}])["CreateAccountStatus"]
+    assert orgs.list_tags_for_resource(ResourceId=status["AccountId"])["Tags"] == [
+        {"Key": "owner", "Value": "me"}]
+    policy = orgs.create_policy(Content=doc(allow("s3:*")), Name=unique("scp"), Description="",
+                                Type="SERVICE_CONTROL_POLICY",
+                                Tags=[{"Key": "k", "Value": "v"}])["Policy"]["PolicySummary"]
+    assert orgs.list_tags_for_resource(ResourceId=policy["Id"])["Tags"] == [
+        {"Key": "k", "Value": "v"}]
+    assert _err(orgs.create_policy, Content=doc(allow("s3:*")), Name=unique("scp"),
+                Description="", Type="SERVICE_CONTROL_POLICY",
+                Tags=[{"Key": "aws:k", "Value": "v"}])[0] == "InvalidInputException"
 
 
 def test_remove_account(orgs: Any, root_id: str) -> None:

@@ -121,7 +121,8 @@ def test_an_older_database_gains_migration_10(store_factory) -> None:  # type: i
 
     old = store_factory()
     with old._engine.begin() as conn:  # roll the database back to before migration 10
-        for table in (schema.org_tags, schema.org_delegated_admins, schema.credential_reports,
+        for table in (schema.org_tags, schema.org_delegated_admins, schema.org_service_access,
+                      schema.credential_reports,
                       schema.role_deletion_tasks):
             conn.execute(sa.schema.DropTable(table))
         conn.execute(sa.delete(schema.schema_migrations).where(
@@ -131,3 +132,15 @@ def test_an_older_database_gains_migration_10(store_factory) -> None:  # type: i
     _member(reopened)
     reopened.close_org_account(MEMBER, NOW)
     reopened.save_credential_report(CredentialReport(ACCT, NOW, "a"))
+
+
+def test_service_access(store: SqlStore) -> None:
+    _org(store)
+    store.enable_org_service_access(ORG, "config.amazonaws.com", NOW)
+    store.enable_org_service_access(ORG, "config.amazonaws.com", NOW + timedelta(days=1))
+    store.enable_org_service_access(ORG, "a.amazonaws.com", NOW)
+    assert store.list_org_service_access(ORG) == [("a.amazonaws.com", NOW),
+                                                  ("config.amazonaws.com", NOW)]
+    store.disable_org_service_access(ORG, "a.amazonaws.com")
+    store.disable_org_service_access(ORG, "a.amazonaws.com")
+    assert store.list_org_service_access(ORG) == [("config.amazonaws.com", NOW)]

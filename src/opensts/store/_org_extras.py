@@ -49,6 +49,30 @@ class OrgExtrasMixin(SqlBase):
             conn.execute(sa.delete(_t).where(_t.c.resource_id == resource_id,
                                              _t.c.key.in_(keys)))
 
+    # -- trusted access of AWS services ---------------------------------------------------
+    def enable_org_service_access(self, org_id: str, service_principal: str,
+                                  when: datetime) -> None:
+        """Idempotent: enabling again keeps the first date."""
+        t = s.org_service_access
+        with self._write() as conn:
+            if conn.execute(sa.select(t.c.org_id).where(
+                    t.c.org_id == org_id, t.c.service_principal == service_principal)
+                    ).first() is None:
+                self._insert(conn, t, {"org_id": org_id, "service_principal": service_principal,
+                                       "enabled": when}, "service_access", service_principal)
+
+    def disable_org_service_access(self, org_id: str, service_principal: str) -> None:
+        t = s.org_service_access
+        with self._write() as conn:
+            conn.execute(sa.delete(t).where(t.c.org_id == org_id,
+                                            t.c.service_principal == service_principal))
+
+    def list_org_service_access(self, org_id: str) -> list[tuple[str, datetime]]:
+        t = s.org_service_access
+        with self._read() as conn:
+            return [(r.service_principal, r.enabled) for r in conn.execute(
+                sa.select(t).where(t.c.org_id == org_id).order_by(t.c.service_principal))]
+
     # -- delegated administrators ----------------------------------------------------------
     def register_delegated_admin(self, admin: DelegatedAdmin) -> None:
         with self._write() as conn:

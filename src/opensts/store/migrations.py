@@ -101,11 +101,12 @@ def _v7_buckets(conn: sa.Connection) -> None:
 
 
 def _v10_orgs_and_reports(conn: sa.Connection) -> None:
-    # Issue 13: Organizations tags, delegated administrators and closed accounts; IAM
+    # Issue 13: Organizations tags, trusted service access, delegated administrators and
+    # closed accounts; IAM
     # credential reports and service-linked role deletion tasks.
     schema.metadata.create_all(conn, tables=[
-        schema.org_tags, schema.org_delegated_admins, schema.credential_reports,
-        schema.role_deletion_tasks])
+        schema.org_tags, schema.org_delegated_admins, schema.org_service_access,
+        schema.credential_reports, schema.role_deletion_tasks])
     _add_column(conn, schema.org_accounts.c.closed)
 
 

@@ -350,6 +350,13 @@ org_delegated_admins = sa.Table(
 
 org_accounts.append_column(sa.Column("closed", UtcDateTime))
 
+org_service_access = sa.Table(
+    "org_service_access", metadata,
+    sa.Column("org_id", _str(64), primary_key=True),
+    sa.Column("service_principal", _str(128), primary_key=True),
+    sa.Column("enabled", UtcDateTime, nullable=False),
+)
+
 credential_reports = sa.Table(
     "credential_reports", metadata,
     sa.Column("account_id", _str(32), primary_key=True),

@@ -38,7 +38,16 @@ from opensts.services.organizations.policies import (
     list_policies_for_target,
     update_policy,
 )
-from opensts.services.organizations.units import create_organizational_unit
+from opensts.services.organizations.units import (
+    create_organizational_unit,
+    delete_organizational_unit,
+    describe_organizational_unit,
+    list_accounts_for_parent,
+    list_children,
+    list_organizational_units_for_parent,
+    list_parents,
+    update_organizational_unit,
+)
 
 __all__ = [
     "OrganizationsError",
@@ -49,19 +58,26 @@ __all__ = [
     "create_organizational_unit",
     "create_policy",
     "delegation",
+    "delete_organizational_unit",
     "delete_policy",
     "describe_account",
     "describe_create_account_status",
     "describe_organization",
+    "describe_organizational_unit",
     "describe_policy",
     "detach_policy",
     "enable_policy_type",
     "list_accounts",
+    "list_accounts_for_parent",
+    "list_children",
+    "list_organizational_units_for_parent",
+    "list_parents",
     "list_policies",
     "list_policies_for_target",
     "list_roots",
     "move_account",
     "remove_account_from_organization",
     "tags",
+    "update_organizational_unit",
     "update_policy",
 ]

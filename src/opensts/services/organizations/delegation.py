@@ -1,7 +1,9 @@
-"""Delegated administrators: RegisterDelegatedAdministrator,
-DeregisterDelegatedAdministrator, ListDelegatedAdministrators,
-ListDelegatedServicesForAccount (Organizations API reference; callable from the
-management account)."""
+"""Trusted access of AWS services and delegated administrators: EnableAWSServiceAccess,
+DisableAWSServiceAccess, ListAWSServiceAccessForOrganization,
+RegisterDelegatedAdministrator, DeregisterDelegatedAdministrator,
+ListDelegatedAdministrators, ListDelegatedServicesForAccount (Organizations API reference;
+callable from the management account). A delegated administrator needs the service's
+access enabled first (ConstraintViolationException, reason SERVICE_ACCESS_NOT_ENABLED)."""
 
 from __future__ import annotations
 
@@ -64,6 +66,10 @@ def register_delegated_administrator(ctx: CallContext, params: Params) -> None:
     if member.status != "ACTIVE":
         raise error("ConstraintViolationException",
                     "You cannot register a suspended account as a delegated administrator.")
+    if service not in {p for p, _ in ctx.runtime.store.list_org_service_access(org.org_id)}:
+        raise error("ConstraintViolationException",
+                    "You attempted to register a delegated administrator before you enabled "
+                    "service access. Call the EnableAWSServiceAccess API first.")
     try:
         ctx.runtime.store.register_delegated_admin(
             DelegatedAdmin(member.account_id, service, org.org_id, ctx.meta.now))
@@ -118,3 +124,32 @@ def list_delegated_services_for_account(ctx: CallContext, params: Params) -> dic
     return page(params, services, lambda a: a.service_principal, "DelegatedServices",
                 lambda a: {"ServicePrincipal": a.service_principal,
                            "DelegationEnabledDate": a.enabled})
+
+
+@operation("organizations", "EnableAWSServiceAccess")
+def enable_aws_service_access(ctx: CallContext, params: Params) -> None:
+    service = _service_principal(params) or ""
+    org = management_only(ctx)
+    ctx.audit.request_parameters = {"servicePrincipal": service}
+    ctx.authorize("organizations:EnableAWSServiceAccess", org.arn,
+                  context={"organizations:ServicePrincipal": service})
+    ctx.runtime.store.enable_org_service_access(org.org_id, service, ctx.meta.now)
+
+
+@operation("organizations", "DisableAWSServiceAccess")
+def disable_aws_service_access(ctx: CallContext, params: Params) -> None:
+    service = _service_principal(params) or ""
+    org = management_only(ctx)
+    ctx.audit.request_parameters = {"servicePrincipal": service}
+    ctx.authorize("organizations:DisableAWSServiceAccess", org.arn,
+                  context={"organizations:ServicePrincipal": service})
+    ctx.runtime.store.disable_org_service_access(org.org_id, service)
+
+
+@operation("organizations", "ListAWSServiceAccessForOrganization", read_only=True)
+def list_aws_service_access_for_organization(ctx: CallContext, params: Params) -> dict[str, Any]:
+    org = management_only(ctx)
+    ctx.authorize("organizations:ListAWSServiceAccessForOrganization", org.arn)
+    enabled = ctx.runtime.store.list_org_service_access(org.org_id)
+    return page(params, enabled, lambda e: e[0], "EnabledServicePrincipals",
+                lambda e: {"ServicePrincipal": e[0], "DateEnabled": e[1]})

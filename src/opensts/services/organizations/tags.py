@@ -45,8 +45,10 @@ def _resource(ctx: CallContext, params: Params, action: str,
     return org, resource_id
 
 
-def _tags(params: Params) -> Tags:
+def _tags(params: Params, *, required: bool = True) -> Tags:
     raw = params.raw().get("Tags")
+    if raw is None and not required:
+        return ()
     if not isinstance(raw, list):
         raise error("InvalidInputException", "You must specify a value for Tags.")
     if len(raw) > TAGS_MAX:
@@ -73,12 +75,30 @@ def _tags(params: Params) -> Tags:
     return tuple(tags)
 
 
+def _request_context(tags: Tags) -> dict[str, str | list[str]]:
+    context: dict[str, str | list[str]] = {f"aws:RequestTag/{t.key}": t.value for t in tags}
+    context["aws:TagKeys"] = [t.key for t in tags]
+    return context
+
+
+def tags_on_create(ctx: CallContext, params: Params, arn: str) -> Tags:
+    """The optional Tags of CreateAccount, CreateOrganizationalUnit and CreatePolicy, checked
+    and authorized (organizations:TagResource on the new resource) before it is created."""
+    tags = _tags(params, required=False)
+    if tags:
+        ctx.authorize("organizations:TagResource", arn, context=_request_context(tags))
+    return tags
+
+
+def save_tags(ctx: CallContext, org: Organization, resource_id: str, tags: Tags) -> None:
+    if tags:
+        ctx.runtime.store.tag_org_resource(org.org_id, resource_id, tags)
+
+
 @operation("organizations", "TagResource")
 def tag_resource(ctx: CallContext, params: Params) -> None:
     tags = _tags(params)
-    context: dict[str, str | list[str]] = {f"aws:RequestTag/{t.key}": t.value for t in tags}
-    context["aws:TagKeys"] = [t.key for t in tags]
-    org, resource_id = _resource(ctx, params, "TagResource", context)
+    org, resource_id = _resource(ctx, params, "TagResource", _request_context(tags))
     try:
         ctx.runtime.store.tag_org_resource(org.org_id, resource_id, tags)
     except QuotaExceeded:
