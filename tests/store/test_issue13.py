@@ -144,3 +144,39 @@ def test_service_access(store: SqlStore) -> None:
     store.disable_org_service_access(ORG, "a.amazonaws.com")
     store.disable_org_service_access(ORG, "a.amazonaws.com")
     assert store.list_org_service_access(ORG) == [("config.amazonaws.com", NOW)]
+
+
+def test_resources_are_created_with_their_tags_and_deleted_with_them(store: SqlStore) -> None:
+    from opensts.directory.records import OrgUnit
+
+    from .test_orgs_federation import _scp
+
+    _org(store)
+    unit = OrgUnit("ou-ab12-cccccccc", ORG, "arn:ou", "Tagged", "ORGANIZATIONAL_UNIT", ROOT)
+    store.create_org_unit(unit, tags=(Tag("a", "1"),))
+    assert store.list_org_tags(unit.unit_id) == (Tag("a", "1"),)
+    store.delete_org_unit(unit.unit_id)
+    assert store.list_org_tags(unit.unit_id) == ()
+    policy = _scp("p-tagged01", "{}")
+    store.create_org_policy(policy, (Tag("b", "2"),))
+    assert store.list_org_tags(policy.policy_id) == (Tag("b", "2"),)
+    store.delete_org_policy(policy.policy_id)
+    assert store.list_org_tags(policy.policy_id) == ()
+
+
+def test_service_linked_role_is_created_with_its_policies(store: SqlStore) -> None:
+    from .records import policy
+
+    store.create_account(Account(ACCT, "main", "root@example.com", NOW))
+    p = policy("ServicePolicy")
+    store.create_policy(p)
+    r = role("AWSServiceRoleForX", "/aws-service-role/x.amazonaws.com/")
+    store.create_role_with_policies(r, (p.arn,))
+    assert [a.arn for a in store.list_attached_policies("role", ACCT, r.name).items] == [p.arn]
+    with pytest.raises(AlreadyExists):
+        store.create_role_with_policies(r, ())
+    other = role("AWSServiceRoleForY", "/aws-service-role/y.amazonaws.com/")
+    with pytest.raises(NotFound):
+        store.create_role_with_policies(other, ("arn:aws:iam::aws:policy/none",))
+    with pytest.raises(NotFound):
+        store.get_role(ACCT, other.name)  # nothing of the failed call

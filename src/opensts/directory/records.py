@@ -299,6 +299,7 @@ class NewMemberAccount:
     role_policy_arns: tuple[str, ...]  # managed IAM policies attached to access_role
     managed_policies: tuple[OrgPolicy, ...]
     status: CreateAccountStatus  # the finished (SUCCEEDED) request
+    tags: Tags = ()  # the account's Organizations tags (CreateAccount's Tags)
 
 
 @dataclass(frozen=True, slots=True)

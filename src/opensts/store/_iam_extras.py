@@ -7,15 +7,15 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from opensts.directory.records import CredentialReport, RoleDeletionTask
+from opensts.directory.records import CredentialReport, Role, RoleDeletionTask
 from opensts.store import schema as s
-from opensts.store._base import SqlBase
+from opensts.store._policies import PoliciesMixin
 
 _r = s.credential_reports
 _task = s.role_deletion_tasks
 
 
-class IamExtrasMixin(SqlBase):
+class IamExtrasMixin(PoliciesMixin):
     # -- credential reports ----------------------------------------------------------------
     def save_credential_report(self, report: CredentialReport) -> None:
         # Bookkeeping only: nothing an authorizer caches, so the generation stays.
@@ -47,6 +47,14 @@ class IamExtrasMixin(SqlBase):
         return r.last_used, r.last_used_region or ""
 
     # -- service-linked roles --------------------------------------------------------------
+    def create_role_with_policies(self, role: Role, policy_arns: tuple[str, ...]) -> None:
+        """CreateServiceLinkedRole: the role and the service's managed policies attached to
+        it, in one transaction (AlreadyExists for the name, NotFound for a policy)."""
+        with self._write() as conn:
+            self._insert_role(conn, role)
+            for arn in policy_arns:
+                self._attach(conn, "role", role.account_id, role.name, arn)
+
     def delete_service_linked_role(self, account_id: str, role_id: str,
                                    task: RoleDeletionTask) -> None:
         """The role with its inline and attached policies (a service-linked role's policies

@@ -20,6 +20,17 @@ CLOSE_WINDOW = timedelta(days=30)
 CLOSE_FLOOR, CLOSE_MAX = 250, 1000
 
 
+def insert_org_tags(conn: sa.Connection, org_id: str, resource_id: str, tags: Tags) -> None:
+    """The tags a resource is created with, in the transaction creating it."""
+    for tag in tags:
+        conn.execute(sa.insert(_t).values(resource_id=resource_id, key=tag.key, org_id=org_id,
+                                          value=tag.value))
+
+
+def delete_org_tags(conn: sa.Connection, resource_id: str) -> None:
+    conn.execute(sa.delete(_t).where(_t.c.resource_id == resource_id))
+
+
 class OrgExtrasMixin(SqlBase):
     # -- tags --------------------------------------------------------------------------------
     def list_org_tags(self, resource_id: str) -> Tags:
@@ -142,7 +153,7 @@ class OrgExtrasMixin(SqlBase):
                 _oa.c.account_id == account_id).with_for_update(), "org_account", account_id)
             conn.execute(sa.delete(s.org_policy_attachments).where(
                 s.org_policy_attachments.c.target_id == account_id))
-            conn.execute(sa.delete(_t).where(_t.c.resource_id == account_id))
+            delete_org_tags(conn, account_id)
             conn.execute(sa.delete(_d).where(_d.c.account_id == account_id))
             conn.execute(sa.delete(_oa).where(_oa.c.account_id == account_id))
 

@@ -58,8 +58,9 @@ def _sqlite_engine(url: str) -> sa.Engine:
 
 
 class SqlStore(
+    IamExtrasMixin,  # before PoliciesMixin, which it extends
     MemberAccountsMixin, PoliciesMixin, CredentialsMixin, FederationMixin, OrgsMixin, SigninMixin,
-    S3Mixin, OrgExtrasMixin, IamExtrasMixin,
+    S3Mixin, OrgExtrasMixin,
 ):
     """Directory store over SQLite or PostgreSQL. Thread-safe; share one per process."""
 

@@ -118,21 +118,20 @@ def create_service_linked_role(ctx: CallContext, params: Params) -> dict[str, An
     role = Role(acct, new_unique_id("AROA"), name, path, role_arn, ctx.meta.now, trust,
                 description=description or "")
     store = ctx.runtime.store
+    known = KNOWN_SERVICES.get(service)
+    policy_arns: tuple[str, ...] = ()
+    if known is not None and known[2] is not None:
+        policy_arn = f"arn:aws:iam::aws:policy/aws-service-role/{known[2]}"
+        try:
+            store.get_managed_policy(policy_arn)
+            policy_arns = (policy_arn,)
+        except NotFound:
+            pass  # not among the bundled AWS managed policies
     try:
-        store.create_role(role)
+        store.create_role_with_policies(role, policy_arns)
     except AlreadyExists:
         raise InvalidInput(f"Service role name {name} has been taken in this account, "
                            "please try a different suffix.") from None
-    known = KNOWN_SERVICES.get(service)
-    policy_name = known[2] if known else None
-    if policy_name is not None:
-        policy_arn = f"arn:aws:iam::aws:policy/aws-service-role/{policy_name}"
-        try:
-            store.get_managed_policy(policy_arn)
-        except NotFound:
-            policy_arn = ""  # not among the bundled AWS managed policies
-        if policy_arn:
-            store.attach_policy("role", acct, name, policy_arn)
     ctx.audit.response_elements = {"role": {"roleName": name, "roleId": role.role_id,
                                             "arn": role.arn}}
     out = role_dict(role)

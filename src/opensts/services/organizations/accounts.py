@@ -4,6 +4,7 @@ DescribeAccount, MoveAccount, CloseAccount, RemoveAccountFromOrganization."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import secrets
 import uuid
@@ -38,7 +39,7 @@ from opensts.services.organizations.common import (
     status_view,
     text,
 )
-from opensts.services.organizations.tags import save_tags, tags_on_create
+from opensts.services.organizations.tags import tags_on_create
 from opensts.services.registry import operation
 from opensts.wire.params import Params
 
@@ -109,7 +110,7 @@ def create_account(ctx: CallContext, params: Params) -> dict[str, Any]:
     # AWS answers IN_PROGRESS and finishes later; here the whole account is created in one
     # store transaction before the answer, so a crash leaves all of it or nothing, and no
     # request is ever stored IN_PROGRESS.
-    tags = tags_on_create(ctx, params, new.member.arn)
+    new = dataclasses.replace(new, tags=tags_on_create(ctx, params, new.member.arn))
     try:
         store.create_member_account(new)
     except (AlreadyExists, NotFound) as exc:
@@ -119,7 +120,6 @@ def create_account(ctx: CallContext, params: Params) -> dict[str, Any]:
         )
         store.save_create_account_status(failed)
         raise error("ConstraintViolationException", f"Account creation failed: {exc}") from exc
-    save_tags(ctx, org, account_id, tags)
     return {"CreateAccountStatus": status_view(done)}
 
 

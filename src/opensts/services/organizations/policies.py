@@ -36,7 +36,7 @@ from opensts.services.organizations.common import (
     target_arn,
     text,
 )
-from opensts.services.organizations.tags import save_tags, tags_on_create
+from opensts.services.organizations.tags import tags_on_create
 from opensts.services.registry import operation
 from opensts.wire.params import Params
 
@@ -62,12 +62,11 @@ def create_policy(ctx: CallContext, params: Params) -> dict[str, Any]:
     )
     tags = tags_on_create(ctx, params, policy.arn)
     try:
-        ctx.runtime.store.create_org_policy(policy)
+        ctx.runtime.store.create_org_policy(policy, tags)
     except AlreadyExists:
         raise error(
             "DuplicatePolicyException", "A policy with the same name already exists."
         ) from None
-    save_tags(ctx, org, policy.policy_id, tags)
     return {"Policy": {"PolicySummary": policy_summary(policy), "Content": content}}
 
 

@@ -90,11 +90,6 @@ def tags_on_create(ctx: CallContext, params: Params, arn: str) -> Tags:
     return tags
 
 
-def save_tags(ctx: CallContext, org: Organization, resource_id: str, tags: Tags) -> None:
-    if tags:
-        ctx.runtime.store.tag_org_resource(org.org_id, resource_id, tags)
-
-
 @operation("organizations", "TagResource")
 def tag_resource(ctx: CallContext, params: Params) -> None:
     tags = _tags(params)

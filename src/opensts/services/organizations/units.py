@@ -29,7 +29,7 @@ from opensts.services.organizations.common import (
     random,
     text,
 )
-from opensts.services.organizations.tags import save_tags, tags_on_create
+from opensts.services.organizations.tags import tags_on_create
 from opensts.services.registry import operation
 from opensts.wire.params import Params
 
@@ -56,13 +56,12 @@ def create_organizational_unit(ctx: CallContext, params: Params) -> dict[str, An
     )
     tags = tags_on_create(ctx, params, unit.arn)
     try:
-        store.create_org_unit(unit, all_managed(org))
+        store.create_org_unit(unit, all_managed(org), tags)
     except AlreadyExists:
         raise error(
             "DuplicateOrganizationalUnitException",
             "An OU with the same name already exists.",
         ) from None
-    save_tags(ctx, org, unit.unit_id, tags)
     return {"OrganizationalUnit": {"Id": unit.unit_id, "Arn": unit.arn, "Name": unit.name}}
 
 
@@ -155,7 +154,6 @@ def delete_organizational_unit(ctx: CallContext, params: Params) -> None:
                     "other OUs, remove all child OUs, and try the operation again.") from None
     except NotFound:
         raise error(*OU_NOT_FOUND) from None
-    store.untag_org_resource(unit.unit_id, [t.key for t in store.list_org_tags(unit.unit_id)])
 
 
 def _parent(ctx: CallContext, params: Params, action: str) -> tuple[Organization, OrgUnit]:
