@@ -180,3 +180,20 @@ def test_service_linked_role_is_created_with_its_policies(store: SqlStore) -> No
         store.create_role_with_policies(other, ("arn:aws:iam::aws:policy/none",))
     with pytest.raises(NotFound):
         store.get_role(ACCT, other.name)  # nothing of the failed call
+
+
+def test_disable_policy_type(store: SqlStore) -> None:
+    from .test_orgs_federation import _scp
+
+    _org(store)
+    store.enable_org_policy_type(ROOT, "SERVICE_CONTROL_POLICY")
+    full, mine = _scp("p-FullAWSAccess", "{}"), _scp("p-mine0001", "{}")
+    for p in (full, mine):
+        store.create_org_policy(p)
+        store.attach_org_policy(p.policy_id, ROOT)
+    store.disable_org_policy_type(ROOT, "SERVICE_CONTROL_POLICY", full.policy_id)
+    assert store.get_org_unit(ROOT).enabled_policy_types == ()
+    assert store.list_org_targets_for_policy(mine.policy_id) == []
+    assert store.list_org_targets_for_policy(full.policy_id) == [ROOT]
+    with pytest.raises(Conflict):
+        store.disable_org_policy_type(ROOT, "SERVICE_CONTROL_POLICY")

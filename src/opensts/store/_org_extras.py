@@ -60,6 +60,28 @@ class OrgExtrasMixin(SqlBase):
             conn.execute(sa.delete(_t).where(_t.c.resource_id == resource_id,
                                              _t.c.key.in_(keys)))
 
+    # -- policy types --------------------------------------------------------------------
+    def disable_org_policy_type(self, root_id: str, policy_type: str,
+                                keep_policy_id: str | None = None) -> None:
+        """The type leaves the root's enabled types and every policy of the type is
+        detached from every target, but ``keep_policy_id`` (FullAWSAccess stays attached
+        everywhere). Conflict("policy_type_not_enabled") if the type is not enabled."""
+        _ou, _op, _opa = s.org_units, s.org_policies, s.org_policy_attachments
+        with self._write() as conn:
+            root = self._one(conn, sa.select(_ou.c.org_id, _ou.c.policy_types).where(
+                _ou.c.unit_id == root_id).with_for_update(), "org_unit", root_id)
+            enabled = list(root.policy_types or [])
+            if policy_type not in enabled:
+                raise Conflict("policy_type_not_enabled", policy_type)
+            enabled.remove(policy_type)
+            conn.execute(sa.update(_ou).where(_ou.c.unit_id == root_id).values(
+                policy_types=enabled))
+            of_type = sa.select(_op.c.policy_id).where(_op.c.org_id == root.org_id,
+                                                       _op.c.type == policy_type)
+            if keep_policy_id is not None:
+                of_type = of_type.where(_op.c.policy_id != keep_policy_id)
+            conn.execute(sa.delete(_opa).where(_opa.c.policy_id.in_(of_type)))
+
     # -- trusted access of AWS services ---------------------------------------------------
     def enable_org_service_access(self, org_id: str, service_principal: str,
                                   when: datetime) -> None:

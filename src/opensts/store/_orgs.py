@@ -154,6 +154,8 @@ class OrgsMixin(SqlBase):
             conn.execute(sa.delete(_ou).where(_ou.c.org_id == org_id))
             conn.execute(sa.delete(s.create_account_status).where(
                 s.create_account_status.c.org_id == org_id))
+            for table in (s.org_tags, s.org_delegated_admins, s.org_service_access):
+                conn.execute(sa.delete(table).where(table.c.org_id == org_id))
             conn.execute(sa.delete(_o).where(_o.c.org_id == org_id))
 
     # -- tree ------------------------------------------------------------------------------

@@ -24,7 +24,9 @@ from opensts.services.organizations.accounts import (
 from opensts.services.organizations.common import OrganizationsError
 from opensts.services.organizations.organization import (
     create_organization,
+    delete_organization,
     describe_organization,
+    disable_policy_type,
     enable_policy_type,
     list_roots,
 )
@@ -58,6 +60,7 @@ __all__ = [
     "create_organizational_unit",
     "create_policy",
     "delegation",
+    "delete_organization",
     "delete_organizational_unit",
     "delete_policy",
     "describe_account",
@@ -66,6 +69,7 @@ __all__ = [
     "describe_organizational_unit",
     "describe_policy",
     "detach_policy",
+    "disable_policy_type",
     "enable_policy_type",
     "list_accounts",
     "list_accounts_for_parent",

@@ -1,5 +1,5 @@
 """The organization and its root: CreateOrganization, DescribeOrganization, ListRoots,
-EnablePolicyType."""
+EnablePolicyType, DisablePolicyType, DeleteOrganization."""
 
 from __future__ import annotations
 
@@ -120,3 +120,43 @@ def enable_policy_type(ctx: CallContext, params: Params) -> dict[str, Any]:
             "The specified policy type is already enabled.",
         ) from None
     return {"Root": root_view(root)}
+
+
+@operation("organizations", "DisablePolicyType")
+def disable_policy_type(ctx: CallContext, params: Params) -> dict[str, Any]:
+    """Every policy of the type is detached from every target (FullAWSAccess stays attached
+    everywhere, as it is while SCPs are disabled); EnablePolicyType undoes it, attaching
+    only the type's managed policy again."""
+    org = management_org(ctx, "DisablePolicyType")
+    root_id = text(params, "RootId")
+    kind = policy_type(text(params, "PolicyType"))
+    if root_id != org.root_id:
+        raise error(
+            "RootNotFoundException", "We can't find a root with the RootId that you specified."
+        )
+    keep = managed_policy(org, kind).policy_id if kind.name == SCP else None
+    store = ctx.runtime.store
+    try:
+        store.disable_org_policy_type(org.root_id, kind.name, keep)
+    except Conflict:
+        raise error(
+            "PolicyTypeNotEnabledException",
+            "The specified policy type isn't currently enabled in this root. You can't "
+            "attach policies of the specified type to entities in a root until you enable "
+            "that type in the root.",
+        ) from None
+    return {"Root": root_view(store.get_org_unit(org.root_id))}
+
+
+@operation("organizations", "DeleteOrganization")
+def delete_organization(ctx: CallContext, params: Params) -> None:
+    """Only while the management account is the organization's only account."""
+    org = management_org(ctx, "DeleteOrganization")
+    try:
+        ctx.runtime.store.delete_organization(org.org_id)
+    except Conflict:
+        raise error(
+            "OrganizationNotEmptyException",
+            "The organization isn't empty. To delete an organization, you must first remove "
+            "all accounts except the management account.",
+        ) from None
