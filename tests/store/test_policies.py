@@ -215,7 +215,8 @@ def test_bundled_aws_managed_policies_load_and_parse(store: SqlStore) -> None:
 def test_aws_managed_sync_skips_a_synced_bundle_and_moves_versions(store: SqlStore) -> None:
     store.sync_aws_managed_policies([AWS_ADMIN], digest=7)
     assert store.aws_managed_digest() == 7
-    newer = dataclasses.replace(AWS_ADMIN, default_version_id="v2", document='{"Version":"2012-10-17"}')
+    newer = dataclasses.replace(AWS_ADMIN, default_version_id="v2",
+                                document='{"Version":"2012-10-17"}')
     store.sync_aws_managed_policies([newer], digest=7)  # same digest: nothing happens
     assert store.get_managed_policy(AWS_ADMIN.arn).default_version_id == "v1"
     store.sync_aws_managed_policies([newer], digest=8)
