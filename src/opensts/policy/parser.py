@@ -241,6 +241,10 @@ class Statement:
         self._actions(raw, kind)
         self._resources(raw, kind, variables)
         self._conditions(raw, variables, kind)
+        if kind == PolicyKind.TRUST:
+            actions = _strings(raw["NotAction" if self.not_action else "Action"]) or []
+            if not all(_trust_action(a) for a in actions):
+                raise MalformedPolicyDocument(TRUST_ACTIONS)
 
     def _principal(self, raw: Mapping[str, Any], kind: PolicyKind) -> None:
         has_p, has_np = "Principal" in raw, "NotPrincipal" in raw
@@ -284,8 +288,6 @@ class Statement:
                 )
             if a.count(":") > 1:
                 raise MalformedPolicyDocument("Actions/Condition can contain only one colon.")
-        if kind == PolicyKind.TRUST and not all(_trust_action(a) for a in actions):
-            raise MalformedPolicyDocument(TRUST_ACTIONS)
         self.not_action = has_na
         self.actions = GlobSet(actions, ignore_case=True)
 
