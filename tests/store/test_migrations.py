@@ -18,7 +18,9 @@ def _versions(store) -> list[int]:  # type: ignore[no-untyped-def]
 
 def test_migrations_are_numbered_and_all_applied(store) -> None:  # type: ignore[no-untyped-def]
     numbers = [m.version for m in MIGRATIONS]
-    assert numbers == list(range(1, len(numbers) + 1))
+    # Numbers are unique and increasing; parallel branches reserve theirs (8: HTTP APIs,
+    # 9: issue 13's IAM tables, 10: iam-b), so a branch may lack another's number.
+    assert numbers == sorted(set(numbers)) and numbers[0] == 1
     assert _versions(store) == numbers
 
 

@@ -33,6 +33,7 @@ from opensts.directory.records import (
     EntityKind,
     Group,
     InlinePolicy,
+    InstanceProfile,
     LoginProfile,
     ManagedPolicy,
     NewMemberAccount,
@@ -42,11 +43,16 @@ from opensts.directory.records import (
     OrgPolicy,
     OrgUnit,
     Page,
+    PasswordPolicy,
     PolicyVersion,
     PublicAccessBlock,
     Role,
     SamlProvider,
+    ServerCertificate,
+    ServiceSpecificCredential,
+    SigningCertificate,
     SigningKey,
+    SshPublicKey,
     Tags,
     User,
     VirtualMfaDevice,
@@ -366,3 +372,106 @@ class Store(Protocol):
     def put_public_access_block(self, name: str, pab: PublicAccessBlock | None) -> Bucket:
         """Set the Block Public Access settings; None deletes them (every setting off)."""
         ...
+
+    # -- issue 13: instance profiles ------------------------------------------------------
+    def create_instance_profile(self, profile: InstanceProfile, *,
+                                max_per_account: int = 1000) -> None:
+        """AlreadyExists ``instance_profile``; QuotaExceeded InstanceProfilesPerAccount."""
+        ...
+    def get_instance_profile(self, account_id: str, name: str) -> InstanceProfile: ...
+    def list_instance_profiles(
+        self, account_id: str, *, path_prefix: str = "/", marker: str | None = None,
+        max_items: int = 100,
+    ) -> Page[InstanceProfile]: ...
+    def list_instance_profiles_for_role(
+        self, account_id: str, role_name: str, *, marker: str | None = None,
+        max_items: int = 100,
+    ) -> Page[InstanceProfile]: ...
+    def update_instance_profile(
+        self, account_id: str, name: str, fn: Callable[[InstanceProfile], InstanceProfile]
+    ) -> InstanceProfile:
+        """Only the tags may change."""
+        ...
+    def delete_instance_profile(self, account_id: str, name: str) -> None:
+        """Conflict ``instance_profile_roles`` while it holds a role."""
+        ...
+    def add_role_to_instance_profile(
+        self, account_id: str, profile_name: str, role_name: str, *, max_roles: int = 1
+    ) -> None:
+        """QuotaExceeded InstanceSessionsPerInstanceProfile when full (or already in)."""
+        ...
+    def remove_role_from_instance_profile(
+        self, account_id: str, profile_name: str, role_name: str
+    ) -> None:
+        """NotFound ``role_in_instance_profile`` when the role is not in it."""
+        ...
+    def count_instance_profiles(self, account_id: str) -> int: ...
+
+    # -- issue 13: signing certificates, SSH public keys, service-specific credentials -----
+    def upload_signing_certificate(self, cert: SigningCertificate, *,
+                                   max_per_user: int = 2) -> None:
+        """AlreadyExists ``signing_certificate`` for a body the account already has;
+        QuotaExceeded SigningCertificatesPerUser (the root's count as one owner)."""
+        ...
+    def list_signing_certificates(
+        self, account_id: str, user_name: str | None
+    ) -> list[SigningCertificate]: ...
+    def set_signing_certificate_status(
+        self, account_id: str, user_name: str | None, certificate_id: str, status: str
+    ) -> None: ...
+    def delete_signing_certificate(
+        self, account_id: str, user_name: str | None, certificate_id: str
+    ) -> None: ...
+    def upload_ssh_public_key(self, key: SshPublicKey, *, max_per_user: int = 5) -> None:
+        """AlreadyExists ``ssh_public_key`` for a fingerprint the user already has."""
+        ...
+    def list_ssh_public_keys(self, account_id: str, user_name: str) -> list[SshPublicKey]: ...
+    def set_ssh_public_key_status(
+        self, account_id: str, user_name: str, key_id: str, status: str
+    ) -> None: ...
+    def delete_ssh_public_key(self, account_id: str, user_name: str, key_id: str) -> None: ...
+    def create_service_specific_credential(
+        self, cred: ServiceSpecificCredential, *, max_per_service: int = 2
+    ) -> None: ...
+    def list_service_specific_credentials(
+        self, account_id: str, user_name: str, service_name: str | None = None
+    ) -> list[ServiceSpecificCredential]: ...
+    def update_service_specific_credential(
+        self, account_id: str, user_name: str, credential_id: str, *,
+        status: str | None = None, sealed_password: bytes | None = None,
+    ) -> None: ...
+    def delete_service_specific_credential(
+        self, account_id: str, user_name: str, credential_id: str
+    ) -> None: ...
+
+    # -- issue 13: server certificates ------------------------------------------------------
+    def upload_server_certificate(self, cert: ServerCertificate, *,
+                                  max_per_account: int = 20) -> None: ...
+    def get_server_certificate(self, account_id: str, name: str) -> ServerCertificate: ...
+    def list_server_certificates(
+        self, account_id: str, *, path_prefix: str = "/", marker: str | None = None,
+        max_items: int = 100,
+    ) -> Page[ServerCertificate]: ...
+    def update_server_certificate(
+        self, account_id: str, name: str,
+        fn: Callable[[ServerCertificate], ServerCertificate],
+    ) -> ServerCertificate:
+        """Renames (name/path/arn) and tag changes; AlreadyExists on a taken name."""
+        ...
+    def delete_server_certificate(self, account_id: str, name: str) -> None: ...
+    def count_server_certificates(self, account_id: str) -> int: ...
+
+    # -- issue 13: account alias and password policy ---------------------------------------
+    def set_account_alias(self, account_id: str, alias: str) -> None:
+        """Replace the account's alias; AlreadyExists ``account_alias`` if any account
+        has it already (aliases are unique across accounts)."""
+        ...
+    def find_account_alias(self, account_id: str) -> str | None: ...
+    def find_account_by_alias(self, alias: str) -> str | None: ...
+    def delete_account_alias(self, account_id: str, alias: str) -> None: ...
+    def put_password_policy(self, account_id: str, policy: PasswordPolicy) -> None: ...
+    def find_password_policy(self, account_id: str) -> PasswordPolicy | None: ...
+    def delete_password_policy(self, account_id: str) -> None: ...
+
+    # -- issue 13: MFA device tags ----------------------------------------------------------
+    def update_mfa_device_tags(self, serial: str, fn: Callable[[Tags], Tags]) -> Tags: ...

@@ -100,6 +100,16 @@ def _v7_buckets(conn: sa.Connection) -> None:
     schema.metadata.create_all(conn, tables=[schema.buckets])
 
 
+def _v9_iam_extras(conn: sa.Connection) -> None:
+    # Issue 13: instance profiles, signing certificates, SSH public keys, service-specific
+    # credentials, server certificates, account aliases, password policies; login profiles
+    # remember when the password was set and the previous ones (expiry, reuse prevention).
+    # Migration 1 already creates the two login-profile columns on new databases.
+    schema.metadata.create_all(conn, tables=schema.IAM_EXTRA_TABLES)
+    _add_column(conn, schema.login_profile_password_changed)
+    _add_column(conn, schema.login_profile_previous_hashes)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial directory schema", _v1_initial),
     Migration(2, "sign-in sessions and failed-attempt counters", _v2_signin),
@@ -110,6 +120,8 @@ MIGRATIONS: list[Migration] = [
               _v6_fail_unfinished_create_account_requests),
     Migration(7, "S3 buckets with their policies, tags and Block Public Access",
               _v7_buckets),
+    Migration(9, "instance profiles, user credentials, server certificates, account "
+              "aliases and password policies", _v9_iam_extras),
 ]
 
 

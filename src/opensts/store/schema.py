@@ -327,3 +327,94 @@ buckets = sa.Table(
     sa.Column("restrict_public_buckets", sa.Boolean),
     sa.Index("ix_buckets_account", "account_id", "name"),
 )
+
+# Migration 9 (issue 13): instance profiles, signing certificates, SSH public keys,
+# service-specific credentials, server certificates, account aliases and password policies.
+instance_profiles = sa.Table(
+    "instance_profiles", metadata,
+    sa.Column("instance_profile_id", _str(32), primary_key=True),
+    *_name_columns(),
+    sa.Column("tags", sa.JSON, nullable=False),
+    sa.UniqueConstraint("account_id", "name_lower", name="uq_instance_profiles_name"),
+)
+
+instance_profile_roles = sa.Table(
+    "instance_profile_roles", metadata,
+    sa.Column("instance_profile_id", _str(32),
+              sa.ForeignKey("instance_profiles.instance_profile_id"), primary_key=True),
+    sa.Column("role_id", _str(32), sa.ForeignKey("roles.role_id"), primary_key=True),
+    sa.Index("ix_instance_profile_roles_role", "role_id"),
+)
+
+signing_certificates = sa.Table(
+    "signing_certificates", metadata,
+    sa.Column("certificate_id", _str(128), primary_key=True),
+    sa.Column("account_id", _str(32), nullable=False),
+    sa.Column("user_id", _str(32), sa.ForeignKey("users.user_id")),  # NULL: the root's
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("status", _str(16), nullable=False),
+    sa.Column("created", UtcDateTime, nullable=False),
+    sa.Index("ix_signing_certificates_user", "account_id", "user_id"),
+)
+
+ssh_public_keys = sa.Table(
+    "ssh_public_keys", metadata,
+    sa.Column("ssh_public_key_id", _str(128), primary_key=True),
+    sa.Column("account_id", _str(32), nullable=False),
+    sa.Column("user_id", _str(32), sa.ForeignKey("users.user_id"), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("fingerprint", _str(128), nullable=False),
+    sa.Column("status", _str(16), nullable=False),
+    sa.Column("created", UtcDateTime, nullable=False),
+    sa.Index("ix_ssh_public_keys_user", "user_id"),
+)
+
+service_specific_credentials = sa.Table(
+    "service_specific_credentials", metadata,
+    sa.Column("credential_id", _str(128), primary_key=True),
+    sa.Column("account_id", _str(32), nullable=False),
+    sa.Column("user_id", _str(32), sa.ForeignKey("users.user_id"), nullable=False),
+    sa.Column("service_name", _str(128), nullable=False),
+    sa.Column("service_user_name", _str(256), nullable=False),
+    sa.Column("sealed_password", sa.LargeBinary, nullable=False),
+    sa.Column("status", _str(16), nullable=False),
+    sa.Column("created", UtcDateTime, nullable=False),
+    sa.Column("expires", UtcDateTime),
+    sa.Index("ix_service_specific_credentials_user", "user_id"),
+)
+
+server_certificates = sa.Table(
+    "server_certificates", metadata,
+    sa.Column("server_certificate_id", _str(32), primary_key=True),
+    *_name_columns(),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("chain", sa.Text),
+    sa.Column("expiration", UtcDateTime, nullable=False),
+    sa.Column("tags", sa.JSON, nullable=False),
+    sa.UniqueConstraint("account_id", "name_lower", name="uq_server_certificates_name"),
+)
+
+# Aliases are unique in the partition ("must be unique across all Amazon Web Services
+# products", console_account-alias); an account has at most one.
+account_aliases = sa.Table(
+    "account_aliases", metadata,
+    sa.Column("account_id", _str(32), sa.ForeignKey("accounts.account_id"), primary_key=True),
+    sa.Column("alias", _str(63), nullable=False, unique=True),
+)
+
+password_policies = sa.Table(
+    "password_policies", metadata,
+    sa.Column("account_id", _str(32), sa.ForeignKey("accounts.account_id"), primary_key=True),
+    sa.Column("policy", sa.JSON, nullable=False),
+)
+
+# Migration 9 adds these to login_profiles (migration 1 created the table without them).
+login_profile_password_changed = sa.Column("password_changed", UtcDateTime)
+login_profile_previous_hashes = sa.Column("previous_hashes", sa.JSON)
+login_profiles.append_column(login_profile_password_changed)
+login_profiles.append_column(login_profile_previous_hashes)
+
+IAM_EXTRA_TABLES = [
+    instance_profiles, instance_profile_roles, signing_certificates, ssh_public_keys,
+    service_specific_credentials, server_certificates, account_aliases, password_policies,
+]

@@ -19,6 +19,7 @@ from sqlalchemy import event
 from opensts.directory.aws_managed import aws_managed_policies, bundle_digest
 from opensts.store._credentials import CredentialsMixin
 from opensts.store._federation import FederationMixin
+from opensts.store._iam_extras import IamExtrasMixin
 from opensts.store._member_accounts import MemberAccountsMixin
 from opensts.store._orgs import OrgsMixin
 from opensts.store._policies import PoliciesMixin
@@ -56,6 +57,7 @@ def _sqlite_engine(url: str) -> sa.Engine:
 
 
 class SqlStore(
+    IamExtrasMixin,
     MemberAccountsMixin, PoliciesMixin, CredentialsMixin, FederationMixin, OrgsMixin, SigninMixin,
     S3Mixin,
 ):

@@ -6,26 +6,36 @@ Importing this package registers every operation with ``services.registry``.
 
 from opensts.services.iam import (
     account,
+    account_settings,
     attached,
     credentials,
     groups,
+    instance_profiles,
+    mfa,
     passwords,
     policies,
     providers,
     roles,
+    server_certificates,
     simulate,
+    user_credentials,
     users,
 )
 
 __all__ = [
     "account",
+    "account_settings",
     "attached",
     "credentials",
     "groups",
+    "instance_profiles",
+    "mfa",
     "passwords",
     "policies",
     "providers",
     "roles",
+    "server_certificates",
     "simulate",
+    "user_credentials",
     "users",
 ]
