@@ -7,9 +7,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
-
 import boto3
+import pytest
 from botocore.config import Config
 
 from .helpers import allow, doc, error_of, trust, unique

@@ -456,3 +456,34 @@ class PasswordPolicy:
     max_password_age: int | None = None
     password_reuse_prevention: int | None = None
     hard_expiry: bool | None = None  # None: not given (GetAccountPasswordPolicy omits it)
+# -- issue 13: Organizations delegation, IAM credential reports, service-linked roles ------
+
+@dataclass(frozen=True, slots=True)
+class DelegatedAdmin:
+    """A member account registered as delegated administrator for one AWS service."""
+
+    account_id: str
+    service_principal: str
+    org_id: str
+    enabled: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialReport:
+    """The account's latest credential report (CSV text), as GenerateCredentialReport left it."""
+
+    account_id: str
+    generated: datetime
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class RoleDeletionTask:
+    """DeleteServiceLinkedRole's task, read back by GetServiceLinkedRoleDeletionStatus."""
+
+    task_id: str
+    account_id: str
+    role_name: str
+    status: Literal["SUCCEEDED", "IN_PROGRESS", "FAILED", "NOT_STARTED"]
+    created: datetime
+    reason: str | None = None

@@ -108,6 +108,13 @@ def _v9_iam_extras(conn: sa.Connection) -> None:
     schema.metadata.create_all(conn, tables=schema.IAM_EXTRA_TABLES)
     _add_column(conn, schema.login_profile_password_changed)
     _add_column(conn, schema.login_profile_previous_hashes)
+def _v10_orgs_and_reports(conn: sa.Connection) -> None:
+    # Issue 13: Organizations tags, delegated administrators and closed accounts; IAM
+    # credential reports and service-linked role deletion tasks.
+    schema.metadata.create_all(conn, tables=[
+        schema.org_tags, schema.org_delegated_admins, schema.credential_reports,
+        schema.role_deletion_tasks])
+    _add_column(conn, schema.org_accounts.c.closed)
 
 
 MIGRATIONS: list[Migration] = [
@@ -122,6 +129,8 @@ MIGRATIONS: list[Migration] = [
               _v7_buckets),
     Migration(9, "instance profiles, user credentials, server certificates, account "
               "aliases and password policies", _v9_iam_extras),
+    Migration(10, "organization tags, delegated administrators, credential reports",
+              _v10_orgs_and_reports),
 ]
 
 

@@ -418,3 +418,41 @@ IAM_EXTRA_TABLES = [
     instance_profiles, instance_profile_roles, signing_certificates, ssh_public_keys,
     service_specific_credentials, server_certificates, account_aliases, password_policies,
 ]
+# Migration 10. Organizations: tags of roots, OUs, accounts and policies; delegated
+# administrators; when a member account was closed (CloseAccount's rolling 30-day quota).
+# IAM: the account's credential report, and service-linked role deletion tasks.
+org_tags = sa.Table(
+    "org_tags", metadata,
+    sa.Column("resource_id", _str(130), primary_key=True),
+    sa.Column("key", _str(128), primary_key=True),
+    sa.Column("org_id", _str(64), nullable=False),
+    sa.Column("value", _str(256), nullable=False),
+)
+
+org_delegated_admins = sa.Table(
+    "org_delegated_admins", metadata,
+    sa.Column("account_id", _str(32), primary_key=True),
+    sa.Column("service_principal", _str(128), primary_key=True),
+    sa.Column("org_id", _str(64), nullable=False),
+    sa.Column("enabled", UtcDateTime, nullable=False),
+    sa.Index("ix_org_delegated_org", "org_id", "service_principal"),
+)
+
+org_accounts.append_column(sa.Column("closed", UtcDateTime))
+
+credential_reports = sa.Table(
+    "credential_reports", metadata,
+    sa.Column("account_id", _str(32), primary_key=True),
+    sa.Column("generated", UtcDateTime, nullable=False),
+    sa.Column("content", sa.Text, nullable=False),
+)
+
+role_deletion_tasks = sa.Table(
+    "role_deletion_tasks", metadata,
+    sa.Column("task_id", _str(256), primary_key=True),
+    sa.Column("account_id", _str(32), nullable=False),
+    sa.Column("role_name", _str(64), nullable=False),
+    sa.Column("status", _str(16), nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.Column("created", UtcDateTime, nullable=False),
+)

@@ -19,8 +19,10 @@ from sqlalchemy import event
 from opensts.directory.aws_managed import aws_managed_policies, bundle_digest
 from opensts.store._credentials import CredentialsMixin
 from opensts.store._federation import FederationMixin
+from opensts.store._iam_bookkeeping import IamBookkeepingMixin
 from opensts.store._iam_extras import IamExtrasMixin
 from opensts.store._member_accounts import MemberAccountsMixin
+from opensts.store._org_extras import OrgExtrasMixin
 from opensts.store._orgs import OrgsMixin
 from opensts.store._policies import PoliciesMixin
 from opensts.store._s3 import S3Mixin
@@ -59,7 +61,7 @@ def _sqlite_engine(url: str) -> sa.Engine:
 class SqlStore(
     IamExtrasMixin,
     MemberAccountsMixin, PoliciesMixin, CredentialsMixin, FederationMixin, OrgsMixin, SigninMixin,
-    S3Mixin,
+    S3Mixin, OrgExtrasMixin, IamBookkeepingMixin,
 ):
     """Directory store over SQLite or PostgreSQL. Thread-safe; share one per process."""
 
