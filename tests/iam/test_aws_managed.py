@@ -9,6 +9,7 @@ from .helpers import allow, doc, error_of, trust, unique
 
 CHANGE_PASSWORD = "arn:aws:iam::aws:policy/IAMUserChangePassword"
 LAMBDA_BASIC = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+ACTIVITY = "arn:aws:iam::aws:policy/AWSAccountActivityAccess"  # used by this file only
 
 
 def _all(iam: Any, **kwargs: Any) -> list[dict[str, Any]]:
@@ -48,20 +49,22 @@ def test_aws_managed_policies_attach_and_filter_by_usage(iam: Any, server: Any) 
     user, role = unique("amu"), unique("amr")
     iam.create_user(UserName=user)
     iam.attach_user_policy(UserName=user, PolicyArn=CHANGE_PASSWORD)
+    iam.attach_user_policy(UserName=user, PolicyArn=ACTIVITY)
     iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust(server.account_id),
                     PermissionsBoundary=LAMBDA_BASIC)
     attached = iam.list_attached_user_policies(UserName=user)["AttachedPolicies"]
-    assert attached == [{"PolicyName": "IAMUserChangePassword", "PolicyArn": CHANGE_PASSWORD}]
+    assert {"PolicyName": "IAMUserChangePassword", "PolicyArn": CHANGE_PASSWORD} in attached
     used = {p["Arn"] for p in _all(iam, Scope="AWS", OnlyAttached=True)}
-    assert CHANGE_PASSWORD in used
+    assert {CHANGE_PASSWORD, ACTIVITY} <= used
     permissions = {p["Arn"] for p in _all(iam, Scope="AWS",
                                             PolicyUsageFilter="PermissionsPolicy")}
     boundaries = {p["Arn"] for p in _all(iam, Scope="AWS",
                                           PolicyUsageFilter="PermissionsBoundary")}
-    assert CHANGE_PASSWORD in permissions and CHANGE_PASSWORD not in boundaries
+    assert ACTIVITY in permissions and ACTIVITY not in boundaries
     assert LAMBDA_BASIC in boundaries and LAMBDA_BASIC not in permissions
     assert iam.get_policy(PolicyArn=CHANGE_PASSWORD)["Policy"]["AttachmentCount"] >= 1
-    iam.detach_user_policy(UserName=user, PolicyArn=CHANGE_PASSWORD)
+    for arn in (CHANGE_PASSWORD, ACTIVITY):
+        iam.detach_user_policy(UserName=user, PolicyArn=arn)
     iam.delete_role(RoleName=role)
     iam.delete_user(UserName=user)
 
