@@ -84,3 +84,24 @@ def test_aws_managed_policies_are_read_only(iam: Any) -> None:
     policy = iam.get_policy(PolicyArn=CHANGE_PASSWORD)["Policy"]
     assert "Tags" not in policy or policy["Tags"] == []
     assert len(iam.list_policy_versions(PolicyArn=CHANGE_PASSWORD)["Versions"]) == 1
+
+
+def test_aws_managed_policies_through_the_aws_cli(server: Any, iam: Any) -> None:
+    listed = server.aws_json("iam", "list-policies", "--scope", "AWS",
+                             "--path-prefix", "/job-function/")["Policies"]
+    assert listed and all(p["Path"] == "/job-function/" for p in listed)
+    user = unique("amcli")
+    iam.create_user(UserName=user)
+    # The forced password change needs this one (issue 13).
+    server.aws("iam", "attach-user-policy", "--user-name", user, "--policy-arn", CHANGE_PASSWORD)
+    got = server.aws_json("iam", "list-attached-user-policies", "--user-name", user)
+    assert [p["PolicyArn"] for p in got["AttachedPolicies"]] == [CHANGE_PASSWORD]
+    version = server.aws_json("iam", "get-policy-version", "--policy-arn", CHANGE_PASSWORD,
+                              "--version-id", iam.get_policy(PolicyArn=CHANGE_PASSWORD)[
+                                  "Policy"]["DefaultVersionId"])["PolicyVersion"]
+    assert version["IsDefaultVersion"] is True
+    bad = server.aws("iam", "attach-user-policy", "--user-name", user, "--policy-arn",
+                     "IAMUserChangePassword", check=False)
+    assert bad.returncode != 0 and "Invalid ARN:  Could not be parsed!" in bad.stderr
+    server.aws("iam", "detach-user-policy", "--user-name", user, "--policy-arn", CHANGE_PASSWORD)
+    iam.delete_user(UserName=user)
