@@ -140,6 +140,7 @@ class Store(Protocol):
     def list_policies(
         self, account_id: str, *, scope: PolicyScope = "All", only_attached: bool = False,
         path_prefix: str = "/", marker: str | None = None, max_items: int = 100,
+        usage: str | None = None,
     ) -> Page[ManagedPolicy]: ...
     def update_policy(
         self, arn: str, fn: Callable[[ManagedPolicy], ManagedPolicy]
@@ -158,8 +159,11 @@ class Store(Protocol):
     def list_policy_versions(self, arn: str) -> list[PolicyVersion]: ...
     def set_default_policy_version(self, arn: str, version_id: str) -> None: ...
     def delete_policy_version(self, arn: str, version_id: str) -> None: ...
-    def sync_aws_managed_policies(self, policies: list[ManagedPolicy]) -> None:
-        """Insert or refresh the bundled AWS managed policies (idempotent)."""
+    def sync_aws_managed_policies(
+        self, policies: list[ManagedPolicy], *, digest: int | None = None
+    ) -> None:
+        """Insert or refresh the bundled AWS managed policies (idempotent); with ``digest``,
+        skipped when that bundle was synced already."""
         ...
 
     # -- attachments ---------------------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from opensts.directory.aws_managed import aws_managed_policies
+from opensts.directory.aws_managed import aws_managed_policies, bundle_digest
 from opensts.store._apis import ApisMixin
 from opensts.store._credentials import CredentialsMixin
 from opensts.store._federation import FederationMixin
@@ -127,5 +127,8 @@ def open_store(
     store = SqlStore(engine, schema=schema)
     store._base_engine = base
     if aws_managed:
-        store.sync_aws_managed_policies(list(aws_managed_policies()))
+        # Once per bundle: an unchanged bundle costs one read, not a parse of 1,500 policies.
+        digest = int(bundle_digest()[:15], 16)
+        if store.aws_managed_digest() != digest:
+            store.sync_aws_managed_policies(list(aws_managed_policies()), digest=digest)
     return store

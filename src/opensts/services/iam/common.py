@@ -376,8 +376,8 @@ def rename(ctx: CallContext, kind: EntityKind, action: str, entity: Named, reque
 def boundary_dict(boundary: str | None) -> dict[str, str] | None:
     if boundary is None:
         return None
-    return {"PermissionsBoundaryType": "PermissionsBoundaryPolicy",
-            "PermissionsBoundaryArn": boundary}
+    # AWS answers "Policy" (the API reference lists "PermissionsBoundaryPolicy").
+    return {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": boundary}
 
 
 def user_dict(u: User, *, full: bool = False) -> dict[str, Any]:
@@ -422,7 +422,7 @@ def policy_dict(p: ManagedPolicy, *, full: bool = False) -> dict[str, Any]:
     out["CreateDate"] = p.created
     out["UpdateDate"] = p.updated
     if full:
-        out["Tags"] = render_tags(p.tags) or None
+        out["Tags"] = render_tags(p.tags)  # GetPolicy: an empty <Tags/> when untagged
     return out
 
 

@@ -117,7 +117,9 @@ def create_role(ctx: CallContext, params: Params) -> dict[str, Any]:
         ctx.runtime.store.create_role(role)
     ctx.audit.response_elements = {"role": {"roleName": name, "roleId": role.role_id,
                                             "arn": role.arn}}
-    return {"Role": role_dict(role)}
+    out = role_dict(role)
+    out.pop("MaxSessionDuration")  # CreateRole's answer has none; GetRole/ListRoles do
+    return {"Role": out}
 
 
 @operation("iam", "GetRole", read_only=True)
