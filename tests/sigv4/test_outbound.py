@@ -56,6 +56,7 @@ def test_s3_request_matches_botocore(monkeypatch: pytest.MonkeyPatch) -> None:
     """S3 flavour: single encoding, no normalisation, UNSIGNED-PAYLOAD, as botocore signs."""
     import botocore.auth
     from botocore.auth import S3SigV4Auth
+    from botocore.config import Config
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
 
@@ -72,10 +73,10 @@ def test_s3_request_matches_botocore(monkeypatch: pytest.MonkeyPatch) -> None:
     )
     ours = dict(headers)["Authorization"]
 
-    # Over https botocore leaves the payload unsigned (as the gateway does towards storage).
     request = AWSRequest(method="PUT", url=f"https://backend:8333{path}?{query}",
                          headers={"X-Amz-Content-SHA256": UNSIGNED_PAYLOAD})
     auth = S3SigV4Auth(Credentials("AKIDEXAMPLE", "secret", "tok"), "s3", "us-east-1")
     monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: now.replace(tzinfo=None))
+    request.context["client_config"] = Config(s3={"payload_signing_enabled": False})
     auth.add_auth(request)
     assert request.headers["Authorization"] == ours
