@@ -56,8 +56,8 @@ def test_s3_request_matches_botocore(monkeypatch: pytest.MonkeyPatch) -> None:
     """S3 flavour: single encoding, no normalisation, UNSIGNED-PAYLOAD, as botocore signs."""
     import botocore.auth
     from botocore.auth import S3SigV4Auth
-    from botocore.config import Config
     from botocore.awsrequest import AWSRequest
+    from botocore.config import Config
     from botocore.credentials import Credentials
 
     now = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
