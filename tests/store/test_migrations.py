@@ -67,3 +67,18 @@ def test_create_account_requests_left_in_progress_are_failed(store_factory) -> N
     assert reopened.get_create_account_status("car-cut") == CreateAccountStatus(
         "car-cut", "o-x", "a", "FAILED", NOW, NOW, None, "INTERNAL_FAILURE")
     assert reopened.get_create_account_status("car-done") == done
+
+
+def test_an_older_database_gains_the_buckets_table(store_factory) -> None:  # type: ignore[no-untyped-def]
+    from opensts.directory.records import Account, Bucket
+
+    old = store_factory()
+    with old._engine.begin() as conn:  # roll the database back to before migration 7
+        conn.execute(sa.schema.DropTable(schema.buckets))
+        conn.execute(sa.delete(schema.schema_migrations).where(
+            schema.schema_migrations.c.version == 7))
+    reopened = store_factory()
+    assert 7 in _versions(reopened)
+    reopened.create_account(Account("111122223333", "main", "", NOW))
+    reopened.create_bucket(Bucket("photos", "111122223333", "us-east-1", NOW))
+    assert reopened.get_bucket("photos").public_access_block.block_public_policy

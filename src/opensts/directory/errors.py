@@ -51,3 +51,12 @@ class QuotaExceeded(StoreError):
         super().__init__(f"quota {quota} ({limit}) exceeded")
         self.quota = quota
         self.limit = limit
+
+
+class BucketAlreadyExists(AlreadyExists):
+    """The bucket name is taken; ``owner`` is the owning account, so S3 can answer
+    BucketAlreadyOwnedByYou to the owner and BucketAlreadyExists to everyone else."""
+
+    def __init__(self, name: str, owner: str):
+        super().__init__("bucket", name)
+        self.owner = owner

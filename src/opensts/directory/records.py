@@ -314,3 +314,54 @@ class SigningKey:
 @dataclass(frozen=True, slots=True)
 class AccountSummary:
     counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PublicAccessBlock:
+    """A bucket's S3 Block Public Access settings (API_PublicAccessBlockConfiguration).
+
+    New buckets get all four on ("Starting in April 2023, all Block Public Access settings
+    are enabled by default for new buckets", S3 User Guide, access-control-block-public-access).
+    """
+
+    block_public_acls: bool = True
+    ignore_public_acls: bool = True
+    block_public_policy: bool = True
+    restrict_public_buckets: bool = True
+
+    @classmethod
+    def all_on(cls) -> PublicAccessBlock:
+        return cls(True, True, True, True)
+
+    @classmethod
+    def all_off(cls) -> PublicAccessBlock:
+        return cls(False, False, False, False)
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """An S3 bucket owned by an account; its policy, tags and Block Public Access settings.
+
+    ``public_access_block`` is always the effective setting. ``public_access_block_configured``
+    is False after DeletePublicAccessBlock: then every setting is off, and
+    GetPublicAccessBlock answers NoSuchPublicAccessBlockConfiguration.
+    """
+
+    name: str
+    account_id: str
+    region: str
+    created: datetime
+    policy: str | None = None
+    tags: Tags = ()
+    public_access_block: PublicAccessBlock = field(default_factory=PublicAccessBlock.all_on)
+    public_access_block_configured: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.public_access_block_configured and (
+            self.public_access_block != PublicAccessBlock.all_off()
+        ):
+            raise ValueError("a bucket without a Public Access Block has every setting off")
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:s3:::{self.name}"

@@ -28,6 +28,7 @@ from opensts.directory.records import (
     AccessKeyLastUsed,
     Account,
     AttachedPolicy,
+    Bucket,
     CreateAccountStatus,
     EntityKind,
     Group,
@@ -42,9 +43,11 @@ from opensts.directory.records import (
     OrgUnit,
     Page,
     PolicyVersion,
+    PublicAccessBlock,
     Role,
     SamlProvider,
     SigningKey,
+    Tags,
     User,
     VirtualMfaDevice,
 )
@@ -336,3 +339,26 @@ class Store(Protocol):
     def record_signin_failure(self, key: str, now: datetime, *, window_seconds: int) -> int:
         ...
     def clear_signin_failures(self, key: str) -> None: ...
+
+    # -- S3 buckets (the gateway's bucket sub-resources; names are exact, not folded) -----
+    def create_bucket(self, bucket: Bucket) -> None:
+        """BucketAlreadyExists (an AlreadyExists naming the owner) if the name is taken;
+        NotFound if the account does not exist."""
+        ...
+    def get_bucket(self, name: str) -> Bucket: ...
+    def find_bucket(self, name: str) -> Bucket | None:
+        """The hot-path read of every S3 request (cached by CachingStore)."""
+        ...
+    def list_buckets(self, account_id: str | None = None) -> list[Bucket]:
+        """The account's buckets (every bucket with None), by name."""
+        ...
+    def delete_bucket(self, name: str) -> None: ...
+    def put_bucket_policy(self, name: str, policy: str | None) -> Bucket:
+        """Set the policy, or delete it with None; returns the bucket as stored."""
+        ...
+    def put_bucket_tags(self, name: str, tags: Tags) -> Bucket:
+        """Replace the tag set; ``()`` deletes it."""
+        ...
+    def put_public_access_block(self, name: str, pab: PublicAccessBlock | None) -> Bucket:
+        """Set the Block Public Access settings; None deletes them (every setting off)."""
+        ...

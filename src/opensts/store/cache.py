@@ -39,6 +39,7 @@ CACHED = frozenset(
         "get_saml_provider",
         "get_oidc_provider",
         "find_organization_for_account",
+        "find_bucket",  # every S3 request reads its bucket's owner, policy and settings
     }
 )
 _PLAIN = frozenset({"close", "drop_schema", "dialect", "generation"})

@@ -94,6 +94,12 @@ def _v6_fail_unfinished_create_account_requests(conn: sa.Connection) -> None:
         state="FAILED", completed=t.c.requested, failure_reason="INTERNAL_FAILURE"))
 
 
+def _v7_buckets(conn: sa.Connection) -> None:
+    # S3 gateway (issue 9): buckets belong to accounts; their policy, tags and Block Public
+    # Access settings live here and are never forwarded to the storage backend.
+    schema.metadata.create_all(conn, tables=[schema.buckets])
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial directory schema", _v1_initial),
     Migration(2, "sign-in sessions and failed-attempt counters", _v2_signin),
@@ -102,6 +108,8 @@ MIGRATIONS: list[Migration] = [
     Migration(5, "role unique id of sign-in sessions", _v5_signin_role_id),
     Migration(6, "fail create-account requests a crash left IN_PROGRESS",
               _v6_fail_unfinished_create_account_requests),
+    Migration(7, "S3 buckets with their policies, tags and Block Public Access",
+              _v7_buckets),
 ]
 
 

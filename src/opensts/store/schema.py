@@ -308,3 +308,22 @@ create_account_status = sa.Table(
     sa.Column("account_id", _str(32)),
     sa.Column("failure_reason", _str(128)),
 )
+
+# Migration 7. S3 bucket names are lower case by rule (bucketnamingrules), so the name is
+# the key as given. Legacy us-east-1 names could reach 255 characters; adopted buckets may
+# carry one. The four Block Public Access settings are NULL when the bucket has none
+# (after DeletePublicAccessBlock).
+buckets = sa.Table(
+    "buckets", metadata,
+    sa.Column("name", _str(255), primary_key=True),
+    sa.Column("account_id", _str(32), sa.ForeignKey("accounts.account_id"), nullable=False),
+    sa.Column("region", _str(64), nullable=False),
+    sa.Column("created", UtcDateTime, nullable=False),
+    sa.Column("policy", sa.Text),
+    sa.Column("tags", sa.JSON, nullable=False),
+    sa.Column("block_public_acls", sa.Boolean),
+    sa.Column("ignore_public_acls", sa.Boolean),
+    sa.Column("block_public_policy", sa.Boolean),
+    sa.Column("restrict_public_buckets", sa.Boolean),
+    sa.Index("ix_buckets_account", "account_id", "name"),
+)

@@ -22,6 +22,7 @@ from opensts.store._federation import FederationMixin
 from opensts.store._member_accounts import MemberAccountsMixin
 from opensts.store._orgs import OrgsMixin
 from opensts.store._policies import PoliciesMixin
+from opensts.store._s3 import S3Mixin
 from opensts.store._signin import SigninMixin
 from opensts.store.migrations import migrate
 
@@ -55,7 +56,8 @@ def _sqlite_engine(url: str) -> sa.Engine:
 
 
 class SqlStore(
-    MemberAccountsMixin, PoliciesMixin, CredentialsMixin, FederationMixin, OrgsMixin, SigninMixin
+    MemberAccountsMixin, PoliciesMixin, CredentialsMixin, FederationMixin, OrgsMixin, SigninMixin,
+    S3Mixin,
 ):
     """Directory store over SQLite or PostgreSQL. Thread-safe; share one per process."""
 
