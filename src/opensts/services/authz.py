@@ -32,9 +32,9 @@ from opensts.services.context import Caller, RequestMeta
 
 SCP = "SERVICE_CONTROL_POLICY"
 RCP = "RESOURCE_CONTROL_POLICY"
-# Of the APIs OpenSTS serves, resource control policies cover STS (AWS Organizations user
-# guide, "RCPs": S3, STS, KMS, SQS, Secrets Manager and a few more; not IAM).
-RCP_SERVICES = frozenset({"sts"})
+# Of the APIs OpenSTS serves, resource control policies cover STS and S3 (AWS Organizations
+# user guide, "RCPs": S3, STS, KMS, SQS, Secrets Manager and a few more; not IAM).
+RCP_SERVICES = frozenset({"sts", "s3"})
 
 ALLOW_ALL = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'
 # The stand-in for something a decision depends on that no longer resolves (a deleted
@@ -236,23 +236,31 @@ class Authorizer:
 
     # -- the request context -------------------------------------------------------------
 
-    def context(
-        self, caller: Caller, meta: RequestMeta, principal_tags: Mapping[str, str]
-    ) -> Context:
-        claims = caller.session or {}
+    @staticmethod
+    def request_context(meta: RequestMeta) -> Context:
+        """The global keys every request has, whoever makes it (anonymous requests too:
+        "Availability – This key is always included in the request context",
+        reference_policies_condition-keys, for each key here)."""
         now = meta.now
-        context: Context = {
+        return {
             "aws:CurrentTime": _iso(now),
             "aws:EpochTime": str(int(now.timestamp())),
             "aws:SourceIp": meta.source_ip,
             "aws:UserAgent": meta.user_agent,
             "aws:SecureTransport": "true" if meta.secure else "false",
             "aws:RequestedRegion": meta.region,
-            "aws:PrincipalAccount": caller.account_id,
             "aws:PrincipalIsAWSService": "false",
             "aws:ViaAWSService": "false",
-            "aws:userid": caller.principal_id,
         }
+
+    def context(
+        self, caller: Caller, meta: RequestMeta, principal_tags: Mapping[str, str]
+    ) -> Context:
+        claims = caller.session or {}
+        now = meta.now
+        context = self.request_context(meta)
+        context["aws:PrincipalAccount"] = caller.account_id
+        context["aws:userid"] = caller.principal_id
         if caller.type == "AssumedRole":
             context["aws:PrincipalArn"] = claims.get("role_arn", caller.arn)
         elif caller.type == "FederatedUser":
