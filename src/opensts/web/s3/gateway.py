@@ -1,0 +1,356 @@
+"""The S3 gateway: verify, decide, then serve from the store or forward to the storage.
+
+For each request (Amazon S3 User Guide, "How Amazon S3 authorizes a request"):
+
+1. request ids (``x-amz-request-id``, ``x-amz-id-2``) on every answer;
+2. the bucket and key (``s3.addressing.locate``) and the operation (``s3.operations.identify``);
+3. the signature claim (``sigv4.s3.parse_s3``; none = anonymous), the caller and secret
+   behind its key (``services.authn.resolve_credentials``), S3's own verification
+   (``sigv4.s3.verify_s3``: no body needed, so bodies stream);
+4. the bucket record from OpenSTS's store: a bucket the store does not know is
+   ``NoSuchBucket`` even when the storage has it (adoption is an operator's act);
+5. every authorization the operation needs (``s3.actions.needs``) decided by
+   ``services.s3.authorize.authorize_s3``, with the request's condition keys; a denial is
+   S3's AccessDenied and is recorded for ``explain`` by request id;
+6. bucket configuration served from the store (``web.s3.buckets``), anything else forwarded
+   (``web.s3.backend``) with the body verified as it streams (``BodyDecoder``);
+7. the CloudTrail event written durably before the answer (``web.s3.events``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+from opensts.errors import AwsError
+from opensts.s3 import actions as s3_actions
+from opensts.s3 import conditions as s3_conditions
+from opensts.s3.addressing import Target, locate
+from opensts.s3.errors import S3Error, no_such_bucket
+from opensts.s3.operations import identify
+from opensts.services.authn import record_use, resolve_credentials
+from opensts.services.context import Caller, RequestMeta
+from opensts.services.runtime import Runtime
+from opensts.services.s3.authorize import authorize_s3, s3_access_denied
+from opensts.sigv4.s3 import S3Auth, body_decoder, parse_s3, verify_s3
+from opensts.web import proxy
+from opensts.web.s3 import buckets, deletes, events
+from opensts.web.s3.backend import (
+    ERROR_BODY_LIMIT,
+    Backend,
+    backend_error,
+    forwarded_headers,
+    read_limited,
+    response_headers,
+)
+from opensts.web.s3.body import PlainBody, read_small
+from opensts.web.s3.objects import TagCache, copy_source_headers
+from opensts.web.s3.respond import Receive, Reply, Scope, Send, new_host_id, new_request_id
+
+log = logging.getLogger("opensts.s3")
+
+# Operations whose request body is forwarded as a stream (objects, parts); other bodies
+# are small XML documents read whole under SMALL_BODY_LIMIT.
+STREAMED = frozenset({"PutObject", "UploadPart"})
+
+
+class ClientGone(Exception):
+    """The client went away mid-body: the backend request is aborted."""
+
+
+@dataclasses.dataclass
+class Call:
+    """One S3 request as it is worked on (and what its audit event needs)."""
+
+    reply: Reply
+    scope: Scope
+    now: datetime
+    method: str
+    raw_path: str
+    raw_query: str
+    headers: list[tuple[str, str]]
+    header_map: dict[str, str]
+    query: dict[str, list[str]]
+    query_pairs: list[tuple[str, str]]
+    meta: RequestMeta
+    target: Target | None = None
+    operation: str | None = None
+    caller: Caller | None = None
+    auth: S3Auth | None = None
+    bucket: Any = None  # directory.records.Bucket | None
+    bytes_in: int = 0
+    audited: bool = False
+    denied_key: str | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def resource(self) -> str:
+        return self.raw_path.split("?", 1)[0]
+
+
+class S3Gateway:
+    def __init__(self, runtime: Runtime, backend: Backend | None = None):
+        self.runtime = runtime
+        self.settings = runtime.settings
+        self.backend = backend or Backend(runtime.settings)
+        self.tags = TagCache()
+
+    async def aclose(self) -> None:
+        await self.backend.aclose()
+
+    # -- the request ---------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        reply = Reply(send, new_request_id(), new_host_id(), head=scope["method"] == "HEAD")
+        call = self._call(scope, reply)
+        try:
+            await self._serve(call, receive)
+        except AwsError as error:
+            await self._fail(call, error)
+        except ClientGone:
+            log.info("client went away (request %s)", reply.request_id)
+            await self._audit(call, S3Error("IncompleteBody", "The client went away.", 400))
+        except Exception:
+            log.exception("unhandled error in S3 %s (request %s)", call.operation,
+                          reply.request_id)
+            await self._fail(call, S3Error(
+                "InternalError", "We encountered an internal error. Please try again.", 500))
+
+    def _call(self, scope: Scope, reply: Reply) -> Call:
+        headers = [(k.decode("latin-1").lower(), v.decode("latin-1"))
+                   for k, v in scope["headers"]]
+        header_map: dict[str, str] = {}
+        for name, value in headers:
+            header_map[name] = f"{header_map[name]},{value}" if name in header_map else value
+        raw_query = scope.get("query_string", b"").decode("latin-1")
+        raw_path = scope.get("raw_path", scope["path"].encode()).decode("latin-1")
+        raw_path = raw_path.split("?", 1)[0]
+        try:
+            pairs = parse_qsl(raw_query, keep_blank_values=True, errors="strict")
+        except UnicodeDecodeError:
+            pairs = []
+        query: dict[str, list[str]] = {}
+        for name, value in pairs:
+            query.setdefault(name, []).append(value)
+        origin = proxy.origin(scope)
+        now = datetime.now(UTC)
+        meta = RequestMeta(
+            request_id=reply.request_id, now=now, source_ip=origin.address,
+            user_agent=header_map.get("user-agent", ""), region=self.settings.s3_region,
+            host=header_map.get("host", ""), secure=origin.secure,
+        )
+        return Call(reply=reply, scope=scope, now=now, method=scope["method"],
+                    raw_path=raw_path, raw_query=raw_query, headers=headers,
+                    header_map=header_map, query=query, query_pairs=pairs, meta=meta)
+
+    async def _serve(self, call: Call, receive: Receive) -> None:
+        if "\x00" in call.raw_query:
+            raise S3Error("InvalidArgument", "Invalid query string.", 400)
+        call.target = target = locate(call.header_map.get("host", ""), call.raw_path,
+                                      self.settings.s3_domain)
+        call.operation = identify(call.method, target, call.query, call.header_map)
+        await self._authenticate(call)
+        if target.bucket is not None:
+            call.bucket = await asyncio.to_thread(self.runtime.store.find_bucket, target.bucket)
+        if call.operation == "DeleteObjects":
+            await deletes.serve(self, call, receive)
+            return
+        if call.bucket is None and call.operation not in ("ListBuckets", "CreateBucket"):
+            # As S3: a bucket that does not exist is NoSuchBucket to anyone (there is no
+            # policy to consult). The storage's own buckets are not ours until adopted.
+            raise no_such_bucket(target.bucket or "")
+        await self.authorize(call)
+        if call.operation in buckets.LOCAL:
+            await buckets.serve(self, call, receive)
+            return
+        await self.forward(call, receive)
+
+    async def _authenticate(self, call: Call) -> None:
+        signed = parse_s3(call.method, call.raw_path, call.raw_query, call.headers)
+        if signed is None:
+            return
+        caller, secret, expires = await asyncio.to_thread(
+            resolve_credentials, self.runtime, signed, call.now
+        )
+        call.caller = caller
+        call.auth = verify_s3(
+            signed, method=call.method, raw_path=call.raw_path, raw_query=call.raw_query,
+            headers=call.headers, secret_access_key=secret, now=call.now,
+            key_cache=self.runtime.signing_keys, token_expires_at=expires,
+            regions={self.settings.s3_region},
+        )
+        region = signed.region
+        call.meta = dataclasses.replace(call.meta, region=region)
+        if not signed.access_key_id.startswith("ASIA"):
+            await asyncio.to_thread(record_use, self.runtime, signed, "s3", call.now)
+
+    # -- authorization -------------------------------------------------------------------
+
+    def gateway_context(self, call: Call) -> dict[str, str | list[str]]:
+        """The condition keys the gateway knows from the connection and the signature."""
+        ctx: dict[str, str | list[str]] = {}
+        auth = call.auth
+        if auth is not None:
+            ctx["s3:authType"] = auth.auth_type
+            ctx["s3:signatureversion"] = "AWS4-HMAC-SHA256"
+            if auth.signature_age_ms is not None:
+                ctx["s3:signatureAge"] = str(auth.signature_age_ms)
+            if auth.content_sha256 is not None:
+                ctx["s3:x-amz-content-sha256"] = auth.content_sha256
+        return ctx
+
+    async def authorize(self, call: Call, *, needs: list[Any] | None = None) -> None:
+        """Decide every Need of the call; the first denial raises S3's AccessDenied."""
+        assert call.target is not None and call.operation is not None
+        if needs is None:
+            needs = s3_actions.needs(call.operation, call.target, call.query, call.header_map)
+        base = self.gateway_context(call)
+        contexts = []
+        for need in needs:
+            ctx = dict(base)
+            ctx.update(s3_conditions.condition_context(call.operation, need, call.query,
+                                                       call.header_map))
+            if need.key is not None and call.bucket is not None:
+                ctx.update(await self.tags.context_for(self, call, need))
+            contexts.append(ctx)
+        decisions = await asyncio.to_thread(self._decide, call, needs, contexts)
+        for need, decision in zip(needs, decisions, strict=True):
+            if not decision.allowed:
+                self._record_denial(call, need, decision)
+                raise s3_access_denied(call.caller, need, decision)
+
+    def _decide(self, call: Call, needs: list[Any], contexts: list[dict[str, Any]]) -> list[Any]:
+        self.runtime.refresh_keys()
+        return [
+            authorize_s3(self.runtime.authorizer, call.caller, need, call.bucket,
+                         meta=call.meta, context=ctx)
+            for need, ctx in zip(needs, contexts, strict=True)
+        ]
+
+    def _record_denial(self, call: Call, need: Any, decision: Any) -> None:
+        call.extra["denied"] = need.action
+        try:
+            from opensts.audit.decisions import record_denial
+        except ImportError:  # pragma: no cover - explain support not merged yet
+            return
+        try:
+            record_denial(self.runtime, call.reply.request_id, call.caller, need, decision,
+                          call.meta)
+        except Exception:
+            log.exception("could not record the denial (request %s)", call.reply.request_id)
+
+    # -- forwarding ----------------------------------------------------------------------
+
+    async def forward(self, call: Call, receive: Receive, *, body: bytes | None = None,
+                      bucket: str | None = None, key: str | None = None,
+                      query: list[tuple[str, str]] | None = None,
+                      headers: list[tuple[str, str]] | None = None) -> None:
+        """Send the request to the storage and stream its answer back."""
+        assert call.target is not None
+        bucket = bucket if bucket is not None else call.target.bucket
+        key = key if key is not None else call.target.key
+        out_headers = headers if headers is not None else forwarded_headers(call.headers)
+        if "x-amz-copy-source" in call.header_map:
+            out_headers += await copy_source_headers(self, call)
+        content: AsyncIterator[bytes] | bytes | None = None
+        payload_hash: str | None = None
+        if body is not None:
+            content = body
+        elif _has_body(call):
+            decoder = body_decoder(call.auth, call.headers) if call.auth else PlainBody(
+                call.headers)
+            length = decoder.decoded_length
+            if length is None:
+                raise S3Error("MissingContentLength",
+                              "You must provide the Content-Length HTTP header.", 411)
+            if call.operation in STREAMED and length > 0:
+                content = self._stream(call, receive, decoder)
+            else:
+                content = await read_small(call, receive, decoder)
+            for name, value in decoder.checksum_headers.items():
+                out_headers.append((name.lower(), value))
+            out_headers.append(("content-length", str(length)))
+        elif call.method in ("PUT", "POST"):
+            out_headers.append(("content-length", "0"))
+        request = self.backend.build(call.method, bucket, key,
+                                     query if query is not None else call.query_pairs,
+                                     out_headers, content=content,
+                                     **({"payload_hash": payload_hash} if payload_hash else {}))
+        response = await self.backend.send(request)
+        try:
+            status = response.status_code
+            if status >= 400 or (300 <= status < 400 and status != 304):
+                raise backend_error(status, await read_limited(response, ERROR_BODY_LIMIT)
+                                    if call.method != "HEAD" else b"")
+            if call.target.key is not None and call.method in ("PUT", "DELETE", "POST"):
+                self.tags.forget(bucket or "", key or "")
+            length = response.headers.get("content-length")
+            call.extra["bytes_out"] = int(length) if length and length.isdigit() else 0
+            if not await self._audit(call, None):
+                raise S3Error("ServiceUnavailable",
+                              "The service could not record the request. Please try again.",
+                              503)
+            await call.reply.start(status, response_headers(response.headers))
+            async for chunk in response.aiter_raw():
+                await call.reply.body(chunk, more=True)
+            await call.reply.body(b"")
+        finally:
+            await response.aclose()
+
+    async def _stream(self, call: Call, receive: Receive, decoder: Any) -> AsyncIterator[bytes]:
+        """The decoded body; the decoder holds back the tail until ``finish`` verified it,
+        so a failure here (raised into httpx) aborts the upload before it is complete."""
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ClientGone()
+            chunk = message.get("body", b"")
+            call.bytes_in += len(chunk)
+            if chunk:
+                out = decoder.feed(chunk)
+                if out:
+                    yield out
+            if not message.get("more_body", False):
+                break
+        tail = decoder.finish()
+        if tail:
+            yield tail
+
+    # -- audit and errors ----------------------------------------------------------------
+
+    async def _fail(self, call: Call, error: AwsError) -> None:
+        await self._audit(call, error)
+        if call.reply.started:
+            return  # the answer began: the connection is cut short by the server
+        await call.reply.error(error, call.resource)
+
+    async def _audit(self, call: Call, error: AwsError | None) -> bool:
+        """Write the call's event durably; False if the log could not be written."""
+        if call.audited:
+            return True
+        call.audited = True
+        chosen = events.build(self.settings, call, error)
+        if not chosen:
+            return True
+        try:
+            await asyncio.gather(*(self.runtime.audit.write(e) for e in chosen))
+        except OSError:
+            log.exception("audit log write failed (request %s)", call.reply.request_id)
+            return False
+        return True
+
+
+def _has_body(call: Call) -> bool:
+    length = call.header_map.get("content-length")
+    if length is not None:
+        return length.strip() not in ("", "0")
+    return "chunked" in call.header_map.get("transfer-encoding", "").lower()
+
+
+def query_list(query: Mapping[str, list[str]]) -> list[tuple[str, str]]:
+    return [(k, v) for k, values in query.items() for v in values]
