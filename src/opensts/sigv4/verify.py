@@ -148,7 +148,7 @@ def _check_scope(
         raise SignatureDoesNotMatch(
             f"Credential should be scoped to correct service: '{expected}'."
         )
-    if regions is not None and not _region_allowed(signed, regions):
+    if regions is not None and not region_allowed(signed, regions):
         raise SignatureDoesNotMatch(
             f"Credential should be scoped to a valid region, not '{signed.region}'."
         )
@@ -160,7 +160,8 @@ def _check_scope(
         )
 
 
-def _region_allowed(signed: SignedRequest, regions: Collection[str]) -> bool:
+def region_allowed(signed: SignedRequest, regions: Collection[str]) -> bool:
+    """Whether the scope's region (or a SigV4A region-set pattern) is one of ``regions``."""
     if signed.region_set is None:
         return signed.region in regions
     # SigV4A region sets may hold wildcards ("*", "us-*"); one allowed region must match.
