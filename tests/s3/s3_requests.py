@@ -18,6 +18,7 @@ from botocore.config import Config
 from botocore.model import Shape, StructureShape
 
 ENDPOINT = "http://127.0.0.1:9000"
+S3_DOMAIN = "s3.example.internal"  # virtual-hosted requests go to bucket.<S3_DOMAIN>:9000
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,8 @@ _clients: dict[str, Any] = {}
 def client(style: str = "path") -> Any:
     if style not in _clients:
         c = _session.create_client(
-            "s3", region_name="us-east-1", endpoint_url=ENDPOINT,
+            "s3", region_name="us-east-1",
+            endpoint_url=ENDPOINT if style == "path" else f"http://{S3_DOMAIN}:9000",
             aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret",
             config=Config(s3={"addressing_style": style}, retries={"max_attempts": 1}),
         )
