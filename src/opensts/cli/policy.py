@@ -2,7 +2,9 @@
 
 ``explain`` evaluates one request with ``opensts.policy`` (the same engine the server
 authorizes with) and prints why it was allowed or denied: the deciding statements, then every
-statement of every policy with the element that did not match. ``validate`` parses a
+statement of every policy with the element that did not match. ``explain --request-id ID``
+prints the same trace for a denial the server recorded (``opensts.audit.decisions``), read
+from the data dir. ``validate`` parses a
 document (MalformedPolicyDocument errors) and prints the non-blocking findings of
 ``validate_policy``.
 """
@@ -97,9 +99,13 @@ def policy() -> None:
 
 
 @policy.command()
-@click.option("--action", required=True, help="e.g. s3:GetObject")
+@click.option("--request-id", help="explain a denial the server recorded for this request "
+              "id, instead of evaluating local files")
+@click.option("--data-dir", default="./data", show_default=True, envvar="OPENSTS_DATA_DIR",
+              type=click.Path(path_type=Path), help="the server's data dir (--request-id)")
+@click.option("--action", help="e.g. s3:GetObject")
 @click.option("--resource", default="*", show_default=True, help="resource ARN")
-@click.option("--principal", "principal_arn", required=True,
+@click.option("--principal", "principal_arn",
               help="caller ARN: IAM user/role/root, STS session, service principal or *")
 @click.option("--identity", "identity", multiple=True, type=click.Path(path_type=Path),
               help="identity-based policy file (repeatable)")
@@ -117,15 +123,26 @@ def policy() -> None:
 @click.option("--context", "context", multiple=True, metavar="KEY=VALUE",
               help="request context key (repeat a key for a multivalued key)")
 @click.option("--json", "as_json", is_flag=True, help="print the decision as JSON")
-def explain(action: str, resource: str, principal_arn: str, identity: tuple[Path, ...],
+def explain(request_id: str | None, data_dir: Path, action: str | None, resource: str,
+            principal_arn: str | None, identity: tuple[Path, ...],
             boundary: Path | None, session: tuple[Path, ...], resource_policy: Path | None,
             trust: bool, resource_account: str | None, scps: tuple[Path, ...],
             context: tuple[str, ...], as_json: bool) -> None:
-    """Explain whether PRINCIPAL may perform ACTION on RESOURCE under the given policies.
+    """Explain whether PRINCIPAL may perform ACTION on RESOURCE under the given policies,
+    or, with --request-id, why the server denied that request.
 
     Exit status: 0 when the request is allowed, 1 when it is denied (explicitly or
-    implicitly), 2 when an argument or a policy document is invalid.
+    implicitly), 2 when an argument or a policy document is invalid or no denial is recorded
+    for the request id.
     """
+    if request_id is not None:
+        if action or principal_arn:
+            raise click.UsageError("--request-id explains a recorded denial; it takes no "
+                                   "--action or --principal")
+        _explain_recorded(request_id, data_dir, as_json)
+        return
+    if not action or not principal_arn:
+        raise click.UsageError("give --action and --principal, or --request-id")
     principal = principal_from_arn(principal_arn)
     policies = PolicySet(
         identity=[_load(p, PolicyKind.IDENTITY) for p in identity],
@@ -145,6 +162,26 @@ def explain(action: str, resource: str, principal_arn: str, identity: tuple[Path
     else:
         click.echo(decision.explain())
     sys.exit(EXIT_ALLOWED if decision.allowed else EXIT_DENIED)
+
+
+def _explain_recorded(request_id: str, data_dir: Path, as_json: bool) -> None:
+    from opensts.audit.decisions import decisions_dir, find_denials
+
+    records = find_denials(decisions_dir(data_dir), request_id)
+    if not records:
+        click.echo(f"no denial is recorded for request id {request_id!r} under {data_dir} "
+                   "(allowed requests are not recorded; old denials are rotated away)",
+                   err=True)
+        sys.exit(EXIT_INVALID)
+    if as_json:
+        click.echo(json.dumps(records if len(records) > 1 else records[0], indent=2))
+    else:
+        for i, record in enumerate(records):
+            if i:
+                click.echo("")
+            click.echo(f"Request id: {record['requestId']} at {record['eventTime']}")
+            click.echo(record["explanation"])
+    sys.exit(EXIT_DENIED)
 
 
 _KINDS = {k.value: k for k in PolicyKind}

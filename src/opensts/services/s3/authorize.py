@@ -48,6 +48,7 @@ from opensts.policy import (
     parse_policy,
 )
 from opensts.s3.errors import S3Error, access_denied
+from opensts.s3.public import is_public
 from opensts.services.authz import Authorizer, _reason, _say_what_is_gone
 from opensts.services.context import Caller, RequestMeta
 
@@ -109,47 +110,9 @@ class BucketLike(Protocol):
     def public_access_block(self) -> PublicAccessBlockLike: ...
 
 
-# PLACEHOLDER until s3-store's opensts.s3.public lands: the condition keys whose fixed
-# values make a "*" grant non-public ("The meaning of "public"", access-control-block-public-
-# access). Anything it cannot read counts as public, the safe side for RestrictPublicBuckets.
-_FIXING_KEYS = frozenset({
-    "aws:sourceip", "aws:sourcearn", "aws:sourcevpc", "aws:sourcevpce", "aws:sourceowner",
-    "aws:sourceaccount", "aws:userid", "aws:principalorgid", "aws:principalaccount",
-    "aws:principalarn", "aws:principalorgpaths", "s3:x-amz-server-side-encryption-aws-kms-key-id",
-})
-
-
 def is_public_policy(text: str) -> bool:
-    """Whether a bucket policy is public, in AWS's sense ("The meaning of "public"")."""
-    try:
-        document = json.loads(text)
-        statements = document["Statement"]
-        if isinstance(statements, dict):
-            statements = [statements]
-        return any(_public_statement(st) for st in statements)
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return True
-
-
-def _public_statement(st: Mapping[str, Any]) -> bool:
-    if st.get("Effect") != "Allow":
-        return False
-    principal = st.get("Principal")
-    aws = principal.get("AWS") if isinstance(principal, Mapping) else None
-    wildcard = principal == "*" or aws == "*" or (isinstance(aws, list) and "*" in aws)
-    if not wildcard:
-        return False
-    for operator, block in (st.get("Condition") or {}).items():
-        if operator.startswith("ForAnyValue:") or operator.endswith("Like") or "Not" in operator:
-            continue
-        for key, values in block.items():
-            listed = values if isinstance(values, list) else [values]
-            if key.lower() in _FIXING_KEYS and all(
-                isinstance(v, str) and "*" not in v and v not in ("0.0.0.0/0", "::/0")
-                for v in listed
-            ):
-                return False
-    return True
+    """Whether a bucket policy is public, in S3's sense (``opensts.s3.public``)."""
+    return is_public(text)
 
 
 def bucket_context(bucket: BucketLike) -> dict[str, ContextValue]:
@@ -235,11 +198,7 @@ def _restrict_public_buckets(
         return decision
     if not bucket.public_access_block.restrict_public_buckets or bucket.policy is None:
         return decision
-    try:
-        public = is_public_policy(bucket.policy)
-    except (MalformedPolicyDocument, ValueError):
-        public = True  # unknown: fail closed
-    if not public:
+    if not is_public_policy(bucket.policy):  # an unparseable policy counts as public
         return decision
     return dataclasses.replace(
         decision,
