@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from opensts.s3.errors import S3Error
@@ -20,39 +19,6 @@ SMALL_BODY_LIMIT = 4 * 1024 * 1024
 
 def too_big() -> S3Error:
     return S3Error("MaxMessageLengthExceeded", "Your request was too big.", 400)
-
-
-class PlainBody:
-    """An unsigned (anonymous) request's body: only its length is checked here (the
-    storage checks Content-MD5); the last byte is held back until the length is right."""
-
-    def __init__(self, headers: Sequence[tuple[str, str]]):
-        value = next((v for k, v in headers if k == "content-length"), None)
-        self.decoded_length: int | None = (
-            int(value) if value is not None and value.strip().isdigit() else None
-        )
-        self.checksum_headers: dict[str, str] = {}
-        self._seen = 0
-        self._held = b""
-
-    def feed(self, data: bytes) -> bytes:
-        self._seen += len(data)
-        if self.decoded_length is not None and self._seen > self.decoded_length:
-            raise S3Error("IncompleteBody", "The request body is longer than Content-Length.",
-                          400)
-        data = self._held + data
-        self._held = data[-1:]
-        return data[:-1]
-
-    def finish(self) -> bytes:
-        if self.decoded_length is not None and self._seen != self.decoded_length:
-            raise S3Error(
-                "IncompleteBody",
-                "You did not provide the number of bytes specified by the Content-Length "
-                "HTTP header",
-                400,
-            )
-        return self._held
 
 
 async def read_small(call: Call, receive: Receive, decoder: Any,

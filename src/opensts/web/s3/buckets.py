@@ -21,9 +21,10 @@ from opensts.directory.errors import BucketAlreadyExists, NotFound
 from opensts.directory.records import Bucket
 from opensts.s3 import bucket_xml
 from opensts.s3.errors import S3Error, access_denied, no_such_bucket
-from opensts.wire.xml import text
+from opensts.sigv4.chunked import body_decoder
 from opensts.web.s3.backend import backend_error
-from opensts.web.s3.body import PlainBody, read_small
+from opensts.web.s3.body import read_small
+from opensts.wire.xml import text
 
 if TYPE_CHECKING:
     from opensts.web.s3.gateway import Call, S3Gateway
@@ -81,10 +82,7 @@ def _store(gateway: S3Gateway) -> Any:
 
 
 async def _body(call: Call, receive: Receive) -> bytes:
-    from opensts.sigv4.s3 import body_decoder
-
-    decoder = body_decoder(call.auth, call.headers) if call.auth else PlainBody(call.headers)
-    return await read_small(call, receive, decoder)
+    return await read_small(call, receive, body_decoder(call.auth, call.headers))
 
 
 def _bucket(call: Call) -> Bucket:
@@ -187,19 +185,16 @@ async def get_bucket_location(gateway: S3Gateway, call: Call, receive: Receive) 
 # -- policy ---------------------------------------------------------------------------------
 
 async def put_bucket_policy(gateway: S3Gateway, call: Call, receive: Receive) -> Result:
-    from opensts.s3.public import is_public_policy
-    from opensts.services.s3.bucket_policy import validate_bucket_policy
+    from opensts.services.s3.bucket_policy import malformed_policy, prepare_bucket_policy
 
     bucket = _bucket(call)
     raw = await _body(call, receive)
-    policy = validate_bucket_policy(raw, bucket.name)
-    if bucket.public_access_block.block_public_policy and is_public_policy(policy):
-        raise access_denied(
-            f"User: {call.caller.arn if call.caller else 'anonymous'} is not authorized to "
-            f"perform: s3:PutBucketPolicy on resource: \"{bucket.arn}\" because public "
-            "policies are blocked by the BlockPublicPolicy block public access setting."
-        )
-    call.bucket = await _run(_store(gateway).put_bucket_policy, bucket.name, policy)
+    try:
+        policy_text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise malformed_policy("This policy contains invalid Json") from None
+    policy_text = prepare_bucket_policy(bucket, policy_text)
+    call.bucket = await _run(_store(gateway).put_bucket_policy, bucket.name, policy_text)
     return 204, b"", []
 
 
@@ -218,13 +213,13 @@ async def delete_bucket_policy(gateway: S3Gateway, call: Call, receive: Receive)
 
 
 async def get_bucket_policy_status(gateway: S3Gateway, call: Call, receive: Receive) -> Result:
-    from opensts.s3.public import is_public_policy
+    from opensts.s3.public import is_public
 
     bucket = _bucket(call)
     if not bucket.policy:
         raise S3Error("NoSuchBucketPolicy", "The bucket policy does not exist", 404,
                       fields={"BucketName": bucket.name})
-    return 200, bucket_xml.render_policy_status(is_public_policy(bucket.policy)), []
+    return 200, bucket_xml.render_policy_status(is_public(bucket.policy)), []
 
 
 # -- tagging and Public Access Block --------------------------------------------------------

@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING
 
 from lxml import etree
 
+from opensts.s3.actions import delete_object_needs
 from opensts.s3.errors import S3Error, malformed_xml, no_such_bucket
+from opensts.sigv4.chunked import body_decoder
 from opensts.web.s3.backend import backend_error
-from opensts.web.s3.body import PlainBody, read_small
+from opensts.web.s3.body import read_small
 from opensts.wire.xml import text
 
 if TYPE_CHECKING:
@@ -80,23 +82,18 @@ def render_delete(quiet: bool, objects: list[tuple[str, str | None]]) -> bytes:
 
 
 async def serve(gateway: S3Gateway, call: Call, receive: Receive) -> None:
-    from opensts.s3.actions import Need
-    from opensts.sigv4.s3 import body_decoder
-
     assert call.target is not None
     bucket = call.target.bucket or ""
     if call.bucket is None:
         raise no_such_bucket(bucket)
-    decoder = body_decoder(call.auth, call.headers) if call.auth else PlainBody(call.headers)
+    decoder = body_decoder(call.auth, call.headers)
     quiet, objects = parse_delete(await read_small(call, receive, decoder))
     allowed: list[tuple[str, str | None]] = []
     refused: list[tuple[str, str | None]] = []
     for key, version in objects:
-        action = "s3:DeleteObjectVersion" if version else "s3:DeleteObject"
-        need = Need(action=action, resource=f"arn:aws:s3:::{bucket}/{key}", bucket=bucket,
-                    key=key)
         try:
-            await gateway.authorize(call, needs=[need])
+            needs = delete_object_needs(bucket, key, version, call.header_map)
+            await gateway.authorize(call, needs=needs)
         except S3Error as denied:
             if denied.code != "AccessDenied":
                 raise

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
+from opensts.audit.decisions import DecisionLog, decisions_dir
 from opensts.errors import AwsError
 from opensts.s3 import actions as s3_actions
 from opensts.s3 import conditions as s3_conditions
@@ -37,7 +38,8 @@ from opensts.services.authn import record_use, resolve_credentials
 from opensts.services.context import Caller, RequestMeta
 from opensts.services.runtime import Runtime
 from opensts.services.s3.authorize import authorize_s3, s3_access_denied
-from opensts.sigv4.s3 import S3Auth, body_decoder, parse_s3, verify_s3
+from opensts.sigv4.chunked import body_decoder
+from opensts.sigv4.s3 import S3Auth, parse_s3, verify_s3
 from opensts.web import proxy
 from opensts.web.s3 import buckets, deletes, events
 from opensts.web.s3.backend import (
@@ -48,7 +50,7 @@ from opensts.web.s3.backend import (
     read_limited,
     response_headers,
 )
-from opensts.web.s3.body import PlainBody, read_small
+from opensts.web.s3.body import read_small
 from opensts.web.s3.objects import TagCache, copy_source_headers
 from opensts.web.s3.respond import Receive, Reply, Scope, Send, new_host_id, new_request_id
 
@@ -99,9 +101,11 @@ class S3Gateway:
         self.settings = runtime.settings
         self.backend = backend or Backend(runtime.settings)
         self.tags = TagCache()
+        self.denials = DecisionLog(decisions_dir(runtime.settings.data_dir))
 
     async def aclose(self) -> None:
         await self.backend.aclose()
+        await asyncio.to_thread(self.denials.close)
 
     # -- the request ---------------------------------------------------------------------
 
@@ -235,12 +239,9 @@ class S3Gateway:
     def _record_denial(self, call: Call, need: Any, decision: Any) -> None:
         call.extra["denied"] = need.action
         try:
-            from opensts.audit.decisions import record_denial
-        except ImportError:  # pragma: no cover - explain support not merged yet
-            return
-        try:
-            record_denial(self.runtime, call.reply.request_id, call.caller, need, decision,
-                          call.meta)
+            self.denials.record_denial(call.reply.request_id,
+                                       call.caller.arn if call.caller else None, need,
+                                       decision, now=call.now)
         except Exception:
             log.exception("could not record the denial (request %s)", call.reply.request_id)
 
@@ -262,8 +263,7 @@ class S3Gateway:
         if body is not None:
             content = body
         elif _has_body(call):
-            decoder = body_decoder(call.auth, call.headers) if call.auth else PlainBody(
-                call.headers)
+            decoder = body_decoder(call.auth, call.headers)
             length = decoder.decoded_length
             if length is None:
                 raise S3Error("MissingContentLength",
