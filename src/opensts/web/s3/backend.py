@@ -103,6 +103,10 @@ class Backend:
             transport=transport,
             follow_redirects=False,
         )
+        # httpx's defaults (Accept-Encoding: gzip, its User-Agent) are not the client's: the
+        # storage must answer the bytes as stored, which are streamed back unchanged.
+        self.client.headers.clear()
+        self.client.headers["accept-encoding"] = "identity"
 
     def __repr__(self) -> str:  # the secret never appears in logs
         return f"Backend({self.url!r}, access_key_id={self.access_key_id!r})"

@@ -282,6 +282,8 @@ class S3Gateway:
                                      out_headers, content=content,
                                      **({"payload_hash": payload_hash} if payload_hash else {}))
         response = await self.backend.send(request)
+        if response.status_code == 403:
+            log.warning("backend 403 for %s %s", request.url, request.headers)
         try:
             status = response.status_code
             if status >= 400 or (300 <= status < 400 and status != 304):
