@@ -69,6 +69,20 @@ def canonical_uri(raw_path: str, *, normalize: bool = True) -> str:
     return uri_encode(path, keep_slash=True)
 
 
+def s3_canonical_uri(raw_path: str) -> str:
+    """S3's CanonicalURI: no normalisation, every path segment URI-encoded exactly once.
+
+    The path on the wire is already percent-encoded by the client; each segment is decoded
+    and encoded again with SigV4's rules, which gives back what the SDKs sign (botocore
+    signs its own wire path, ``quote(key, safe="/~")``) while a client that left a
+    character such as ``=`` bare still gets it encoded. Splitting on the literal ``/``
+    first keeps an encoded ``%2F`` inside its segment. A path encoded twice stays encoded
+    twice, so it cannot pass for the once-encoded path that was signed.
+    """
+    path = raw_path or "/"
+    return "/".join(uri_encode(unquote_to_bytes(segment)) for segment in path.split("/"))
+
+
 def query_pairs(raw_query: str) -> list[tuple[str, str]]:
     """Split a raw query string into decoded (key, value) pairs, keeping order and repeats.
 

@@ -453,19 +453,12 @@ class BodyDecoder:
     def _verify_chunk(self) -> None:
         assert self._auth is not None
         signed = self._auth.signed
-        sts = "\n".join(
-            (
-                "AWS4-HMAC-SHA256-PAYLOAD",
-                signed.timestamp,
-                signed.scope,
-                self._prev_sig.decode("ascii", "replace"),
-                EMPTY_SHA256,
-                self._chunk_hash.hexdigest(),
-            )
+        sts = chunk_string_to_sign(
+            signed.timestamp, signed.scope, self._prev_sig.decode("ascii", "replace"),
+            self._chunk_hash.hexdigest(),
         )
-        expected = hmac.new(self._auth.signing_key, sts.encode(), hashlib.sha256).hexdigest()
         given = self._chunk_sig.lower()
-        if not hmac.compare_digest(expected.encode("ascii"), given):
+        if not hmac.compare_digest(_sign(self._auth.signing_key, sts), given):
             raise _chunk_mismatch(self._auth, sts, given)
         self._prev_sig = given
 
@@ -550,20 +543,33 @@ class BodyDecoder:
     def _verify_trailer_signature(self) -> None:
         assert self._auth is not None and self._trailer_sig is not None
         signed = self._auth.signed
-        canonical = "".join(f"{name}:{value}\n" for name, value in self._trailers)
-        sts = "\n".join(
-            (
-                "AWS4-HMAC-SHA256-TRAILER",
-                signed.timestamp,
-                signed.scope,
-                self._prev_sig.decode("ascii", "replace"),
-                hashlib.sha256(canonical.encode()).hexdigest(),
-            )
+        sts = trailer_string_to_sign(
+            signed.timestamp, signed.scope, self._prev_sig.decode("ascii", "replace"),
+            self._trailers,
         )
-        expected = hmac.new(self._auth.signing_key, sts.encode(), hashlib.sha256).hexdigest()
         given = self._trailer_sig.lower()
-        if not hmac.compare_digest(expected.encode("ascii"), given):
+        if not hmac.compare_digest(_sign(self._auth.signing_key, sts), given):
             raise _chunk_mismatch(self._auth, sts, given)
+
+
+def chunk_string_to_sign(timestamp: str, scope: str, previous: str, data_sha256: str) -> str:
+    """String to sign of one chunk (sigv4-streaming, "Defining the chunk body")."""
+    return "\n".join(
+        ("AWS4-HMAC-SHA256-PAYLOAD", timestamp, scope, previous, EMPTY_SHA256, data_sha256)
+    )
+
+
+def trailer_string_to_sign(
+    timestamp: str, scope: str, previous: str, trailers: Sequence[tuple[str, str]]
+) -> str:
+    """String to sign of the trailing headers (sigv4-streaming-trailers)."""
+    canonical = "".join(f"{name}:{value}\n" for name, value in trailers)
+    digest = hashlib.sha256(canonical.encode()).hexdigest()
+    return "\n".join(("AWS4-HMAC-SHA256-TRAILER", timestamp, scope, previous, digest))
+
+
+def _sign(key: bytes, sts: str) -> bytes:
+    return hmac.new(key, sts.encode(), hashlib.sha256).hexdigest().encode("ascii")
 
 
 def too_long(expected: int, provided: int) -> S3Error:

@@ -5,7 +5,7 @@ sig-v4-header-based-auth (Authorization header), sigv4-query-string-auth (presig
 and sigv4-streaming (chunked payloads). Where S3 differs from the other services:
 
 * the path is neither normalised nor encoded twice: the canonical URI is the path as
-  received, URI-encoded once (``canonical_uri(raw_path, normalize=False)``);
+  received, URI-encoded once (``canonical.s3_canonical_uri``);
 * header form: ``x-amz-content-sha256`` is required and *is* the hashed payload, whatever
   the body turns out to be. Whether the body matches it is checked while the body streams
   (``opensts.sigv4.chunked.BodyDecoder``), so nothing here needs the body;
@@ -42,7 +42,7 @@ from opensts.sigv4 import sigv4a
 from opensts.sigv4.errors import IncompleteSignature
 from opensts.sigv4.request import SIGV4, SIGV4A, SignedRequest, parse_request
 from opensts.sigv4.signing import SigningKeyCache, derive_signing_key, signature, string_to_sign
-from opensts.sigv4.verify import DEFAULT_MAX_SKEW, build_canonical_request, region_allowed
+from opensts.sigv4.verify import DEFAULT_MAX_SKEW, region_allowed
 
 UNSIGNED = canon.UNSIGNED_PAYLOAD
 STREAMING_SIGNED = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
@@ -133,6 +133,15 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def unsupported_mechanism() -> S3Error:
+    return S3Error(
+        "InvalidRequest",
+        "The authorization mechanism you have provided is not supported. "
+        "Please use AWS4-HMAC-SHA256.",
+        400,
+    )
+
+
 def expired_token() -> S3Error:
     return S3Error("ExpiredToken", "The provided token has expired.", 400)
 
@@ -155,6 +164,10 @@ def parse_s3(
         params.setdefault(key, []).append(value)
     has_auth = any(name.lower() == "authorization" for name, _ in headers)
     presigned = any(marker in params for marker in _PRESIGN_MARKERS)
+    if not presigned and not has_auth and "AWSAccessKeyId" in params and "Signature" in params:
+        # A SigV2 presigned URL (boto3's default presigner for S3 without s3v4): refused as
+        # S3 refuses SigV2 where only SigV4 is accepted, never taken for anonymous.
+        raise unsupported_mechanism()
     if presigned and not has_auth:
         _precheck_query(params)
     elif has_auth and not presigned:
@@ -205,12 +218,7 @@ def _precheck_header(headers: Sequence[tuple[str, str]]) -> None:
     value = next(v for k, v in headers if k.lower() == "authorization").strip()
     algorithm, _, rest = value.partition(" ")
     if algorithm not in (SIGV4, SIGV4A):
-        raise S3Error(
-            "InvalidRequest" if algorithm.startswith("AWS4-") else "InvalidArgument",
-            "The authorization mechanism you have provided is not supported. "
-            "Please use AWS4-HMAC-SHA256.",
-            400,
-        )
+        raise unsupported_mechanism()
     fields = {}
     for part in rest.split(","):
         key, _, val = part.strip().partition("=")
@@ -262,15 +270,15 @@ def verify_s3(
     _check_unsigned_amz_headers(signed, headers)
     content_sha256, payload, hashed = _payload(signed, headers, raw_query)
     pairs = canon.query_pairs(raw_query)
-    creq = build_canonical_request(
-        signed,
+    creq = canon.canonical_request(
         method=method,
-        raw_path=raw_path,
-        query=pairs,
-        headers=headers,
+        canonical_uri=canon.s3_canonical_uri(raw_path),
+        canonical_query=canon.canonical_query(
+            pairs, exclude=("X-Amz-Signature",) if signed.presigned else ()
+        ),
+        canonical_headers=canon.canonical_headers(headers, signed.signed_headers),
+        signed_headers=signed.signed_headers,
         hashed_payload=hashed,
-        normalize_path=False,
-        exclude=("X-Amz-Signature",) if signed.presigned else (),
     )
     sts = string_to_sign(
         creq, amz_date=signed.timestamp, scope=signed.scope, algorithm=signed.algorithm
