@@ -80,7 +80,7 @@ def start_seaweed(directory: Path) -> Seaweed:
         binary, "mini", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
         "-admin.ui=false", "-webdav=false", "-master.telemetry=false",
         f"-s3.config={config}", "-s3.port.iceberg=0", "-s3.port.lance=0",
-        "-s3.autoCreateBucket=false",
+        "-s3.autoCreateBucket=false", "-s3.allowDeleteBucketNotEmpty=false",
         *(f"-{name}={port}" for name, port in ports.items()),
     ]
     log = (directory / "weed.log").open("wb")
@@ -148,7 +148,8 @@ def s3_client(server: Server, key: str | None = None, secret: str | None = None,
         aws_secret_access_key=secret or server.root_secret,
         aws_session_token=token,
         verify=str(server.ca_bundle) if server.ca_bundle else None,
-        config=Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"}, **config),
+        config=Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"},
+                      signature_version="s3v4", **config),
     )
 
 

@@ -41,5 +41,6 @@ async def read_small(call: Call, receive: Receive, decoder: Any,
             parts.append(decoder.feed(chunk))
         if not message.get("more_body", False):
             break
+    call.body_read = True
     parts.append(decoder.finish())
     return b"".join(parts)

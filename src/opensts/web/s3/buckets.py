@@ -119,7 +119,7 @@ async def create_bucket(gateway: S3Gateway, call: Call, receive: Receive) -> Res
         raise S3Error("InvalidArgument", "Only BucketOwnerEnforced object ownership is "
                       "supported", 400, fields={"ArgumentName": "x-amz-object-ownership",
                                                 "ArgumentValue": ownership})
-    existing = await asyncio.to_thread(_store(gateway).find_bucket, name)
+    existing = call.bucket
     if existing is not None:
         raise _taken(name, existing.account_id, caller.account_id)
     status, _, body = await gateway.backend.call("PUT", name)

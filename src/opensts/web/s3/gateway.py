@@ -59,6 +59,8 @@ log = logging.getLogger("opensts.s3")
 # Operations whose request body is forwarded as a stream (objects, parts); other bodies
 # are small XML documents read whole under SMALL_BODY_LIMIT.
 STREAMED = frozenset({"PutObject", "UploadPart"})
+# Operations that take x-amz-acl / x-amz-grant-* (refused but for bucket-owner-full-control).
+ACL_CHECKED = frozenset({"PutObject", "CopyObject", "CreateMultipartUpload", "PostObject"})
 
 
 class ClientGone(Exception):
@@ -86,6 +88,7 @@ class Call:
     auth: S3Auth | None = None
     bucket: Any = None  # directory.records.Bucket | None
     bytes_in: int = 0
+    body_read: bool = False  # the request body was read to its end
     audited: bool = False
     denied_key: str | None = None
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
@@ -168,7 +171,14 @@ class S3Gateway:
             # As S3: a bucket that does not exist is NoSuchBucket to anyone (there is no
             # policy to consult). The storage's own buckets are not ours until adopted.
             raise no_such_bucket(target.bucket or "")
-        await self.authorize(call)
+        if call.operation == "CreateBucket":
+            # Decided by the caller's own policies: a taken name is BucketAlreadyExists,
+            # not a refusal by the owner's policy (the handler looks the name up).
+            existing, call.bucket = call.bucket, None
+            await self.authorize(call)
+            call.bucket = existing
+        else:
+            await self.authorize(call)
         if call.operation in buckets.LOCAL:
             await buckets.serve(self, call, receive)
             return
@@ -258,6 +268,8 @@ class S3Gateway:
         out_headers = headers if headers is not None else forwarded_headers(call.headers)
         if "x-amz-copy-source" in call.header_map:
             out_headers += await copy_source_headers(self, call)
+        if call.operation in ACL_CHECKED:
+            buckets.check_acl_headers(call)
         content: AsyncIterator[bytes] | bytes | None = None
         payload_hash: str | None = None
         if body is not None:
@@ -282,8 +294,6 @@ class S3Gateway:
                                      out_headers, content=content,
                                      **({"payload_hash": payload_hash} if payload_hash else {}))
         response = await self.backend.send(request)
-        if response.status_code == 403:
-            log.warning("backend 403 for %s %s", request.url, request.headers)
         try:
             status = response.status_code
             if status >= 400 or (300 <= status < 400 and status != 304):
@@ -319,6 +329,7 @@ class S3Gateway:
                     yield out
             if not message.get("more_body", False):
                 break
+        call.body_read = True
         tail = decoder.finish()
         if tail:
             yield tail
@@ -329,6 +340,10 @@ class S3Gateway:
         await self._audit(call, error)
         if call.reply.started:
             return  # the answer began: the connection is cut short by the server
+        if _has_body(call) and not call.body_read:
+            # The body was not read (refused before it): the connection cannot carry
+            # another request after it, so it closes with this answer.
+            call.reply.extra_headers.append((b"connection", b"close"))
         await call.reply.error(error, call.resource)
 
     async def _audit(self, call: Call, error: AwsError | None) -> bool:
