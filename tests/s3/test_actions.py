@@ -248,3 +248,36 @@ def test_unknown_operation_is_not_implemented() -> None:
     with pytest.raises(S3Error) as caught:
         needs("CreateSession", Target("b-1", None, "path"), {}, {})
     assert caught.value.code == "NotImplemented"
+
+
+# Actions the API Reference text names that are not needs of the request itself.
+NOT_NEEDED = {
+    # "without s3:ListBucket a missing object is 403, not 404" (the gateway's concern)
+    "GetObject": {"s3:ListBucket"}, "HeadObject": {"s3:ListBucket"},
+    "GetObjectAttributes": {"s3:ListBucket"},
+    # "disable Block Public Access first": a separate request
+    "CreateBucket": {"s3:PutBucketPublicAccessBlock"},
+    # lifecycle expiration deletes objects later, as S3, not as the caller
+    "DeleteObject": {"s3:PutLifeCycleConfiguration"},
+    "PutBucketLifecycleConfiguration": {"s3:DeleteObject", "s3:DeleteObjectVersion"},
+    "PutBucketNotificationConfiguration": {"s3:ReducedRedundancyLostObject"},  # an event name
+    "PutBucketAbac": {"s3:PutBucketABAC"},  # the reference spells it s3:PutBucketAbac
+}
+
+
+def test_actions_named_in_the_api_reference_permissions_text() -> None:
+    """botocore's S3 model carries the API Reference's text; every ``s3:Action`` it names
+    for an operation is in the table (or deliberately not a need, above)."""
+    import html
+    import re
+
+    from .s3_requests import MODEL
+
+    for operation, entries in table()["operations"].items():
+        if operation == "PostObject":
+            continue  # not in the model (a browser form, not an SDK call)
+        text = html.unescape(re.sub(r"<[^>]+>", "", MODEL.operation_model(operation)
+                                    .documentation))
+        named = {"s3:" + a for a in re.findall(r"\bs3:([A-Z][A-Za-z]+)", text)}
+        mine = {e["action"] for e in entries}
+        assert named - mine <= NOT_NEEDED.get(operation, set()), operation

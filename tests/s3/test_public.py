@@ -116,7 +116,7 @@ def test_conditions_are_anded_so_one_binding_key_suffices() -> None:
 
 @pytest.mark.parametrize("operator", [
     "StringNotEquals", "StringEqualsIfExists", "ForAllValues:StringEquals",
-    "StringNotLike", "ArnNotEquals", "ArnEqualsIfExists",
+    "StringNotLike", "ArnNotEquals", "ArnEqualsIfExists", "stringequalsifexists",
 ])
 def test_operators_that_do_not_limit_the_key_are_public(operator: str) -> None:
     assert is_public(policy(allow("*", {operator: {"aws:SourceAccount": "111122223333"}})))
@@ -124,7 +124,7 @@ def test_operators_that_do_not_limit_the_key_are_public(operator: str) -> None:
 
 @pytest.mark.parametrize("operator", [
     "StringEquals", "StringEqualsIgnoreCase", "StringLike", "ArnEquals", "ArnLike",
-    "ForAnyValue:StringEquals",
+    "ForAnyValue:StringEquals", "stringequals", "foranyvalue:ARNLIKE",
 ])
 def test_operators_that_limit_the_key(operator: str) -> None:
     assert not is_public(policy(allow("*", {operator: {

@@ -15,10 +15,11 @@ From the request here: ``s3:prefix``, ``s3:delimiter``, ``s3:max-keys`` (query);
 ``s3:object-lock-legal-hold``, ``s3:x-amz-object-ownership``, ``s3:x-amz-content-sha256`` (the
 header form only, as the SigV4 condition-key page says; a presigned URL's query value does
 not count); ``s3:RequestObjectTag/<key>`` and ``s3:RequestObjectTagKeys`` (from the URL-encoded
-``x-amz-tagging`` header or PostObject's ``tagging`` field); ``s3:versionid`` (``Need``).
+``x-amz-tagging`` header); ``s3:versionid`` (``Need``).
 
 From a parsed body, passed in as ``body`` (already condition keys): the tags of a
-PutObjectTagging body (``tag_conditions``), CreateBucket's ``s3:locationconstraint``,
+PutObjectTagging body or of PostObject's XML ``tagging`` field (``tag_conditions``),
+CreateBucket's ``s3:locationconstraint``,
 PutObjectRetention's / PutObjectLegalHold's ``s3:object-lock-*``.
 
 From the gateway, not here (they need the signature, the connection or stored state):
@@ -55,7 +56,7 @@ _HEADER_KEYS = {
     "s3:object-lock-legal-hold": "x-amz-object-lock-legal-hold",
 }
 # A browser POST carries these as form fields with other names (PostObject, "Request body").
-_FORM_NAMES = {"x-amz-acl": "acl", "x-amz-tagging": "tagging"}
+_FORM_NAMES = {"x-amz-acl": "acl"}
 _TAG = "s3:RequestObjectTag/"
 _TAG_TEMPLATE = "s3:RequestObjectTag/<key>"
 _TAG_KEYS = "s3:RequestObjectTagKeys"
@@ -114,7 +115,9 @@ def condition_context(operation: str, need: Need, query: Mapping[str, list[str]]
             context[key] = value.strip()
     if "s3:versionid" in allowed and need.version_id is not None:
         context["s3:versionid"] = need.version_id
-    tagging = lower.get("tagging" if post else "x-amz-tagging")
+    # PostObject's "tagging" field is a <Tagging> XML document: the gateway parses it and
+    # passes tag_conditions(...) as body, like a PutObjectTagging body.
+    tagging = None if post else lower.get("x-amz-tagging")
     if tagging is not None and (_TAG_TEMPLATE in allowed or _TAG_KEYS in allowed):
         context.update(_only(tag_conditions(parse_tagging(tagging)), allowed))
     if body:

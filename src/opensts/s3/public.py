@@ -43,7 +43,7 @@ import re
 
 from opensts.errors import MalformedPolicyDocument
 from opensts.policy import PolicyKind, parse_policy
-from opensts.policy.conditions import Condition
+from opensts.policy.conditions import Condition, split_operator
 from opensts.policy.parser import Statement
 
 # Keys that bind a grant to fixed values (lower case: condition keys are case-insensitive).
@@ -96,9 +96,7 @@ def _binds(condition: Condition) -> bool:
         return condition.family == "ip" and all(_cidr_not_public(v) for v in condition.values)
     if key not in _FIXED_STRING_KEYS and key not in ("aws:userid", "s3:dataaccesspointarn"):
         return False
-    base = condition.operator.split(":", 1)[-1]
-    if base.lower().endswith("ifexists"):
-        return False
+    _, base, _ = split_operator(condition.operator)  # operator names ignore case
     if base not in _BINDING_BASES:
         return False
     return all(_value_binds(key, v) for v in condition.values)
