@@ -64,7 +64,7 @@ def _dummy(shape: Shape, name: str) -> Any:
         assert isinstance(shape, StructureShape)
         return {m: _dummy(shape.members[m], m) for m in shape.required_members}
     if kind == "list":
-        return [_dummy(shape.member, name)]  # type: ignore[attr-defined]
+        return [_dummy(shape.member, name)]
     if kind == "map":
         return {}
     if kind in ("integer", "long"):
@@ -105,4 +105,5 @@ def capture(operation: str, style: str = "path", **params: Any) -> Captured:
 
 
 def _snake(name: str) -> str:
-    return botocore.xform_name(name)
+    snake: str = botocore.xform_name(name)
+    return snake

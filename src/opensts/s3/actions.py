@@ -72,8 +72,12 @@ def table() -> dict[str, Any]:
             if not entry["action"].startswith("s3:"):
                 raise ValueError(f"{name}: bad action {entry['action']!r}")
             for pred in (entry.get("when"), entry.get("unless")):
-                if pred is not None and not set(pred) <= {"query", "header", "equals",
-                                                          "not_equals", "source_version"}:
+                if pred is None:
+                    continue
+                kinds = set(pred) & {"query", "header", "source_version"}
+                extra = set(pred) - {"query", "header", "source_version", "equals",
+                                     "not_equals"}
+                if len(kinds) != 1 or extra or (kinds != {"header"} and len(pred) != 1):
                     raise ValueError(f"{name}: bad predicate {pred!r}")
     return data
 
