@@ -42,7 +42,7 @@ def data_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def decision_log(data_dir: Path) -> Iterator[DecisionLog]:
-    opened = DecisionLog(decisions_dir(data_dir))
+    opened = DecisionLog.for_data_dir(data_dir)
     yield opened
     opened.close()
 

@@ -495,6 +495,21 @@ def test_gateway_context_keys_reach_the_policies(world: World) -> None:
     assert not world.decide(alice, what, bucket).allowed
 
 
+def test_the_gateway_context_cannot_replace_principal_or_bucket_keys(world: World) -> None:
+    alice = world.user(PROD, "alice", doc(allow("s3:GetObject", OBJECTS, Condition={
+        "StringEquals": {"aws:PrincipalArn": f"arn:aws:iam::{PROD}:user/admin"}})))
+    forged = {"AWS:PrincipalArn": f"arn:aws:iam::{PROD}:user/admin",
+              "aws:principalarn": f"arn:aws:iam::{PROD}:user/admin",
+              "s3:ResourceAccount": DEV}
+    decision = world.decide(alice, need("s3:GetObject", B, "k"), world.bucket(B, PROD),
+                            context=forged)
+    assert not decision.allowed
+    request = decision._request
+    assert request is not None
+    ctx = request._ctx  # type: ignore[attr-defined]
+    assert ctx["aws:principalarn"] == alice.arn and ctx["s3:resourceaccount"] == PROD
+
+
 def test_a_stored_bucket_policy_that_no_longer_parses_denies(world: World) -> None:
     alice = world.user(PROD, "alice", doc(allow("s3:*")))
     decision = world.decide(alice, need("s3:GetObject", B, "k"), world.bucket(B, PROD, "{broken"))

@@ -78,6 +78,11 @@ class DecisionLog:
         self._thread = threading.Thread(target=self._run, name="decision-log", daemon=True)
         self._thread.start()
 
+    @classmethod
+    def for_data_dir(cls, data_dir: Path, **kwargs: int) -> DecisionLog:
+        """The log ``opensts policy explain --request-id`` reads for this data dir."""
+        return cls(decisions_dir(data_dir), **kwargs)
+
     # -- the hot path -------------------------------------------------------------------
 
     def record_denial(self, request_id: str, caller_arn: str | None, need: NeedLike,

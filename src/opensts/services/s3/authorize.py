@@ -153,23 +153,24 @@ def authorize_s3(
     caller-independent keys the gateway computed (s3:prefix, s3:authType, ...). Raises
     nothing for a stored policy that fails to parse: that denies."""
     resource_account = bucket.account_id if bucket is not None else None
-    extra: dict[str, ContextValue] = dict(context)
-    if bucket is not None:
-        extra.update(bucket_context(bucket))
-    elif caller is not None:
-        extra["s3:ResourceAccount"] = caller.account_id
-
+    # The gateway's keys go first: the keys that say who is calling and whose bucket it is
+    # are computed here and win over any the gateway passed (condition key names compare
+    # case-insensitively, and the later of two spellings wins in Request).
+    ctx: dict[str, ContextValue] = dict(context)
     if caller is None:
         policies = PolicySet()
-        ctx: dict[str, ContextValue] = dict(authorizer.request_context(meta))
+        ctx.update(authorizer.request_context(meta))
         principal = ANONYMOUS
         rcp_account = resource_account
     else:
         policies, tags = authorizer.policies(caller)
-        ctx = dict(authorizer.context(caller, meta, tags))
+        ctx.update(authorizer.context(caller, meta, tags))
         principal = authorizer.principal(caller)
         rcp_account = resource_account or caller.account_id
-    ctx.update(extra)
+    if bucket is not None:
+        ctx.update(bucket_context(bucket))
+    elif caller is not None:
+        ctx["s3:ResourceAccount"] = caller.account_id
     if bucket is not None:
         policies.resource = _bucket_policy(bucket)
     if rcp_account is not None:
