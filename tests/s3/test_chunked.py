@@ -439,3 +439,17 @@ def test_hold_back_unsigned_and_sha256(points: list[int], trailer: bool, corrupt
             decoder.finish()
     else:
         assert released + len(decoder.finish()) == 30000
+
+
+def test_complete_multipart_upload_checksum_is_not_the_body_checksum() -> None:
+    # ChecksumCRC32 of CompleteMultipartUpload describes the object, not the XML body.
+    wire = capture("complete_multipart_upload", HTTP, Bucket="bk", Key="k", UploadId="u1",
+                   ChecksumCRC32="AAAAAA==",
+                   MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": '"e"'}]})
+    assert wire.header("x-amz-checksum-crc32") == "AAAAAA=="
+    with pytest.raises(S3Error) as info:
+        decode_all(wire.decoder(), wire.body)
+    assert info.value.code == "BadDigest"
+    decoder = body_decoder(wire.verify(), wire.headers, body_checksums=False)
+    assert decode_all(decoder, wire.body) == wire.body
+    assert decoder.checksum_headers == {}

@@ -17,7 +17,8 @@ from botocore.credentials import Credentials
 from botocore.crt.auth import CrtS3SigV4AsymAuth, CrtS3SigV4Auth
 
 from opensts.s3.errors import S3Error
-from opensts.sigv4.request import SIGV4A
+from opensts.sigv4.errors import IncompleteSignature
+from opensts.sigv4.request import SIGV4A, parse_request
 from opensts.sigv4.s3 import parse_s3
 from opensts.sigv4.signing import SigningKeyCache
 from tests.s3.sigv4_wire import (
@@ -238,6 +239,9 @@ def test_presigned_url_longer_than_seven_days() -> None:
     ("abc", "X-Amz-Expires should be a number"),
     ("-5", "X-Amz-Expires must be non-negative"),
     ("0", "X-Amz-Expires must be non-negative"),
+    ("9" * 5000, "X-Amz-Expires must be less than a week (in seconds); that is, the given "
+                 "X-Amz-Expires must be less than 604800 seconds"),
+    ("-" + "9" * 5000, "X-Amz-Expires must be non-negative"),
 ])
 def test_presigned_url_bad_expires(value: str, message: str) -> None:
     wire = presign()
@@ -245,6 +249,14 @@ def test_presigned_url_bad_expires(value: str, message: str) -> None:
                      for p in wire.query.split("&"))
     error = s3_error(parse_s3, "GET", wire.path, query, wire.headers)
     assert (error.code, error.message) == ("AuthorizationQueryParametersError", message)
+
+
+def test_huge_expires_is_an_error_not_a_crash_for_sts_too() -> None:
+    wire = presign()
+    query = "&".join(p if not p.startswith("X-Amz-Expires=") else "X-Amz-Expires=" + "9" * 5000
+                     for p in wire.query.split("&"))
+    with pytest.raises(IncompleteSignature):
+        parse_request("GET", wire.path, query, wire.headers)
 
 
 def test_presigned_url_missing_parameter() -> None:

@@ -31,7 +31,6 @@ bounded too. Work is linear in the body size.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 import re
@@ -53,8 +52,6 @@ _STREAMING = ("streaming-signed", "streaming-signed-trailer", "streaming-unsigne
 _SIGNED_STREAMING = ("streaming-signed", "streaming-signed-trailer")
 _TRAILER_KINDS = ("streaming-signed-trailer", "streaming-unsigned-trailer")
 _ANONYMOUS_KINDS = ("unsigned", "streaming-unsigned-trailer", "sha256")
-# x-amz-checksum-* headers that name a mode or type rather than carry a value.
-_CHECKSUM_NON_VALUES = ("x-amz-checksum-type", "x-amz-checksum-algorithm", "x-amz-checksum-mode")
 
 
 class _Hasher(Protocol):
@@ -84,16 +81,6 @@ def malformed_trailer() -> S3Error:
         "The request contained trailing data that was not well-formed or did not conform to "
         "our published schema.",
         400,
-    )
-
-
-def invalid_request(message: str) -> S3Error:
-    return S3Error("InvalidRequest", message, 400)
-
-
-def bad_checksum(algorithm: str) -> S3Error:
-    return S3Error(
-        "BadDigest", f"The {algorithm} you specified did not match the calculated checksum.", 400
     )
 
 
@@ -127,11 +114,15 @@ def body_decoder(
     headers: Sequence[tuple[str, str]] | Mapping[str, str],
     *,
     max_chunk_size: int = DEFAULT_MAX_CHUNK_SIZE,
+    body_checksums: bool = True,
 ) -> BodyDecoder:
     """The decoder for this request's body; ``auth`` None means an anonymous request.
 
     Raises S3Error for headers S3 refuses before reading the body (an invalid
     Content-MD5, two checksum headers, a trailer that is not a checksum, ...).
+    ``body_checksums=False`` for operations whose ``x-amz-checksum-*`` headers describe
+    something other than the body (CompleteMultipartUpload: the whole object); a trailer
+    or Content-MD5 is still checked.
     """
     values = _headers_dict(headers)
     if auth is not None:
@@ -141,11 +132,14 @@ def body_decoder(
         claimed = _one(values, "x-amz-content-sha256")
         payload = "unsigned" if claimed is None else classify_content_sha256(claimed)
         if payload not in _ANONYMOUS_KINDS:
-            raise invalid_request(
+            raise checksums.invalid_request(
                 "Anonymous requests don't support this x-amz-content-sha256 value. "
                 "Please use UNSIGNED-PAYLOAD or STREAMING-UNSIGNED-PAYLOAD-TRAILER."
             )
-    return BodyDecoder(auth, payload, claimed, values, max_chunk_size=max_chunk_size)
+    return BodyDecoder(
+        auth, payload, claimed, values, max_chunk_size=max_chunk_size,
+        body_checksums=body_checksums,
+    )
 
 
 class BodyDecoder:
@@ -165,13 +159,16 @@ class BodyDecoder:
         headers: dict[str, list[str]],
         *,
         max_chunk_size: int = DEFAULT_MAX_CHUNK_SIZE,
+        body_checksums: bool = True,
     ):
         self._auth = auth
         self._payload = payload
         self._chunked = payload in _STREAMING
         self._signed_chunks = payload in _SIGNED_STREAMING
         if self._signed_chunks and (auth is None or not auth.signing_key):
-            raise invalid_request("Signed chunks need a SigV4 (AWS4-HMAC-SHA256) request")
+            raise checksums.invalid_request(
+                "Signed chunks need a SigV4 (AWS4-HMAC-SHA256) request"
+            )
         self._claimed_sha256 = claimed_sha256
         self._max_chunk = max_chunk_size
         self._failed: S3Error | None = None
@@ -190,13 +187,21 @@ class BodyDecoder:
             self.decoded_length = self._content_length
 
         self._sha256 = hashlib.sha256() if payload == "sha256" else None
-        self._md5_expected, self._md5 = self._content_md5(headers)
-        self._checksum, self._checksum_expected, self._trailer_name = self._checksum_setup(headers)
+        plan = checksums.plan(
+            headers, trailers_allowed=payload in _TRAILER_KINDS, body_checksums=body_checksums
+        )
+        self._md5_expected = plan.md5
+        self._md5: _Hasher | None = (
+            hashlib.md5(usedforsecurity=False) if plan.md5 is not None else None
+        )
+        self._checksum = checksums.new_checksum(plan.algorithm) if plan.algorithm else None
+        self._checksum_expected = plan.expected
+        self._trailer_name = plan.trailer
+        # Verified checksums to hand to the backend: a header's value is known now (and
+        # checked by finish()); a trailer's is added when it arrives.
         self.checksum_headers: dict[str, str] = {}
-        if self._checksum is not None and self._checksum_expected is not None:
-            self.checksum_headers[checksums.header_name(self._checksum.algorithm)] = (
-                _one(headers, checksums.header_name(self._checksum.algorithm)) or ""
-            )
+        if plan.algorithm and plan.header_value is not None:
+            self.checksum_headers[checksums.header_name(plan.algorithm)] = plan.header_value
 
         # framing state
         self._state = "size" if self._chunked else "raw"
@@ -216,84 +221,6 @@ class BodyDecoder:
         self._tail = b""  # the held-back final byte
 
     # -- setup helpers
-
-    @staticmethod
-    def _content_md5(headers: dict[str, list[str]]) -> tuple[bytes | None, _Hasher | None]:
-        value = _one(headers, "content-md5")
-        if value is None:
-            return None, None
-        try:
-            raw = base64.b64decode(value.encode("ascii"), validate=True)
-        except (binascii.Error, UnicodeEncodeError, ValueError):
-            raw = b""
-        if len(raw) != 16:
-            raise S3Error("InvalidDigest", "The Content-MD5 you specified is not valid.", 400,
-                          fields={"Content-MD5": value})
-        return raw, hashlib.md5(usedforsecurity=False)
-
-    def _checksum_setup(
-        self, headers: dict[str, list[str]]
-    ) -> tuple[checksums.Checksum | None, bytes | None, str | None]:
-        present = [
-            (name, algorithm)
-            for name in headers
-            if (algorithm := checksums.algorithm_of_header(name)) is not None
-        ]
-        unknown = [
-            name for name in headers
-            if name.startswith(checksums.HEADER_PREFIX)
-            and checksums.algorithm_of_header(name) is None
-            and name not in _CHECKSUM_NON_VALUES
-        ]
-        if unknown:
-            raise invalid_request(
-                "The algorithm type you specified in x-amz-checksum- header is invalid."
-            )
-        trailer = _one(headers, "x-amz-trailer")
-        sdk = _one(headers, "x-amz-sdk-checksum-algorithm")
-        if sdk is not None and sdk.upper() not in checksums.ALGORITHMS:
-            raise invalid_request(
-                "Checksum algorithm provided is unsupported. Please try again with any of the "
-                "valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]"
-            )
-        trailer_algorithm: str | None = None
-        if trailer is not None:
-            names = [n.strip().lower() for n in trailer.split(",") if n.strip()]
-            if (
-                self._payload not in _TRAILER_KINDS
-                or len(names) != 1
-                or checksums.algorithm_of_header(names[0]) is None
-            ):
-                raise invalid_request(
-                    "The value specified in the x-amz-trailer header is not supported"
-                )
-            trailer_algorithm = checksums.algorithm_of_header(names[0])
-        if len(present) + (trailer_algorithm is not None) > 1:
-            raise invalid_request(
-                "Expecting a single x-amz-checksum- header. "
-                "Multiple checksum Types are not allowed."
-            )
-        if sdk is not None and not present and trailer_algorithm is None:
-            raise invalid_request(
-                "x-amz-sdk-checksum-algorithm specified, but no corresponding x-amz-checksum-* "
-                "or x-amz-trailer headers were found."
-            )
-        algorithm = present[0][1] if present else trailer_algorithm
-        if algorithm is None:
-            return None, None, None
-        if sdk is not None and sdk.upper() != algorithm:
-            raise invalid_request(
-                f"Checksum Type mismatch occurred, expected checksum Type: {sdk.lower()}, "
-                f"actual checksum Type: {algorithm.lower()}"
-            )
-        if present:
-            name = present[0][0]
-            expected = checksums.decode_value(algorithm, headers[name][0])
-            if expected is None:
-                raise invalid_request(f"Value for {name} header is invalid.")
-            return checksums.new_checksum(algorithm), expected, None
-        assert trailer_algorithm is not None
-        return checksums.new_checksum(algorithm), None, checksums.header_name(algorithm)
 
     # -- streaming
 
@@ -515,7 +442,7 @@ class BodyDecoder:
         if self._checksum is not None:
             expected = self._checksum_expected
             if expected is None or not hmac.compare_digest(self._checksum.digest(), expected):
-                raise bad_checksum(self._checksum.algorithm)
+                raise checksums.bad_checksum(self._checksum.algorithm)
         self._done = True
         tail, self._tail = self._tail, b""
         return tail
@@ -536,7 +463,9 @@ class BodyDecoder:
             value = self._trailers[0][1]
             digest = checksums.decode_value(self._checksum.algorithm, value)
             if digest is None:
-                raise invalid_request(f"Value for {self._trailer_name} trailing header is invalid.")
+                raise checksums.invalid_request(
+                    f"Value for {self._trailer_name} trailing header is invalid."
+                )
             self._checksum_expected = digest
             self.checksum_headers[self._trailer_name] = value
 

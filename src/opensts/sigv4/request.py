@@ -216,7 +216,8 @@ def _parse_query(params: dict[str, list[str]], headers: Sequence[tuple[str, str]
 def _parse_expires(raw: str) -> int:
     if not raw.isascii() or not raw.lstrip("-").isdigit():
         raise IncompleteSignature("X-Amz-Expires should be a number")
-    value = int(raw)
+    # int() refuses more than 4300 digits with a ValueError; anything past 12 is too large.
+    value = int(raw) if len(raw) <= 12 else (-1 if raw.startswith("-") else MAX_EXPIRES + 1)
     if value < 0:
         raise IncompleteSignature("X-Amz-Expires must be non-negative")
     if value > MAX_EXPIRES:

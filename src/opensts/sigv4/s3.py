@@ -195,7 +195,8 @@ def _precheck_query(params: dict[str, list[str]]) -> None:
     raw = params["X-Amz-Expires"][0]
     if not _DIGITS.fullmatch(raw):
         raise query_error("X-Amz-Expires should be a number")
-    value = int(raw)
+    # int() refuses more than 4300 digits; anything past 12 digits is too large anyway.
+    value = int(raw) if len(raw) <= 12 else (-1 if raw.startswith("-") else MAX_PRESIGN_EXPIRES + 1)
     if value < 0:
         raise query_error("X-Amz-Expires must be non-negative")
     if value == 0:
