@@ -17,6 +17,7 @@ from opensts.s3.errors import S3Error, malformed_xml, no_such_bucket
 from opensts.sigv4.chunked import body_decoder
 from opensts.web.s3.backend import backend_error
 from opensts.web.s3.body import read_small
+from opensts.web.s3.objects import check_key
 from opensts.wire.xml import text
 
 if TYPE_CHECKING:
@@ -91,6 +92,7 @@ async def serve(gateway: S3Gateway, call: Call, receive: Receive) -> None:
     allowed: list[tuple[str, str | None]] = []
     refused: list[tuple[str, str | None]] = []
     for key, version in objects:
+        check_key(key)
         try:
             needs = delete_object_needs(bucket, key, version, call.header_map)
             await gateway.authorize(call, needs=needs)

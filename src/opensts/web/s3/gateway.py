@@ -51,7 +51,7 @@ from opensts.web.s3.backend import (
     response_headers,
 )
 from opensts.web.s3.body import read_small
-from opensts.web.s3.objects import TagCache, copy_source_headers
+from opensts.web.s3.objects import TagCache, check_key, copy_source_headers
 from opensts.web.s3.respond import Receive, Reply, Scope, Send, new_host_id, new_request_id
 
 log = logging.getLogger("opensts.s3")
@@ -160,6 +160,8 @@ class S3Gateway:
             raise S3Error("InvalidArgument", "Invalid query string.", 400)
         call.target = target = locate(call.header_map.get("host", ""), call.raw_path,
                                       self.settings.s3_domain)
+        if target.key is not None:
+            check_key(target.key)
         call.operation = identify(call.method, target, call.query, call.header_map)
         await self._authenticate(call)
         if target.bucket is not None:
@@ -281,7 +283,7 @@ class S3Gateway:
                 raise S3Error("MissingContentLength",
                               "You must provide the Content-Length HTTP header.", 411)
             if call.operation in STREAMED and length > 0:
-                content = self._stream(call, receive, decoder)
+                content = await _started(self._stream(call, receive, decoder))
             else:
                 content = await read_small(call, receive, decoder)
             for name, value in decoder.checksum_headers.items():
@@ -360,6 +362,24 @@ class S3Gateway:
             log.exception("audit log write failed (request %s)", call.reply.request_id)
             return False
         return True
+
+
+async def _started(stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """``stream`` with its first piece already read: the storage request starts only once
+    the decoder released verified bytes. (A storage may keep an empty object when a request
+    ends before its first body byte; SeaweedFS does. A body cut off later is discarded.)"""
+    try:
+        first = await anext(stream)
+    except StopAsyncIteration:
+        first = b""
+
+    async def chained() -> AsyncIterator[bytes]:
+        if first:
+            yield first
+        async for piece in stream:
+            yield piece
+
+    return chained()
 
 
 def _has_body(call: Call) -> bool:

@@ -91,6 +91,22 @@ def _policies_mention_tags(gateway: S3Gateway, call: Call) -> bool:
     return marker in repr(policies).lower()
 
 
+def check_key(key: str) -> None:
+    """Refuse keys the storage would read as another key. S3 keeps ``a//b``, ``./a`` and
+    ``a/../b`` literally, but path-based storage (SeaweedFS's filer, others) normalises or
+    refuses them: the gateway would decide on one key and the storage act on another (a
+    Deny on ``bucket/protected/*`` is not matched by ``bucket//protected/x``). A trailing
+    ``/`` (a folder marker) is kept."""
+    segments = key.split("/")
+    for index, segment in enumerate(segments):
+        if segment in (".", "..") or (segment == "" and index != len(segments) - 1):
+            raise S3Error(
+                "InvalidArgument",
+                "Object keys with empty, '.' or '..' path segments are not supported.",
+                400, fields={"ArgumentName": "key", "ArgumentValue": key},
+            )
+
+
 def parse_copy_source(value: str) -> tuple[str, str, str | None]:
     """``x-amz-copy-source`` (``bucket/key`` or ``/bucket/key``, URL-encoded, optional
     ``?versionId=``) as (bucket, key, version id). API_CopyObject, x-amz-copy-source."""
@@ -115,6 +131,7 @@ async def copy_source_headers(gateway: S3Gateway, call: Call) -> list[tuple[str,
     """The copy source re-encoded for the storage; its bucket must be a gateway bucket
     (a copy must not read a storage bucket that was never adopted)."""
     bucket, key, version = parse_copy_source(call.header_map["x-amz-copy-source"])
+    check_key(key)
     found = await asyncio.to_thread(gateway.runtime.store.find_bucket, bucket)
     if found is None:
         raise no_such_bucket(bucket)
