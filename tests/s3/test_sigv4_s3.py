@@ -1,7 +1,7 @@
 """S3's SigV4: header and presigned forms as boto3 (botocore's s3v4 signer) and awscrt sign them.
 
-Error codes, statuses, messages and extra elements are S3's, as quoted from S3 answers in
-the module docstring of ``opensts.sigv4.s3``.
+Error codes, statuses, messages and extra elements are S3's; the module docstring of
+``opensts.sigv4.s3`` says where each answer was seen.
 """
 
 from __future__ import annotations
@@ -14,7 +14,12 @@ from urllib.parse import quote
 import pytest
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from botocore.crt.auth import CrtS3SigV4AsymAuth, CrtS3SigV4Auth
+from botocore.crt.auth import (
+    CrtS3SigV4AsymAuth,
+    CrtS3SigV4AsymQueryAuth,
+    CrtS3SigV4Auth,
+    CrtS3SigV4QueryAuth,
+)
 
 from opensts.s3.errors import S3Error
 from opensts.sigv4.errors import IncompleteSignature
@@ -350,3 +355,18 @@ def test_crt_s3_signers_verify(auth_cls: type) -> None:
     if auth_cls is CrtS3SigV4AsymAuth:
         assert auth.signed.algorithm == SIGV4A and auth.signing_key == b""
     assert s3_error(wire.verify, secret_access_key="x" * 40).code == "SignatureDoesNotMatch"
+
+
+@pytest.mark.parametrize("auth_cls", [CrtS3SigV4QueryAuth, CrtS3SigV4AsymQueryAuth])
+@pytest.mark.parametrize("token", [None, TOKEN])
+def test_crt_s3_presigners_verify(auth_cls: type, token: str | None) -> None:
+    request = AWSRequest(method="GET", url=f"{HTTPS}/bk/{quote('a b/ü=x')}?versionId=v1")
+    region = "us-east-1" if auth_cls is CrtS3SigV4QueryAuth else "*"
+    auth_cls(Credentials(AKID, SECRET, token), "s3", region, expires=900).add_auth(request)
+    wire = presigned("GET", request.prepare().url)
+    signed = wire.signed()
+    auth = wire.verify(regions={"us-east-1"}, now=signed.amz_date + timedelta(seconds=3))
+    assert auth.auth_type == "REST-QUERY-STRING" and auth.signature_age_ms == 3000
+    assert auth.signed.security_token == token
+    error = s3_error(wire.verify, now=signed.amz_date + timedelta(seconds=901))
+    assert error.message == "Request has expired"

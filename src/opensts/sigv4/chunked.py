@@ -20,6 +20,15 @@ sigv4-streaming-trailers, and the User Guide "Checking object integrity". A body
 On top of either: ``Content-MD5``, one ``x-amz-checksum-*`` header or trailer
 (``x-amz-trailer``), ``x-amz-decoded-content-length`` and ``Content-Length``.
 
+Answers, where seen: InvalidChunkSizeError 403 with Chunk / BadChunkSize in S3's own answer
+(aws/aws-sdk-cpp#2727), for unsigned chunks too (versity/versitygw#2085);
+XAmzContentSHA256Mismatch with ClientComputedContentSHA256 / S3ComputedContentSHA256
+(grosskur/lua-resty-aws#2); "The CRC32 you specified did not match the calculated
+checksum." (aws/aws-sdk-ruby#3322); IncompleteBody, BadDigest / InvalidDigest for
+Content-MD5 (S3's error list). From versitygw's S3 comparison, not seen first-hand: the
+x-amz-trailer / x-amz-sdk-checksum-algorithm InvalidRequest texts and MalformedTrailerError.
+Not verified: the answer to a body longer than x-amz-decoded-content-length.
+
 The decoder never releases a byte it has not checked as far as it can be checked, and
 always holds back the last decoded byte until ``finish()`` has verified everything: a
 gateway that streams ``feed()``'s output to the backend can abort before the backend holds
@@ -164,6 +173,7 @@ class BodyDecoder:
         self._auth = auth
         self._payload = payload
         self._chunked = payload in _STREAMING
+        self.chunked = self._chunked  # the body is aws-chunked on the wire
         self._signed_chunks = payload in _SIGNED_STREAMING
         if self._signed_chunks and (auth is None or not auth.signing_key):
             raise checksums.invalid_request(
@@ -331,7 +341,7 @@ class BodyDecoder:
                 "InvalidChunkSizeError",
                 "Only the last chunk is allowed to have a size less than 8192 bytes",
                 403,
-                fields={"Chunk": str(self._chunk_index - 1), "BadChunkSize": str(self._last_size)},
+                fields={"Chunk": str(self._chunk_index), "BadChunkSize": str(self._last_size)},
             )
         if self._signed_chunks and size > self._max_chunk:
             raise S3Error(
@@ -499,6 +509,19 @@ def trailer_string_to_sign(
 
 def _sign(key: bytes, sts: str) -> bytes:
     return hmac.new(key, sts.encode(), hashlib.sha256).hexdigest().encode("ascii")
+
+
+def forwarded_content_encoding(value: str | None) -> str | None:
+    """Content-Encoding for the decoded body: ``aws-chunked`` removed (None when nothing is left).
+
+    sigv4-streaming: "aws-chunked" describes the signed framing only; any other coding
+    (``gzip``) describes the object and is kept.
+    """
+    if value is None:
+        return None
+    kept = [part.strip() for part in value.split(",")
+            if part.strip() and part.strip().lower() != "aws-chunked"]
+    return ", ".join(kept) or None
 
 
 def too_long(expected: int, provided: int) -> S3Error:

@@ -18,6 +18,20 @@ and sigv4-streaming (chunked payloads). Where S3 differs from the other services
 * every ``x-amz-*`` header present must be signed ("There were headers present in the
   request which were not signed").
 
+Where the answers come from. Seen in S3's own XML answers quoted in public issue threads:
+SignatureDoesNotMatch and its AWSAccessKeyId / StringToSign / SignatureProvided /
+StringToSignBytes / CanonicalRequest(Bytes) elements (minio/minio#2986, s3tools/s3cmd#1053);
+RequestTimeTooSkewed with RequestTime / ServerTime / MaxAllowedSkewMilliseconds
+(minio/minio-py#285); "Request has expired" with X-Amz-Expires / Expires / ServerTime
+(aws/aws-sdk-php#1333); "the region 'x' is wrong; expecting 'y'" with Region
+(s3fs-fuse/s3fs-fuse#1186); the X-Amz-Expires week limit (aws/aws-cli#5464); the
+x-amz-content-sha256 InvalidArgument (versity/versitygw#1352); ExpiredToken "The provided
+token has expired." (aws/aws-sdk-js#1099); "There were headers present in the request which
+were not signed". Taken from an S3-compatible server that compares itself with S3
+(versitygw's s3err): the other AuthorizationQueryParametersError and
+AuthorizationHeaderMalformed texts and "Missing required header for this request:
+x-amz-content-sha256". Not verified: the answer to X-Amz-Expires=0 and to SigV4A chunks.
+
 Typical use by the gateway::
 
     signed = parse_s3(method, raw_path, raw_query, headers)      # None: anonymous
