@@ -51,7 +51,13 @@ from opensts.web.s3.backend import (
     response_headers,
 )
 from opensts.web.s3.body import read_small
-from opensts.web.s3.objects import TagCache, check_key, copy_source_headers
+from opensts.web.s3.objects import (
+    TagCache,
+    check_key,
+    copy_source_headers,
+    policies_mention_tags,
+    wants_object_tags,
+)
 from opensts.web.s3.respond import Receive, Reply, Scope, Send, new_host_id, new_request_id
 
 log = logging.getLogger("opensts.s3")
@@ -163,9 +169,9 @@ class S3Gateway:
         if target.key is not None:
             check_key(target.key)
         call.operation = identify(call.method, target, call.query, call.header_map)
-        await self._authenticate(call)
-        if target.bucket is not None:
-            call.bucket = await asyncio.to_thread(self.runtime.store.find_bucket, target.bucket)
+        signed = parse_s3(call.method, call.raw_path, call.raw_query, call.headers)
+        # One trip off the event loop for everything that may read the store.
+        await asyncio.to_thread(self._admit, call, signed)
         if call.operation == "DeleteObjects":
             await deletes.serve(self, call, receive)
             return
@@ -186,24 +192,22 @@ class S3Gateway:
             return
         await self.forward(call, receive)
 
-    async def _authenticate(self, call: Call) -> None:
-        signed = parse_s3(call.method, call.raw_path, call.raw_query, call.headers)
-        if signed is None:
-            return
-        caller, secret, expires = await asyncio.to_thread(
-            resolve_credentials, self.runtime, signed, call.now
-        )
-        call.caller = caller
-        call.auth = verify_s3(
-            signed, method=call.method, raw_path=call.raw_path, raw_query=call.raw_query,
-            headers=call.headers, secret_access_key=secret, now=call.now,
-            key_cache=self.runtime.signing_keys, token_expires_at=expires,
-            regions={self.settings.s3_region},
-        )
-        region = signed.region
-        call.meta = dataclasses.replace(call.meta, region=region)
-        if not signed.access_key_id.startswith("ASIA"):
-            await asyncio.to_thread(record_use, self.runtime, signed, "s3", call.now)
+    def _admit(self, call: Call, signed: Any) -> None:
+        """Who is calling (signature verified the S3 way) and the bucket's record."""
+        self.runtime.refresh_keys()
+        if signed is not None:
+            caller, secret, expires = resolve_credentials(self.runtime, signed, call.now)
+            call.caller = caller
+            call.auth = verify_s3(
+                signed, method=call.method, raw_path=call.raw_path,
+                raw_query=call.raw_query, headers=call.headers, secret_access_key=secret,
+                now=call.now, key_cache=self.runtime.signing_keys, token_expires_at=expires,
+                regions={self.settings.s3_region},
+            )
+            call.meta = dataclasses.replace(call.meta, region=signed.region)
+            record_use(self.runtime, signed, "s3", call.now)
+        if call.target is not None and call.target.bucket is not None:
+            call.bucket = self.runtime.store.find_bucket(call.target.bucket)
 
     # -- authorization -------------------------------------------------------------------
 
@@ -231,17 +235,26 @@ class S3Gateway:
             ctx = dict(base)
             ctx.update(s3_conditions.condition_context(call.operation, need, call.query,
                                                        call.header_map))
-            if need.key is not None and call.bucket is not None:
-                ctx.update(await self.tags.context_for(self, call, need))
             contexts.append(ctx)
-        decisions = await asyncio.to_thread(self._decide, call, needs, contexts)
+        decisions = await asyncio.to_thread(self._decide, call, needs, contexts, False)
+        if decisions is None:
+            # A policy may read s3:ExistingObjectTag: fetch the object's tags, decide again.
+            for need, ctx in zip(needs, contexts, strict=True):
+                ctx.update(await self.tags.context_for(self, need))
+            decisions = await asyncio.to_thread(self._decide, call, needs, contexts, True)
+        assert decisions is not None
         for need, decision in zip(needs, decisions, strict=True):
             if not decision.allowed:
                 self._record_denial(call, need, decision)
                 raise s3_access_denied(call.caller, need, decision)
 
-    def _decide(self, call: Call, needs: list[Any], contexts: list[dict[str, Any]]) -> list[Any]:
-        self.runtime.refresh_keys()
+    def _decide(self, call: Call, needs: list[Any], contexts: list[dict[str, Any]],
+                have_tags: bool) -> list[Any] | None:
+        """The decisions, or None when object tags must be fetched first."""
+        if not have_tags and call.bucket is not None and any(
+            wants_object_tags(need) for need in needs
+        ) and policies_mention_tags(self.runtime, call.caller, call.bucket):
+            return None
         return [
             authorize_s3(self.runtime.authorizer, call.caller, need, call.bucket,
                          meta=call.meta, context=ctx)

@@ -46,10 +46,8 @@ class TagCache:
     def forget(self, bucket: str, key: str) -> None:
         self._entries.pop((bucket, key), None)
 
-    async def context_for(self, gateway: S3Gateway, call: Call, need: Any) -> dict[str, str]:
-        if need.action not in EXISTING_TAG_ACTIONS or need.key is None:
-            return {}
-        if not await asyncio.to_thread(_policies_mention_tags, gateway, call):
+    async def context_for(self, gateway: S3Gateway, need: Any) -> dict[str, str]:
+        if not wants_object_tags(need):
             return {}
         tags = await self.get(gateway, need.bucket or "", need.key)
         return {f"s3:ExistingObjectTag/{k}": v for k, v in tags.items()}
@@ -78,16 +76,23 @@ class TagCache:
         return tags
 
 
-def _policies_mention_tags(gateway: S3Gateway, call: Call) -> bool:
+def wants_object_tags(need: Any) -> bool:
+    return need.action in EXISTING_TAG_ACTIONS and need.key is not None
+
+
+def policies_mention_tags(runtime: Any, caller: Any, bucket: Any) -> bool:
     """Whether any policy that applies could read ``s3:ExistingObjectTag`` (else the
-    storage round trip is saved)."""
+    storage round trip is saved). Runs off the event loop (reads the store)."""
     marker = "existingobjecttag"
-    bucket = call.bucket
     if bucket is not None and bucket.policy and marker in bucket.policy.lower():
         return True
-    if call.caller is None:
+    if bucket is not None and marker in repr(
+        runtime.authorizer.rcps(bucket.account_id, "s3:GetObject")
+    ).lower():
+        return True
+    if caller is None:
         return False
-    policies, _ = gateway.runtime.authorizer.policies(call.caller)
+    policies, _ = runtime.authorizer.policies(caller)
     return marker in repr(policies).lower()
 
 
