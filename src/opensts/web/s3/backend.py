@@ -7,19 +7,21 @@ backend's own keys (``UNSIGNED-PAYLOAD``: the gateway itself verified the client
 as it streamed, see ``sigv4.s3``'s ``BodyDecoder``). Answers stream back with an allow-list
 of response headers; errors are re-rendered with the gateway's request id.
 
-Memory per request is bounded by the chunk sizes of the ASGI server and httpx, never by
-the object size.
+Memory per request is bounded by the chunk sizes of the ASGI server and of
+``web.s3.http1``, never by the object size.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+import ssl
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-import httpx
 from lxml import etree
 
 from opensts.config import Settings
@@ -27,6 +29,7 @@ from opensts.s3.errors import S3Error
 from opensts.sigv4.canonical import UNSIGNED_PAYLOAD, uri_encode
 from opensts.sigv4.outbound import sign_headers
 from opensts.sigv4.signing import SigningKeyCache
+from opensts.web.s3.http1 import BackendUnavailable, Http1Client, Response
 
 log = logging.getLogger("opensts.s3")
 
@@ -83,30 +86,32 @@ _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=Fals
                           huge_tree=False)
 
 
-class Backend:
-    """The storage: one pooled HTTP client, the backend's keys, path-style addressing."""
+@dataclass(frozen=True)
+class Prepared:
+    method: str
+    target: str  # path and query, as on the wire
+    headers: list[tuple[str, str]]
+    body: AsyncIterator[bytes] | bytes | None
 
-    def __init__(self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None):
+
+class Backend:
+    """The storage: one pooled HTTP/1.1 client, the backend's keys, path-style addressing."""
+
+    def __init__(self, settings: Settings):
         if not settings.s3_backend_url:
             raise ValueError("no S3 backend configured")
         self.url = settings.s3_backend_url
-        self.host = urlsplit(self.url).netloc
+        parts = urlsplit(self.url)
+        self.host = parts.netloc
         self.access_key_id = settings.s3_backend_access_key_id or ""
         self._secret = settings.s3_backend_secret_access_key or ""
         self.region = settings.s3_backend_region
         self.keys = SigningKeyCache(max_entries=16)
-        self.client = httpx.AsyncClient(
-            limits=httpx.Limits(max_connections=512, max_keepalive_connections=128,
-                                keepalive_expiry=30),
-            timeout=httpx.Timeout(connect=10, read=300, write=300, pool=60),
-            verify=settings.ca_bundle or True,
-            transport=transport,
-            follow_redirects=False,
-        )
-        # httpx's defaults (Accept-Encoding: gzip, its User-Agent) are not the client's: the
-        # storage must answer the bytes as stored, which are streamed back unchanged.
-        self.client.headers.clear()
-        self.client.headers["accept-encoding"] = "identity"
+        tls = None
+        if parts.scheme == "https":
+            tls = ssl.create_default_context(cafile=settings.ca_bundle)
+        self.client = Http1Client(parts.hostname or "", parts.port or (443 if tls else 80),
+                                  tls=tls)
 
     def __repr__(self) -> str:  # the secret never appears in logs
         return f"Backend({self.url!r}, access_key_id={self.access_key_id!r})"
@@ -124,7 +129,7 @@ class Backend:
         *,
         content: AsyncIterator[bytes] | bytes | None = None,
         payload_hash: str = UNSIGNED_PAYLOAD,
-    ) -> httpx.Request:
+    ) -> Prepared:
         """A signed request for the backend; ``headers`` are already allow-listed."""
         path = "/"
         if bucket:
@@ -150,25 +155,24 @@ class Backend:
             content_sha256_header=True,
             key_cache=self.keys,
         )
-        url = self.url + path + (f"?{raw_query}" if raw_query else "")
-        return self.client.build_request(method, url, headers=signed, content=content)
+        target = path + (f"?{raw_query}" if raw_query else "")
+        return Prepared(method, target, signed, content)
 
-    async def send(self, request: httpx.Request) -> httpx.Response:
-        """Send with the response body left to stream; connection failures are S3's 503."""
+    async def send(self, request: Prepared) -> Response:
+        """Send; the response body is left to stream. Connection failures are S3's 503."""
         try:
-            return await self.client.send(request, stream=True)
-        except httpx.TransportError as exc:
-            log.warning("S3 backend unreachable: %s", type(exc).__name__)
+            return await self.client.request(request.method, request.target, request.headers,
+                                             request.body)
+        except BackendUnavailable as exc:
+            log.warning("S3 backend unavailable: %s", exc)
             raise S3Error("ServiceUnavailable", "Please reduce your request rate.", 503) from None
 
     async def call(
         self, method: str, bucket: str | None, key: str | None = None,
         query: Sequence[tuple[str, str]] = (), body: bytes = b"",
         headers: Sequence[tuple[str, str]] = (),
-    ) -> tuple[int, Mapping[str, str], bytes]:
+    ) -> tuple[int, Response, bytes]:
         """A small request whose answer fits in memory (bucket creation, tagging reads)."""
-        import hashlib
-
         request = self.build(
             method, bucket, key, query,
             [*headers, ("Content-Length", str(len(body)))] if body or method in ("PUT", "POST")
@@ -180,24 +184,19 @@ class Backend:
             data = await read_limited(response, 4 * 1024 * 1024)
         finally:
             await response.aclose()
-        return response.status_code, response.headers, data
+        return response.status, response, data
 
 
-async def read_limited(response: httpx.Response, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_raw():
-        size += len(chunk)
-        if size > limit:
-            raise S3Error("InternalError", "The storage answered with an oversized document.",
-                          500)
-        chunks.append(chunk)
-    return b"".join(chunks)
+async def read_limited(response: Response, limit: int) -> bytes:
+    try:
+        return await response.read(limit)
+    except BackendUnavailable:
+        raise S3Error("InternalError", "The storage answered unreadably.", 500) from None
 
 
-def response_headers(headers: httpx.Headers) -> list[tuple[bytes, bytes]]:
+def response_headers(headers: Sequence[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     out: list[tuple[bytes, bytes]] = []
-    for name, value in headers.raw:
+    for name, value in headers:
         lower = name.lower().decode("latin-1")
         if lower in DROP_RESPONSE:
             continue

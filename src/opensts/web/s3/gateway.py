@@ -51,6 +51,7 @@ from opensts.web.s3.backend import (
     response_headers,
 )
 from opensts.web.s3.body import read_small
+from opensts.web.s3.http1 import BackendUnavailable
 from opensts.web.s3.objects import (
     TagCache,
     check_key,
@@ -310,28 +311,33 @@ class S3Gateway:
                                      **({"payload_hash": payload_hash} if payload_hash else {}))
         response = await self.backend.send(request)
         try:
-            status = response.status_code
+            status = response.status
             if status >= 400 or (300 <= status < 400 and status != 304):
                 raise backend_error(status, await read_limited(response, ERROR_BODY_LIMIT)
                                     if call.method != "HEAD" else b"")
             if call.target.key is not None and call.method in ("PUT", "DELETE", "POST"):
                 self.tags.forget(bucket or "", key or "")
-            length = response.headers.get("content-length")
+            length = response.header("content-length")
             call.extra["bytes_out"] = int(length) if length and length.isdigit() else 0
             if not await self._audit(call, None):
                 raise S3Error("ServiceUnavailable",
                               "The service could not record the request. Please try again.",
                               503)
             await call.reply.start(status, response_headers(response.headers))
-            async for chunk in response.aiter_raw():
-                await call.reply.body(chunk, more=True)
+            try:
+                async for chunk in response.iter_body():
+                    await call.reply.body(chunk, more=True)
+            except BackendUnavailable:
+                log.warning("storage broke off an answer (request %s)", call.reply.request_id)
+                return  # the answer started: the connection is cut short
             await call.reply.body(b"")
         finally:
             await response.aclose()
 
     async def _stream(self, call: Call, receive: Receive, decoder: Any) -> AsyncIterator[bytes]:
         """The decoded body; the decoder holds back the tail until ``finish`` verified it,
-        so a failure here (raised into httpx) aborts the upload before it is complete."""
+        so a failure here (raised into the storage request) aborts the upload before it is
+        complete."""
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
