@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -80,20 +81,42 @@ def wants_object_tags(need: Any) -> bool:
     return need.action in EXISTING_TAG_ACTIONS and need.key is not None
 
 
+_MENTIONS: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+_MARKER = "existingobjecttag"
+
+
+def _mentions(policy: Any) -> bool:
+    """Whether a parsed policy's text names s3:ExistingObjectTag (memoised per policy)."""
+    found = _MENTIONS.get(policy)
+    if found is None:
+        found = _MARKER in str(getattr(policy, "text", "")).lower()
+        _MENTIONS[policy] = found
+    return found
+
+
+def _entries(policies: Any) -> list[Any]:
+    out = [policy for _, policy in policies.identity]
+    if policies.boundary is not None:
+        out.append(policies.boundary[1])
+    out += [policy for _, policy in policies.session or ()]
+    for level in (*policies.scps, *policies.rcps):
+        out += [policy for _, policy in level]
+    return out
+
+
 def policies_mention_tags(runtime: Any, caller: Any, bucket: Any) -> bool:
     """Whether any policy that applies could read ``s3:ExistingObjectTag`` (else the
     storage round trip is saved). Runs off the event loop (reads the store)."""
-    marker = "existingobjecttag"
-    if bucket is not None and bucket.policy and marker in bucket.policy.lower():
+    if bucket is not None and bucket.policy and _MARKER in bucket.policy.lower():
         return True
-    if bucket is not None and marker in repr(
-        runtime.authorizer.rcps(bucket.account_id, "s3:GetObject")
-    ).lower():
-        return True
+    if bucket is not None:
+        for level in runtime.authorizer.rcps(bucket.account_id, "s3:GetObject"):
+            if any(_mentions(policy) for _, policy in level):
+                return True
     if caller is None:
         return False
     policies, _ = runtime.authorizer.policies(caller)
-    return marker in repr(policies).lower()
+    return any(_mentions(policy) for policy in _entries(policies))
 
 
 def check_key(key: str) -> None:
