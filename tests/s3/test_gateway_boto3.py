@@ -256,3 +256,31 @@ def test_user_needs_a_policy(gateway: Server, s3: Any, bucket: str) -> None:
     assert events and events[0]["errorCode"] == "AccessDenied"
     assert events[0]["eventCategory"] == "Data"
     assert events[0]["userIdentity"]["arn"] == arn
+
+
+def test_presigned_post(s3: Any, bucket: str, seaweed: Seaweed) -> None:
+    import httpx
+
+    post = s3.generate_presigned_post(
+        Bucket=bucket, Key="uploads/${filename}",
+        Fields={"success_action_status": "201", "Content-Type": "text/plain"},
+        Conditions=[{"success_action_status": "201"}, ["starts-with", "$key", "uploads/"],
+                    {"Content-Type": "text/plain"}, ["content-length-range", 1, 1000]],
+        ExpiresIn=300)
+    answer = httpx.post(post["url"], data=post["fields"],
+                        files={"file": ("hello.txt", b"posted body", "text/plain")})
+    assert answer.status_code == 201, answer.text
+    assert "<Key>uploads/hello.txt</Key>" in answer.text
+    assert answer.headers["x-amz-request-id"]
+    got = seaweed.client().get_object(Bucket=bucket, Key="uploads/hello.txt")
+    assert got["Body"].read() == b"posted body"
+    assert got["ContentType"] == "text/plain"
+    too_big = httpx.post(post["url"], data=post["fields"],
+                         files={"file": ("big.txt", b"x" * 2000, "text/plain")})
+    assert too_big.status_code == 400 and "EntityTooLarge" in too_big.text
+    assert not seaweed.has_object(bucket, "uploads/big.txt")
+    tampered = dict(post["fields"], key="elsewhere/x")
+    refused = httpx.post(post["url"], data=tampered,
+                         files={"file": ("x", b"x", "text/plain")})
+    assert refused.status_code == 403, refused.text
+    assert not seaweed.has_object(bucket, "elsewhere/x")

@@ -41,7 +41,7 @@ from opensts.services.s3.authorize import authorize_s3, s3_access_denied
 from opensts.sigv4.chunked import body_decoder
 from opensts.sigv4.s3 import S3Auth, parse_s3, verify_s3
 from opensts.web import proxy
-from opensts.web.s3 import buckets, deletes, events
+from opensts.web.s3 import buckets, deletes, events, post
 from opensts.web.s3.backend import (
     ERROR_BODY_LIMIT,
     Backend,
@@ -173,6 +173,9 @@ class S3Gateway:
         signed = parse_s3(call.method, call.raw_path, call.raw_query, call.headers)
         # One trip off the event loop for everything that may read the store.
         await asyncio.to_thread(self._admit, call, signed)
+        if call.operation == "PostObject":
+            await post.serve(self, call, receive)
+            return
         if call.operation == "DeleteObjects":
             await deletes.serve(self, call, receive)
             return
