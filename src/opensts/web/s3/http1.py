@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 HEAD_LIMIT = 64 * 1024
 READ_SIZE = 256 * 1024
 IDLE_SECONDS = 20.0
+WRITE_BUFFER = 1024 * 1024
 
 
 class BackendUnavailable(Exception):
@@ -152,6 +153,9 @@ class Http1Client:
                 self.connect_timeout)
         except (OSError, TimeoutError) as exc:
             raise BackendUnavailable(f"cannot connect: {type(exc).__name__}") from None
+        # A deeper write buffer than asyncio's 64 KiB lets a streamed upload keep reading
+        # from the client while the storage takes the previous pieces.
+        writer.transport.set_write_buffer_limits(high=WRITE_BUFFER)
         return _Connection(reader, writer)
 
     def _take(self) -> _Connection | None:
