@@ -183,14 +183,7 @@ class S3Gateway:
             # As S3: a bucket that does not exist is NoSuchBucket to anyone (there is no
             # policy to consult). The storage's own buckets are not ours until adopted.
             raise no_such_bucket(target.bucket or "")
-        if call.operation == "CreateBucket":
-            # Decided by the caller's own policies: a taken name is BucketAlreadyExists,
-            # not a refusal by the owner's policy (the handler looks the name up).
-            existing, call.bucket = call.bucket, None
-            await self.authorize(call)
-            call.bucket = existing
-        else:
-            await self.authorize(call)
+        await self.authorize(call)
         if call.operation in buckets.LOCAL:
             await buckets.serve(self, call, receive)
             return
@@ -212,6 +205,18 @@ class S3Gateway:
             record_use(self.runtime, signed, "s3", call.now)
         if call.target is not None and call.target.bucket is not None:
             call.bucket = self.runtime.store.find_bucket(call.target.bucket)
+        # Decide in the same trip when the request names what it needs up front (every
+        # operation but the per-key and form-based ones), saving a second hop.
+        if call.operation in ("PostObject", "DeleteObjects"):
+            return
+        if call.bucket is None and call.operation not in ("ListBuckets", "CreateBucket"):
+            return
+        try:
+            needs = self._needs(call)
+        except S3Error:
+            return  # raised again, in order, by authorize()
+        contexts = self._contexts(call, needs)
+        call.extra["plan"] = (needs, contexts, self._decide(call, needs, contexts, False))
 
     # -- authorization -------------------------------------------------------------------
 
@@ -228,11 +233,12 @@ class S3Gateway:
                 ctx["s3:x-amz-content-sha256"] = auth.content_sha256
         return ctx
 
-    async def authorize(self, call: Call, *, needs: list[Any] | None = None) -> None:
-        """Decide every Need of the call; the first denial raises S3's AccessDenied."""
+    def _needs(self, call: Call) -> list[Any]:
         assert call.target is not None and call.operation is not None
-        if needs is None:
-            needs = s3_actions.needs(call.operation, call.target, call.query, call.header_map)
+        return s3_actions.needs(call.operation, call.target, call.query, call.header_map)
+
+    def _contexts(self, call: Call, needs: list[Any]) -> list[dict[str, Any]]:
+        assert call.operation is not None
         base = self.gateway_context(call)
         contexts = []
         for need in needs:
@@ -240,7 +246,19 @@ class S3Gateway:
             ctx.update(s3_conditions.condition_context(call.operation, need, call.query,
                                                        call.header_map))
             contexts.append(ctx)
-        decisions = await asyncio.to_thread(self._decide, call, needs, contexts, False)
+        return contexts
+
+    async def authorize(self, call: Call, *, needs: list[Any] | None = None) -> None:
+        """Decide every Need of the call; the first denial raises S3's AccessDenied."""
+        plan = call.extra.pop("plan", None) if needs is None else None
+        if plan is not None:
+            needs, contexts, decisions = plan
+        else:
+            if needs is None:
+                needs = self._needs(call)
+            contexts = self._contexts(call, needs)
+            decisions = await asyncio.to_thread(self._decide, call, needs, contexts, False)
+        assert needs is not None
         if decisions is None:
             # A policy may read s3:ExistingObjectTag: fetch the object's tags, decide again.
             for need, ctx in zip(needs, contexts, strict=True):
@@ -254,13 +272,16 @@ class S3Gateway:
 
     def _decide(self, call: Call, needs: list[Any], contexts: list[dict[str, Any]],
                 have_tags: bool) -> list[Any] | None:
-        """The decisions, or None when object tags must be fetched first."""
-        if not have_tags and call.bucket is not None and any(
+        """The decisions, or None when object tags must be fetched first. CreateBucket is
+        decided by the caller's own policies: a taken name is BucketAlreadyExists, not a
+        refusal by the owner's bucket policy (the handler looks the name up)."""
+        bucket = None if call.operation == "CreateBucket" else call.bucket
+        if not have_tags and bucket is not None and any(
             wants_object_tags(need) for need in needs
-        ) and policies_mention_tags(self.runtime, call.caller, call.bucket):
+        ) and policies_mention_tags(self.runtime, call.caller, bucket):
             return None
         return [
-            authorize_s3(self.runtime.authorizer, call.caller, need, call.bucket,
+            authorize_s3(self.runtime.authorizer, call.caller, need, bucket,
                          meta=call.meta, context=ctx)
             for need, ctx in zip(needs, contexts, strict=True)
         ]
