@@ -3,6 +3,7 @@ through OpenSTS, in one run.
 
 * small objects (4 KiB): GET and PUT req/s with p50/p99, replayed by wrk from requests
   signed up front (botocore's S3 signer), 16 keep-alive connections;
+* GET with a single connection, for the latency the gateway adds when nothing queues;
 * one 256 MiB PUT and GET each way, streamed by httpx (UNSIGNED-PAYLOAD), MiB/s;
 * the gateway's peak RSS (VmHWM) and its CPU time per small request.
 
@@ -181,6 +182,13 @@ def main() -> None:
                     print(f"round {round_ + 1} {method:4} {name:8} {result.rps:8.0f} req/s  "
                           f"p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms",
                           flush=True)
+        # Unloaded latency: one connection, so p50 is service time, not queueing.
+        single: dict[str, LoadResult] = {}
+        for name, (endpoint, credentials) in targets.items():
+            script = work / f"{name}-GET-1.lua"
+            write_wrk_script(script, requests_for(endpoint, credentials, bucket, "GET"),
+                             budget=10**9)
+            single[name] = run_wrk(endpoint, script, seconds=args.seconds, connections=1)
         rss_small = peak_rss_mib(pid)
         large = {name: large_put_get(endpoint, cred.access_key, cred.secret_key, bucket)
                  for name, (endpoint, cred) in targets.items()}
@@ -196,6 +204,10 @@ def main() -> None:
                   f"{through.rps / direct.rps:10.0%}{through.p50_ms - direct.p50_ms:9.2f} ms")
             print(f"{'':12}{'p99':>14} {direct.p99_ms:6.2f} ms{'p99':>14} "
                   f"{through.p99_ms:6.2f} ms")
+        d1, g1 = single["direct"], single["gateway"]
+        print(f"GET, 1 connection: direct p50 {d1.p50_ms:.2f} ms p99 {d1.p99_ms:.2f} ms, "
+              f"gateway p50 {g1.p50_ms:.2f} ms p99 {g1.p99_ms:.2f} ms, "
+              f"added p50 {g1.p50_ms - d1.p50_ms:.2f} ms")
         print("\n256 MiB object:")
         for index, label in ((0, "PUT"), (1, "GET")):
             d, g = large["direct"][index], large["gateway"][index]
