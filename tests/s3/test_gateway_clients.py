@@ -241,3 +241,25 @@ def test_multipart_and_copy_over_https(tls_gateway: Server) -> None:
                                             multipart_chunksize=5 * 1024 * 1024))
     s3.copy_object(Bucket=bucket, Key="mp-copy", CopySource={"Bucket": bucket, "Key": "mp"})
     assert s3.get_object(Bucket=bucket, Key="mp-copy")["Body"].read() == data
+
+
+def test_tls_version_and_secure_transport_conditions(tls_gateway: Server, gateway: Server
+                                                     ) -> None:
+    """s3:TlsVersion (numeric) and aws:SecureTransport come from the client's connection."""
+    from botocore.exceptions import ClientError
+
+    from tests.s3.e2e import allow, code, doc, user
+
+    policy = doc(allow("s3:PutObject", "*", Condition={
+        "NumericGreaterThanEquals": {"s3:TlsVersion": "1.2"},
+        "Bool": {"aws:SecureTransport": "true"}}))
+    for server in (tls_gateway, gateway):
+        s3_client(server).create_bucket(Bucket=(bucket := unique_bucket("tlsv")))
+        _, key, secret = user(server, policy)
+        client = s3_client(server, key, secret)
+        if server is tls_gateway:
+            client.put_object(Bucket=bucket, Key="k", Body=b"x")
+        else:
+            with pytest.raises(ClientError) as refused:
+                client.put_object(Bucket=bucket, Key="k", Body=b"x")
+            assert code(refused.value) == "AccessDenied"

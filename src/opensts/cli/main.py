@@ -123,6 +123,8 @@ def serve(
     }
     if tls_cert:
         options.update(ssl_certfile=tls_cert, ssl_keyfile=tls_key)
+        # The negotiated TLS version in each request's scope (S3's s3:TlsVersion).
+        options["http"] = "opensts.web.tls:TlsScopeProtocol"
     if workers == 1:
         uvicorn.run(OpenStsApp(runtime), **options)  # type: ignore[arg-type]
         return

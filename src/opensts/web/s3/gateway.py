@@ -60,6 +60,7 @@ from opensts.web.s3.objects import (
     wants_object_tags,
 )
 from opensts.web.s3.respond import Receive, Reply, Scope, Send, new_host_id, new_request_id
+from opensts.web.tls import tls_version
 
 log = logging.getLogger("opensts.s3")
 
@@ -231,6 +232,9 @@ class S3Gateway:
                 ctx["s3:signatureAge"] = str(auth.signature_age_ms)
             if auth.content_sha256 is not None:
                 ctx["s3:x-amz-content-sha256"] = auth.content_sha256
+        version = tls_version(call.scope)
+        if version is not None:
+            ctx["s3:TlsVersion"] = version
         return ctx
 
     def _needs(self, call: Call) -> list[Any]:
