@@ -184,3 +184,13 @@ def test_unsigned_request_is_anonymous(gateway: Server, bucket: str, seaweed: Se
     with pytest.raises(ClientError) as refused:
         s3_client(gateway, secret="wrong" + gateway.root_secret[5:]).list_buckets()
     assert code(refused.value) == "SignatureDoesNotMatch"
+
+
+def test_unknown_key_and_bad_token(gateway: Server, s3: Any) -> None:
+    with pytest.raises(ClientError) as refused:
+        s3_client(gateway, key="AKIAUNKNOWNKEY000000", secret="x" * 40).list_buckets()
+    assert code(refused.value) == "InvalidAccessKeyId"
+    with pytest.raises(ClientError) as refused:
+        s3_client(gateway, key="ASIAUNKNOWNKEY000000", secret="x" * 40,
+                  token="not-a-token").list_buckets()
+    assert code(refused.value) == "InvalidToken"

@@ -154,17 +154,13 @@ class OpenStsApp:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if self.s3 is not None:
+                    await self.s3.aclose()  # storage connections, queued denial records
                 self.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
     def close(self) -> None:
-        if self.s3 is not None:
-            import asyncio
-            import contextlib
-
-            with contextlib.suppress(RuntimeError):
-                asyncio.get_running_loop().create_task(self.s3.aclose())
         self.runtime.audit.close()
         self.runtime.store.close()
 

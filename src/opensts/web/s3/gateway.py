@@ -39,6 +39,7 @@ from opensts.services.context import Caller, RequestMeta
 from opensts.services.runtime import Runtime
 from opensts.services.s3.authorize import authorize_s3, s3_access_denied
 from opensts.sigv4.chunked import body_decoder
+from opensts.sigv4.errors import ExpiredToken, InvalidClientTokenId
 from opensts.sigv4.s3 import S3Auth, parse_s3, verify_s3
 from opensts.web import proxy
 from opensts.web.s3 import buckets, deletes, events, post
@@ -194,7 +195,12 @@ class S3Gateway:
         """Who is calling (signature verified the S3 way) and the bucket's record."""
         self.runtime.refresh_keys()
         if signed is not None:
-            caller, secret, expires = resolve_credentials(self.runtime, signed, call.now)
+            try:
+                caller, secret, expires = resolve_credentials(self.runtime, signed, call.now)
+            except InvalidClientTokenId:
+                raise _unknown_credentials(signed) from None
+            except ExpiredToken:
+                raise S3Error("ExpiredToken", "The provided token has expired.", 400) from None
             call.caller = caller
             call.auth = verify_s3(
                 signed, method=call.method, raw_path=call.raw_path,
@@ -409,6 +415,16 @@ class S3Gateway:
             log.exception("audit log write failed (request %s)", call.reply.request_id)
             return False
         return True
+
+
+def _unknown_credentials(signed: Any) -> S3Error:
+    """S3's wording (API Reference, Error codes): an unknown key is InvalidAccessKeyId, a
+    session token that does not open (or does not match the key) is InvalidToken."""
+    if signed.security_token:
+        return S3Error("InvalidToken", "The provided token is malformed or otherwise invalid.",
+                       400)
+    return S3Error("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist "
+                   "in our records.", 403, fields={"AWSAccessKeyId": signed.access_key_id})
 
 
 async def _started(stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:

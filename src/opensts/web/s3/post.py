@@ -24,6 +24,7 @@ from opensts.s3 import conditions as s3_conditions
 from opensts.s3.addressing import Target
 from opensts.s3.errors import S3Error, invalid_argument, no_such_bucket
 from opensts.services.authn import record_use, resolve_credentials
+from opensts.sigv4.errors import ExpiredToken, InvalidClientTokenId
 from opensts.sigv4.post_policy import parse_post, verify_post
 from opensts.web.s3.backend import backend_error, read_limited
 from opensts.web.s3.buckets import check_acl_headers
@@ -259,7 +260,14 @@ async def _store(gateway: S3Gateway, call: Call, form: _Form, path: str,
 def _verify(gateway: S3Gateway, call: Call, signed: Any, fields: dict[str, str],
             bucket: str, filename: str | None) -> Any:
     gateway.runtime.refresh_keys()
-    caller, secret, expires = resolve_credentials(gateway.runtime, signed, call.now)
+    from opensts.web.s3.gateway import _unknown_credentials
+
+    try:
+        caller, secret, expires = resolve_credentials(gateway.runtime, signed, call.now)
+    except InvalidClientTokenId:
+        raise _unknown_credentials(signed) from None
+    except ExpiredToken:
+        raise S3Error("ExpiredToken", "The provided token has expired.", 400) from None
     call.caller = caller
     verified = verify_post(signed, {k: v for k, v in fields.items() if not k.startswith("_")},
                            bucket=bucket, secret_access_key=secret, now=call.now,
