@@ -61,7 +61,7 @@ def test_range_and_conditional_get(s3: Any, bucket: str) -> None:
     assert status(unchanged.value) == 304
 
 
-def test_multipart_upload(s3: Any, bucket: str) -> None:
+def test_multipart_upload(s3: Any, bucket: str, seaweed: Seaweed) -> None:
     parts = [os.urandom(5 * 1024 * 1024), os.urandom(1024)]
     upload = s3.create_multipart_upload(Bucket=bucket, Key="big")["UploadId"]
     done = []
@@ -71,9 +71,14 @@ def test_multipart_upload(s3: Any, bucket: str) -> None:
         done.append({"ETag": etag, "PartNumber": number})
     listed = s3.list_parts(Bucket=bucket, Key="big", UploadId=upload)
     assert [p["PartNumber"] for p in listed["Parts"]] == [1, 2]
-    s3.complete_multipart_upload(Bucket=bucket, Key="big", UploadId=upload,
-                                 MultipartUpload={"Parts": done})
+    completed = s3.complete_multipart_upload(Bucket=bucket, Key="big", UploadId=upload,
+                                             MultipartUpload={"Parts": done})
+    assert seaweed.endpoint not in completed.get("Location", "")
     assert s3.get_object(Bucket=bucket, Key="big")["Body"].read() == b"".join(parts)
+    s3.head_object(Bucket=bucket, Key="big", ExpectedBucketOwner="123456789012")
+    with pytest.raises(ClientError) as other_owner:
+        s3.head_object(Bucket=bucket, Key="big", ExpectedBucketOwner="999999999999")
+    assert status(other_owner.value) == 403
 
 
 def test_copy_and_tagging(s3: Any, bucket: str) -> None:

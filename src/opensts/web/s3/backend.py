@@ -58,7 +58,7 @@ FORWARD_REQUEST = frozenset(
         "x-amz-object-lock-mode", "x-amz-object-lock-retain-until-date",
         "x-amz-object-lock-legal-hold", "x-amz-bypass-governance-retention",
         "x-amz-checksum-algorithm", "x-amz-checksum-type", "x-amz-mfa",
-        "x-amz-request-payer", "x-amz-expected-bucket-owner", "x-amz-max-parts",
+        "x-amz-request-payer", "x-amz-max-parts",
         "x-amz-part-number-marker", "x-amz-object-attributes", "x-amz-delete-marker",
         "x-amz-optional-object-attributes", "x-amz-write-offset-bytes",
     }

@@ -32,7 +32,7 @@ from opensts.errors import AwsError
 from opensts.s3 import actions as s3_actions
 from opensts.s3 import conditions as s3_conditions
 from opensts.s3.addressing import Target, locate
-from opensts.s3.errors import S3Error, no_such_bucket
+from opensts.s3.errors import S3Error, access_denied, no_such_bucket
 from opensts.s3.operations import identify
 from opensts.services.authn import record_use, resolve_credentials
 from opensts.services.context import Caller, RequestMeta
@@ -186,6 +186,12 @@ class S3Gateway:
             # policy to consult). The storage's own buckets are not ours until adopted.
             raise no_such_bucket(target.bucket or "")
         await self.authorize(call)
+        expected = call.header_map.get("x-amz-expected-bucket-owner")
+        if expected is not None and call.bucket is not None and (
+            expected.strip() != call.bucket.account_id
+        ):
+            # Checked here, not by the storage: its notion of the owner is its own user.
+            raise access_denied()
         if call.operation in buckets.LOCAL:
             await buckets.serve(self, call, receive)
             return
@@ -357,6 +363,15 @@ class S3Gateway:
                 raise S3Error("ServiceUnavailable",
                               "The service could not record the request. Please try again.",
                               503)
+            if call.operation == "CompleteMultipartUpload" and status == 200:
+                # Its <Location> names the storage's own URL: name the gateway instead.
+                document = await read_limited(response, ERROR_BODY_LIMIT)
+                public = f"{'https' if call.meta.secure else 'http'}://{call.meta.host}"
+                document = document.replace(self.backend.url.encode(), public.encode())
+                headers = [(k, v) for k, v in response_headers(response.headers)
+                           if k != b"content-length"]
+                await call.reply.full(status, document, None, headers)
+                return
             await call.reply.start(status, response_headers(response.headers))
             try:
                 async for chunk in response.iter_body():
