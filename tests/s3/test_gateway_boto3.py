@@ -289,3 +289,21 @@ def test_presigned_post(s3: Any, bucket: str, seaweed: Seaweed) -> None:
                          files={"file": ("x", b"x", "text/plain")})
     assert refused.status_code == 403, refused.text
     assert not seaweed.has_object(bucket, "elsewhere/x")
+
+
+def test_versioning_passes_through(gateway: Server, s3: Any, bucket: str) -> None:
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    first = s3.put_object(Bucket=bucket, Key="v", Body=b"one")["VersionId"]
+    s3.put_object(Bucket=bucket, Key="v", Body=b"two")
+    versions = s3.list_object_versions(Bucket=bucket, Prefix="v")["Versions"]
+    assert len(versions) == 2
+    assert s3.get_object(Bucket=bucket, Key="v", VersionId=first)["Body"].read() == b"one"
+    # GetObject with a versionId needs s3:GetObjectVersion, not s3:GetObject.
+    _, key, secret = user(gateway, doc(allow("s3:GetObject", f"arn:aws:s3:::{bucket}/*")))
+    reader = s3_client(gateway, key, secret)
+    assert reader.get_object(Bucket=bucket, Key="v")["Body"].read() == b"two"
+    with pytest.raises(ClientError) as denied:
+        reader.get_object(Bucket=bucket, Key="v", VersionId=first)
+    assert code(denied.value) == "AccessDenied"
+    assert "s3:GetObjectVersion" in str(denied.value)

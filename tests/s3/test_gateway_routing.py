@@ -107,3 +107,21 @@ def test_request_ids_on_every_answer(gateway: Server) -> None:
     assert answer.headers["x-amz-request-id"] and answer.headers["x-amz-id-2"]
     assert f"<RequestId>{answer.headers['x-amz-request-id']}</RequestId>" in (
         answer.body.decode())
+
+
+def test_several_workers_serve_s3(tmp_path: Any, seaweed: Seaweed) -> None:
+    from tests.conftest import start_server, stop_server
+    from tests.s3.conftest import gateway_env, s3_client
+
+    server = start_server(tmp_path / "data", extra_env=gateway_env(seaweed),
+                          args=("--workers", "2", "--s3-backend", seaweed.endpoint))
+    try:
+        client = s3_client(server)
+        bucket = unique_bucket("workers")
+        client.create_bucket(Bucket=bucket)
+        for i in range(10):  # spread over both workers by the kernel
+            client.put_object(Bucket=bucket, Key=f"k{i}", Body=b"x")
+            assert client.get_object(Bucket=bucket, Key=f"k{i}")["Body"].read() == b"x"
+    finally:
+        assert stop_server(server) == 0
+    assert len(seaweed.keys(bucket)) == 10
