@@ -96,13 +96,15 @@ def _start(
     return Server(name, port, process, log)
 
 
-def start_opensts(workdir: Path, cpu: int | None) -> Server:
+def start_opensts(workdir: Path, cpu: int | None,
+                  extra_env: dict[str, str] | None = None) -> Server:
     port = free_port()
     env = {
         **os.environ,
         "OPENSTS_ACCOUNT_ID": ACCOUNT_ID,
         "OPENSTS_ROOT_ACCESS_KEY_ID": ROOT_KEY,
         "OPENSTS_ROOT_SECRET_ACCESS_KEY": ROOT_SECRET,
+        **(extra_env or {}),
     }
     command = [str(BIN / "opensts"), "serve", "--port", str(port), "--data-dir",
                str(workdir / "data")]

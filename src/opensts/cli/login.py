@@ -219,7 +219,12 @@ class _Callback(http.server.BaseHTTPRequestHandler):
 
 
 def _wait_for_callback(open_url: Any, build_url: Any) -> dict[str, str]:
-    handler = type("Callback", (_Callback,), {"done": threading.Event(), "result": None})
+    class Callback(_Callback):
+        # Per call: a fresh event and result, not shared with an earlier sign-in.
+        done = threading.Event()
+        result = None
+
+    handler = Callback
     server = http.server.HTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -240,10 +240,12 @@ def main() -> None:
         policy_commands = None  # type: ignore[assignment]
     if policy_commands is not None and hasattr(policy_commands, "policy"):
         cli.add_command(policy_commands.policy)
+    from opensts.cli.apis import api as api_commands
     from opensts.cli.login import COMMANDS as login_commands
     from opensts.cli.s3 import s3 as s3_commands
 
     cli.add_command(s3_commands)
+    cli.add_command(api_commands)
 
     for command in login_commands:
         cli.add_command(command)

@@ -27,6 +27,7 @@ from opensts.policy import (
     Principal,
     PrincipalKind,
     Request,
+    catalog,
     evaluate,
     parse_policy,
     validate_policy,
@@ -157,6 +158,11 @@ def explain(request_id: str | None, data_dir: Path, action: str | None, resource
     request = Request(principal, action, resource, resource_account=resource_account,
                       context=parse_context(context))
     decision: Decision = evaluate(request, policies)
+    service = action.partition(":")[0]
+    if service and "*" not in service and not catalog.service_exists(service):
+        # A team's own action (issue 11): evaluated like any other, but nothing knows it.
+        click.echo(f"note: {service} is not an AWS service; its actions are not checked",
+                   err=True)
     if as_json:
         click.echo(json.dumps(decision.to_dict(), indent=2))
     else:

@@ -60,3 +60,12 @@ class BucketAlreadyExists(AlreadyExists):
     def __init__(self, name: str, owner: str):
         super().__init__("bucket", name)
         self.owner = owner
+
+
+class ApiAlreadyExists(AlreadyExists):
+    """The API id is taken by another account's API (``owner``): ids are global, as the
+    ``{api-id}.execute-api`` host names of API Gateway are."""
+
+    def __init__(self, api_id: str, owner: str):
+        super().__init__("api", api_id)
+        self.owner = owner

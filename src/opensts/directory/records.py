@@ -9,8 +9,10 @@ keys) are only ever held *sealed* (bytes produced by ``credentials.at_rest.Secre
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Generic, Literal, TypeVar
 
 T = TypeVar("T")
@@ -365,3 +367,51 @@ class Bucket:
     @property
     def arn(self) -> str:
         return f"arn:aws:s3:::{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One route of an API declared for the HTTP authorizer (issue 11).
+
+    ``method`` is an HTTP method in upper case or ``ANY``; ``path`` a template such as
+    ``/orders/{id}`` or ``/files/{proxy+}`` (``opensts.apis.routes``). ``action`` and
+    ``resource`` replace ``execute-api:Invoke`` and the execute-api ARN when set (the
+    resource is an ARN template whose ``{param}`` are path parameters); ``conditions`` are
+    extra request-context keys, their values templated the same way.
+    """
+
+    method: str
+    path: str
+    action: str | None = None
+    resource: str | None = None
+    conditions: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Frozen all the way down: the cached record is shared by every request.
+        object.__setattr__(self, "conditions", MappingProxyType(dict(self.conditions)))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Api:
+    """An HTTP API behind nginx, Traefik or Envoy whose calls OpenSTS authorizes, as
+    Amazon API Gateway does for methods with ``AWS_IAM`` authorization.
+
+    ``api_id`` is globally unique (as the ``{api-id}.execute-api`` host name is) and owned
+    by ``account_id``; ``stages`` are the stage names callers may address; ``policy`` is the
+    API's resource policy (API Gateway's REST API resource policy); ``routes`` map requests
+    to custom actions (without any, every request is ``execute-api:Invoke``).
+    ``require_body_hash``: the body must be seen and hashed by the hook (Traefik
+    ``forwardBody``, Envoy ``with_request_body``); a claimed ``x-amz-content-sha256`` the hook
+    cannot check and ``UNSIGNED-PAYLOAD`` are both refused, since either lets a captured
+    request carry another body within its signature window.
+    """
+
+    api_id: str
+    account_id: str
+    name: str = ""
+    region: str = "us-east-1"
+    stages: tuple[str, ...] = ()
+    policy: str | None = None
+    routes: tuple[Route, ...] = ()
+    require_body_hash: bool = False
+    created: datetime

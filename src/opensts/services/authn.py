@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from opensts.credentials.tokens import InvalidToken
 from opensts.directory.errors import NotFound
@@ -18,7 +18,7 @@ from opensts.errors import AccessDenied
 from opensts.services.context import Caller
 from opensts.services.runtime import Runtime
 from opensts.services.session_claims import caller_from_claims
-from opensts.sigv4 import SignedRequest, verify
+from opensts.sigv4 import DEFAULT_MAX_SKEW, SignedRequest, verify
 from opensts.sigv4.errors import ExpiredToken, InvalidClientTokenId
 
 # GetAccessKeyLastUsed is approximate on AWS too; recording at most this often per key keeps a
@@ -37,6 +37,8 @@ def authenticate(
     body: bytes,
     now: datetime,
     service: str,
+    payload_hash: str | None = None,
+    max_skew: timedelta = DEFAULT_MAX_SKEW,
 ) -> Caller:
     caller, secret, _ = resolve_credentials(runtime, signed, now)
     verify(
@@ -50,6 +52,8 @@ def authenticate(
         now=now,
         key_cache=runtime.signing_keys,
         services={service},
+        payload_hash=payload_hash,
+        max_skew=max_skew,
     )
     if not signed.access_key_id.startswith("ASIA"):
         _record_use(runtime, signed.access_key_id, service, signed.region, now)

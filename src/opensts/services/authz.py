@@ -16,7 +16,7 @@ from typing import Any
 from opensts.credentials.tokens import KeyRing
 from opensts.directory.errors import NotFound
 from opensts.directory.store import Store
-from opensts.errors import AccessDenied
+from opensts.errors import AccessDenied, MalformedPolicyDocument
 from opensts.policy import (
     Decision,
     Policy,
@@ -47,6 +47,26 @@ DENY_ALL = '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","
 UNRESOLVED = " (could not be resolved)"
 
 Context = dict[str, str | list[str]]
+
+#: The principal an unsigned request is evaluated as. Only ``"Principal": "*"`` or
+#: ``{"AWS": "*"}`` names it (reference_policies_elements_principal, "Anonymous principals").
+ANONYMOUS = Principal(PrincipalKind.ANONYMOUS, "anonymous", None)
+
+# Stand-in for a stored resource policy that no longer parses (it was validated when
+# stored, so this means a corrupt store or an engine change): deny everything rather than
+# lose a Deny the policy held.
+_BROKEN_RESOURCE_POLICY = (
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"*",'
+    '"Resource":"*"}]}')
+
+
+def stored_resource_policy(source: str, text: str, unparseable: str) -> tuple[str, Policy]:
+    """A stored resource-based policy as a policy-set entry; one that no longer parses
+    denies everything, its source id ending in ``unparseable``."""
+    try:
+        return source, parse_policy(text, PolicyKind.RESOURCE)
+    except MalformedPolicyDocument:
+        return source + unparseable, parse_policy(_BROKEN_RESOURCE_POLICY, PolicyKind.RESOURCE)
 
 
 def _iso(moment: datetime) -> str:
@@ -242,7 +262,7 @@ class Authorizer:
         "Availability – This key is always included in the request context",
         reference_policies_condition-keys, for each key here)."""
         now = meta.now
-        return {
+        context: Context = {
             "aws:CurrentTime": _iso(now),
             "aws:EpochTime": str(int(now.timestamp())),
             "aws:SourceIp": meta.source_ip,
@@ -252,6 +272,11 @@ class Authorizer:
             "aws:PrincipalIsAWSService": "false",
             "aws:ViaAWSService": "false",
         }
+        if not meta.source_ip:
+            # Unknown (the HTTP authorizer behind an untrusted gateway): absent, so that
+            # IpAddress fails and NotIpAddress / Null deny (fail closed), never "".
+            del context["aws:SourceIp"]
+        return context
 
     def context(
         self, caller: Caller, meta: RequestMeta, principal_tags: Mapping[str, str]
@@ -319,6 +344,43 @@ class Authorizer:
             resource_account=resource_account,
             context=context,
         )
+        return _say_what_is_gone(evaluate(request, policies))
+
+    def decide_resource(
+        self,
+        caller: Caller | None,
+        action: str,
+        resource: str,
+        *,
+        meta: RequestMeta,
+        resource_account: str | None,
+        resource_policy: tuple[str, Policy] | None,
+        context: Mapping[str, str | list[str]],
+    ) -> Decision:
+        """A request on a resource that may carry a resource-based policy, from a signed
+        caller or (``caller`` None) an anonymous one, whom only a policy naming ``*`` can
+        allow. In one account identity OR resource policy allows; across accounts both
+        must; an explicit deny anywhere wins (evaluator.py). SCPs govern the caller's
+        account, RCPs the resource's, for the services RCPs cover. ``context`` holds the
+        caller-independent keys; the keys saying who is calling are computed here and win
+        over any of the same name in it (names compare case-insensitively; the later
+        spelling wins in Request)."""
+        ctx: dict[str, str | list[str]] = dict(context)
+        if caller is None:
+            policies = PolicySet()
+            ctx.update(self.request_context(meta))
+            principal = ANONYMOUS
+            rcp_account = resource_account
+        else:
+            policies, tags = self.policies(caller)
+            ctx.update(self.context(caller, meta, tags))
+            principal = self.principal(caller)
+            rcp_account = resource_account or caller.account_id
+        policies.resource = resource_policy
+        if rcp_account is not None:
+            policies.rcps = self.rcps(rcp_account, action)
+        request = Request(principal=principal, action=action, resource=resource,
+                          resource_account=resource_account, context=ctx)
         return _say_what_is_gone(evaluate(request, policies))
 
     def authorize(

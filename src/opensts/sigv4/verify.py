@@ -53,6 +53,7 @@ def verify(
     regions: Collection[str] | None = None,
     normalize_path: bool = True,
     allow_unsigned_query_token: bool = False,
+    payload_hash: str | None = None,
 ) -> None:
     """Raise the AWS error for the first check that fails; return None when the request verifies.
 
@@ -62,6 +63,9 @@ def verify(
     client signed for is accepted, even ``aws-global``). ``allow_unsigned_query_token``
     accepts a presigned URL whose X-Amz-Security-Token was appended after signing (the
     ``post-sts-header-after`` case of the AWS test suite, used by AWS IoT websockets).
+    ``payload_hash``, when given, is the HashedPayload to use instead of hashing ``body``:
+    for a verifier that never sees the body (an nginx ``auth_request`` hook) and decides
+    itself what the claimed ``x-amz-content-sha256`` is worth.
     """
     _check_scope(signed, services, regions)
     _check_time(signed, now, max_skew)
@@ -69,7 +73,7 @@ def verify(
         raise SignatureDoesNotMatch(
             "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."
         )
-    hashed_payload = _payload_hash(signed, headers, body)
+    hashed_payload = payload_hash or _payload_hash(signed, headers, body)
     pairs = canon.query_pairs(raw_query)
 
     def attempt(exclude: tuple[str, ...]) -> tuple[bool, str, str]:

@@ -396,7 +396,7 @@ class PoliciesMixin(PrincipalsMixin):
                               _v.c.version_id == _p.c.default_version_id))
             .where(sa.or_(*attach_filter))
         )
-        rows = conn.execute(sa.union_all(inline, managed)).all()
+        rows = list(conn.execute(sa.union_all(inline, managed)).all())
         order = {(kind, ident): n for n, (kind, ident, _) in enumerate(owners)}
         arn_of = {(kind, ident): arn for kind, ident, arn in owners}
         rows.sort(key=lambda r: (order[(r.entity_kind, r.entity_id)], r.managed, r.source))

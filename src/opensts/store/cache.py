@@ -40,6 +40,7 @@ CACHED = frozenset(
         "get_oidc_provider",
         "find_organization_for_account",
         "find_bucket",  # every S3 request reads its bucket's owner, policy and settings
+        "find_api",  # every authorizer hook request reads its API's routes and policy
     }
 )
 _PLAIN = frozenset({"close", "drop_schema", "dialect", "generation"})

@@ -100,6 +100,11 @@ def _v7_buckets(conn: sa.Connection) -> None:
     schema.metadata.create_all(conn, tables=[schema.buckets])
 
 
+def _v8_apis(conn: sa.Connection) -> None:
+    # HTTP authorizer (issue 11): APIs owned by accounts, with stages, routes and policy.
+    schema.metadata.create_all(conn, tables=[schema.apis])
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial directory schema", _v1_initial),
     Migration(2, "sign-in sessions and failed-attempt counters", _v2_signin),
@@ -110,6 +115,8 @@ MIGRATIONS: list[Migration] = [
               _v6_fail_unfinished_create_account_requests),
     Migration(7, "S3 buckets with their policies, tags and Block Public Access",
               _v7_buckets),
+    Migration(8, "APIs of the HTTP authorizer with their stages, routes and policy",
+              _v8_apis),
 ]
 
 

@@ -327,3 +327,22 @@ buckets = sa.Table(
     sa.Column("restrict_public_buckets", sa.Boolean),
     sa.Index("ix_buckets_account", "account_id", "name"),
 )
+
+# Migration 8. APIs of the HTTP authorizer (issue 11). The id is global and exact, as an
+# ``{api-id}.execute-api`` host name is; stages and routes are read with the API on every
+# request and never queried on their own, so they are JSON in the API's row (one row: a
+# replacement is one UPDATE and can never leave half an API behind).
+apis = sa.Table(
+    "apis", metadata,
+    sa.Column("api_id", _str(64), primary_key=True),
+    sa.Column("account_id", _str(32), sa.ForeignKey("accounts.account_id"), nullable=False),
+    sa.Column("name", _str(256), nullable=False),
+    sa.Column("region", _str(64), nullable=False),
+    sa.Column("stages", sa.JSON, nullable=False),
+    sa.Column("policy", sa.Text),
+    sa.Column("routes", sa.JSON, nullable=False),
+    sa.Column("require_body_hash", sa.Boolean, nullable=False),
+    sa.Column("created", UtcDateTime, nullable=False),
+    sa.Column("updated", UtcDateTime, nullable=False),
+    sa.Index("ix_apis_account", "account_id", "api_id"),
+)

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from opensts.directory.aws_managed import aws_managed_policies
+from opensts.store._apis import ApisMixin
 from opensts.store._credentials import CredentialsMixin
 from opensts.store._federation import FederationMixin
 from opensts.store._member_accounts import MemberAccountsMixin
@@ -57,7 +58,7 @@ def _sqlite_engine(url: str) -> sa.Engine:
 
 class SqlStore(
     MemberAccountsMixin, PoliciesMixin, CredentialsMixin, FederationMixin, OrgsMixin, SigninMixin,
-    S3Mixin,
+    S3Mixin, ApisMixin,
 ):
     """Directory store over SQLite or PostgreSQL. Thread-safe; share one per process."""
 

@@ -25,6 +25,8 @@ from opensts.sigv4 import SigningKeyCache
 from opensts.store import open_store
 from opensts.store.cache import CachingStore
 from opensts.web import proxy
+from opensts.web.authorizer import PREFIX as AUTHORIZE_PREFIX
+from opensts.web.authorizer.endpoint import AuthorizerHooks
 from opensts.web.aws import AwsEndpoint, Receive, Scope, Send
 from opensts.web.limits import BodyLimit
 
@@ -72,6 +74,7 @@ class OpenStsApp:
         self.runtime = runtime
         self.proxies = proxy.TrustedProxies(runtime.settings.trusted_proxies)
         self.aws = AwsEndpoint(runtime, load_operations())
+        self.hooks = AuthorizerHooks(runtime, self.proxies)
         # Imported here so the AWS endpoint does not depend on the sign-in pages.
         from opensts.web.signin import build_signin_app
 
@@ -130,6 +133,8 @@ class OpenStsApp:
         limit = self.runtime.settings.max_body_bytes
         if path == "/":
             await self.aws.too_large(scope, receive, send)
+        elif path.startswith(AUTHORIZE_PREFIX):
+            await self.hooks.too_large(scope, receive, send)
         elif path.startswith(("/v1/", "/signin/")):
             from opensts.web.signin.routes import too_large
 
@@ -141,6 +146,8 @@ class OpenStsApp:
         path = scope["path"]
         if path == "/":
             await self.aws(scope, receive, send)
+        elif path.startswith(AUTHORIZE_PREFIX):  # the HTTP authorizer's hooks (issue 11)
+            await self.hooks(scope, receive, send)
         elif path == "/health":
             await _json(send, 200, {"status": "ok"})
         else:
@@ -162,6 +169,7 @@ class OpenStsApp:
 
     def close(self) -> None:
         self.runtime.audit.close()
+        self.hooks.close()
         self.runtime.store.close()
 
 

@@ -282,15 +282,8 @@ class AwsEndpoint:
             error_message=error.message if error else None,
         )
         # CloudTrail does not log denied cross-account requests in the target account.
-        events = [event]
-        if record.shared_with_account and error is None:
-            events = cross_account_copy(event, record.shared_with_account)
-        try:
-            await asyncio.gather(*(self.runtime.audit.write(e) for e in events))
-        except OSError:
-            log.exception("audit log write failed (request %s)", meta.request_id)
-            return False
-        return True
+        shared = record.shared_with_account if error is None else None
+        return await write_events(self.runtime, event, shared)
 
     async def _error(
         self, send: Send, error: AwsError, namespace: str, request_id: str, json_protocol: bool
@@ -302,6 +295,18 @@ class AwsEndpoint:
         else:
             payload = xml.error(namespace, error.code, error.message, error.fault, request_id)
             await _respond(send, error.status, payload, b"text/xml", request_id)
+
+
+async def write_events(runtime: Runtime, event: dict[str, Any], shared_with: str | None) -> bool:
+    """Write ``event`` (and its copy for ``shared_with``'s account) durably; False if the
+    log could not be written, and the caller must then not answer with the result."""
+    events = cross_account_copy(event, shared_with) if shared_with else [event]
+    try:
+        await asyncio.gather(*(runtime.audit.write(e) for e in events))
+    except OSError:
+        log.exception("audit log write failed (request %s)", event.get("requestID"))
+        return False
+    return True
 
 
 def _json_default(value: object) -> object:

@@ -21,7 +21,7 @@ is the one reader of both.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,10 +107,11 @@ def apply(scope: Scope, proxies: TrustedProxies) -> Scope:
     found = proxies.resolve(peer, scope.get("scheme") == "https", scope.get("headers", []))
     port = client[1] if client and found.address == peer else 0
     return {**scope, "client": (found.address, port),
-            "scheme": "https" if found.secure else "http", "opensts.origin": found}
+            "scheme": "https" if found.secure else "http", "opensts.origin": found,
+            "opensts.peer": peer}  # the connection's own peer (the authorizer hook's gateway)
 
 
-def origin(scope: Scope) -> Origin:
+def origin(scope: Mapping[str, Any]) -> Origin:
     """The request's origin (after :func:`apply`; the raw connection otherwise)."""
     found = scope.get("opensts.origin")
     if isinstance(found, Origin):

@@ -8,8 +8,10 @@ failed to satisfy constraint: ...``), naming the member in lowerCamelCase.
 
 from __future__ import annotations
 
+import builtins
 import re
 from collections.abc import Iterable, Mapping
+from typing import TypedDict, Unpack
 
 from opensts.errors import ValidationError
 
@@ -24,6 +26,16 @@ def validation_error(name: str, value: object, constraint: str) -> ValidationErr
         f"1 validation error detected: Value '{shown}' at '{_member_label(name)}' failed to "
         f"satisfy constraint: {constraint}"
     )
+
+
+class StrConstraints(TypedDict, total=False):
+    """The Smithy-style constraints ``Params.str`` and ``check_str`` take."""
+
+    min_len: int | None
+    max_len: int | None
+    pattern: re.Pattern[str] | None
+    pattern_text: str | None
+    choices: Iterable[str] | None
 
 
 class Params:
@@ -74,19 +86,21 @@ class Params:
             choices=choices,
         )
 
-    def required(self, name: str, **constraints: object) -> str:
-        value = self.str(name, required=True, **constraints)  # type: ignore[arg-type]
+    def required(
+        self, name: builtins.str, **constraints: Unpack[StrConstraints]
+    ) -> builtins.str:
+        value = self.str(name, required=True, **constraints)
         assert value is not None
         return value
 
     def int(
         self,
-        name: str,
+        name: builtins.str,
         *,
         required: bool = False,
-        minimum: int | None = None,
-        maximum: int | None = None,
-    ) -> int | None:
+        minimum: builtins.int | None = None,
+        maximum: builtins.int | None = None,
+    ) -> builtins.int | None:
         text = self._items.get(name)
         if text is None or text == "":
             if required:
@@ -106,7 +120,7 @@ class Params:
             )
         return value
 
-    def bool(self, name: str) -> bool | None:
+    def bool(self, name: builtins.str) -> bool | None:
         text = self._items.get(name)
         if text is None or text == "":
             return None
@@ -115,7 +129,9 @@ class Params:
             raise validation_error(name, text, "Member must be a boolean")
         return lowered == "true"
 
-    def strings(self, name: str, *, max_items: int | None = None) -> list[str]:
+    def strings(
+        self, name: builtins.str, *, max_items: builtins.int | None = None
+    ) -> list[builtins.str]:
         """``Name.member.N`` values in N order."""
         found = self._members(name, None)
         values = [value for _, value in sorted(found.items())]
@@ -126,8 +142,12 @@ class Params:
         return values
 
     def structs(
-        self, name: str, fields: Iterable[str], *, max_items: int | None = None
-    ) -> list[dict[str, str]]:
+        self,
+        name: builtins.str,
+        fields: Iterable[builtins.str],
+        *,
+        max_items: builtins.int | None = None,
+    ) -> list[dict[builtins.str, builtins.str]]:
         """``Name.member.N.Field`` structures in N order; absent fields are omitted."""
         wanted = tuple(fields)
         rows: dict[int, dict[str, str]] = {}
@@ -141,7 +161,9 @@ class Params:
             )
         return result
 
-    def _members(self, name: str, field: str | None) -> dict[int, str]:
+    def _members(
+        self, name: builtins.str, field: builtins.str | None
+    ) -> dict[builtins.int, builtins.str]:
         prefix = f"{name}.member."
         found: dict[int, str] = {}
         for key, value in self._items.items():

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from lxml import etree
+from lxml import etree  # type: ignore[import-untyped]  # lxml ships no type hints
 
 from opensts.errors import InvalidInput
 from opensts.federation.saml.timeutil import parse_datetime

@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
 
 from cryptography.hazmat.primitives.asymmetric import rsa
-from lxml import etree
+from lxml import etree  # type: ignore[import-untyped]  # lxml ships no type hints
 
 from opensts.errors import AccessDenied, InvalidParameterValue, ValidationError
 from opensts.federation.errors import ExpiredTokenException, IDPRejectedClaim, InvalidIdentityToken

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import cryptography.exceptions
 from cryptography import x509
-from lxml import etree
+from lxml import etree  # type: ignore[import-untyped]  # lxml ships no type hints
 from signxml import SignatureConfiguration, XMLVerifier
 from signxml.exceptions import SignXMLException
 

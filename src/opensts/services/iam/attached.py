@@ -181,7 +181,7 @@ def _list_inline(kind: EntityKind) -> Handler:
     return handler
 
 
-for _kind, (_noun, _, _) in KINDS.items():
+for _kind, (_noun, _name_field, _name_max) in KINDS.items():
     operation("iam", f"Attach{_noun}Policy")(_attach(_kind))
     operation("iam", f"Detach{_noun}Policy")(_detach(_kind))
     operation("iam", f"ListAttached{_noun}Policies", read_only=True)(_list_attached(_kind))

@@ -282,7 +282,10 @@ def load_role(ctx: CallContext, action: str, name: str,
 def load_entity(ctx: CallContext, kind: EntityKind, action: str, name: str,
                 context: dict[str, str | list[str]] | None = None) -> str:
     """Authorize ``action`` on the user/group/role and return its stored name."""
-    load = {"user": load_user, "group": load_group, "role": load_role}[kind]
+    loaders: dict[EntityKind, Callable[[CallContext, str, str,
+                                        dict[str, str | list[str]] | None], User | Group | Role]]
+    loaders = {"user": load_user, "group": load_group, "role": load_role}
+    load = loaders[kind]
     return load(ctx, action, name, context).name
 
 

@@ -36,7 +36,7 @@ from opensts.services.iam.common import (
 from opensts.services.iam.resource import Resource
 from opensts.services.iam.tagging import register_tag_operations
 from opensts.services.registry import operation
-from opensts.wire.params import Params
+from opensts.wire.params import Params, validation_error
 
 DESCRIPTION_TEXT = r"[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*"
 DESCRIPTION = re.compile(DESCRIPTION_TEXT)
@@ -160,7 +160,7 @@ def update_role_description(ctx: CallContext, params: Params) -> dict[str, Any]:
     name = name_param(params, "RoleName")
     description = _description(params)
     if description is None:
-        params.required("Description")
+        raise validation_error("Description", None, "Member must not be null")
     ctx.audit.request_parameters = {"roleName": name, "description": description}
     role = load_role(ctx, "iam:UpdateRoleDescription", name)
     with store_errors(role=name):

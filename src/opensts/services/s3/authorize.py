@@ -32,39 +32,22 @@ Sources (S3 User Guide unless noted):
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from opensts.errors import MalformedPolicyDocument
-from opensts.policy import (
-    Decision,
-    PolicyKind,
-    PolicySet,
-    Principal,
-    PrincipalKind,
-    Request,
-    evaluate,
-    parse_policy,
-)
+from opensts.policy import Decision, Principal
 from opensts.s3.errors import S3Error, access_denied
 from opensts.s3.public import is_public
-from opensts.services.authz import Authorizer, _reason, _say_what_is_gone
+from opensts.services.authz import (
+    ANONYMOUS,
+    Authorizer,
+    _reason,
+    stored_resource_policy,
+)
 from opensts.services.context import Caller, RequestMeta
 
 ContextValue = str | list[str]
 
-#: The principal an unsigned request is evaluated as. Only ``"Principal": "*"`` or
-#: ``{"AWS": "*"}`` names it (reference_policies_elements_principal, "Anonymous principals").
-ANONYMOUS = Principal(PrincipalKind.ANONYMOUS, "anonymous", None)
-
-# Stand-in for a stored bucket policy that no longer parses (it was validated when stored,
-# so this means a corrupt store or an engine change): deny everything rather than lose a
-# Deny the policy held.
-_BROKEN_BUCKET_POLICY = json.dumps({
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "*", "Resource": "*"}],
-})
 _UNPARSEABLE = " (stored bucket policy could not be parsed)"
 
 
@@ -131,11 +114,7 @@ def bucket_context(bucket: BucketLike) -> dict[str, ContextValue]:
 def _bucket_policy(bucket: BucketLike) -> tuple[str, Any] | None:
     if bucket.policy is None:
         return None
-    source = f"arn:aws:s3:::{bucket.name}"
-    try:
-        return source, parse_policy(bucket.policy, PolicyKind.RESOURCE)
-    except MalformedPolicyDocument:
-        return source + _UNPARSEABLE, parse_policy(_BROKEN_BUCKET_POLICY, PolicyKind.RESOURCE)
+    return stored_resource_policy(f"arn:aws:s3:::{bucket.name}", bucket.policy, _UNPARSEABLE)
 
 
 def authorize_s3(
@@ -154,37 +133,18 @@ def authorize_s3(
     nothing for a stored policy that fails to parse: that denies."""
     resource_account = bucket.account_id if bucket is not None else None
     # The gateway's keys go first: the keys that say who is calling and whose bucket it is
-    # are computed here and win over any the gateway passed (condition key names compare
-    # case-insensitively, and the later of two spellings wins in Request).
+    # are computed here and win over any the gateway passed.
     ctx: dict[str, ContextValue] = dict(context)
-    if caller is None:
-        policies = PolicySet()
-        ctx.update(authorizer.request_context(meta))
-        principal = ANONYMOUS
-        rcp_account = resource_account
-    else:
-        policies, tags = authorizer.policies(caller)
-        ctx.update(authorizer.context(caller, meta, tags))
-        principal = authorizer.principal(caller)
-        rcp_account = resource_account or caller.account_id
     if bucket is not None:
         ctx.update(bucket_context(bucket))
     elif caller is not None:
         ctx["s3:ResourceAccount"] = caller.account_id
-    if bucket is not None:
-        policies.resource = _bucket_policy(bucket)
-    if rcp_account is not None:
-        policies.rcps = authorizer.rcps(rcp_account, need.action)
-    request = Request(
-        principal=principal,
-        action=need.action,
-        resource=need.resource,
-        resource_account=resource_account,
-        context=ctx,
-    )
-    decision = _say_what_is_gone(evaluate(request, policies))
+    decision = authorizer.decide_resource(
+        caller, need.action, need.resource, meta=meta, resource_account=resource_account,
+        resource_policy=_bucket_policy(bucket) if bucket is not None else None, context=ctx)
     decision = _broken_policy_reason(decision)
     if decision.allowed and bucket is not None:
+        principal = ANONYMOUS if caller is None else authorizer.principal(caller)
         decision = _restrict_public_buckets(decision, principal, bucket)
     return decision
 

@@ -58,6 +58,6 @@ class PasswordChecks:
         future.add_done_callback(self._release)
         return await asyncio.wrap_future(future)
 
-    def _release(self, _: Future[object]) -> None:
+    def _release(self, _: Future[T]) -> None:
         with self._lock:
             self._admitted -= 1

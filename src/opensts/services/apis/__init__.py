@@ -1,0 +1,1 @@
+"""APIs of the HTTP authorizer (issue 11): their decisions, on the IAM engine."""
