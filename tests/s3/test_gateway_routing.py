@@ -125,3 +125,10 @@ def test_several_workers_serve_s3(tmp_path: Any, seaweed: Seaweed) -> None:
     finally:
         assert stop_server(server) == 0
     assert len(seaweed.keys(bucket)) == 10
+
+
+def test_authorizer_hooks_stay(gateway: Server) -> None:
+    answer = send_raw(gateway, "GET", "/_opensts/authorize/none",
+                      [("Host", gateway.endpoint.split("//")[1])])
+    assert answer is not None
+    assert b"InvalidBucketName" not in answer.body and "x-amz-id-2" not in answer.headers

@@ -117,10 +117,10 @@ class OpenStsApp:
                          keep_blank_values=True)
         s3 = is_s3_request(scope["method"], path, query, headers,
                            self.runtime.settings.s3_domain)
-        if s3 and path.startswith(("/v1/", "/signin/", "/latest/")):
-            # Sign-in's own routes, unless the request is signed for S3 or names a bucket
-            # host ("v1" is no bucket name; a bucket named "signin" or "latest" is reached
-            # signed, or virtual-hosted).
+        if s3 and path.startswith(("/v1/", "/signin/", "/latest/", AUTHORIZE_PREFIX)):
+            # Sign-in's and the HTTP authorizer's own routes, unless the request is signed
+            # for S3 or names a bucket host ("v1" is no bucket name; a bucket named
+            # "signin" or "latest" is reached signed, or virtual-hosted).
             from opensts.s3.addressing import signing_service
 
             return signing_service(query, headers) == "s3" or _bucket_host(
