@@ -37,8 +37,14 @@ def test_put_get_head_list_delete(s3: Any, bucket: str, seaweed: Seaweed) -> Non
     assert got["ResponseMetadata"]["HTTPHeaders"]["x-amz-request-id"]
     head = s3.head_object(Bucket=bucket, Key="dir/obj one+two.bin")
     assert head["ContentLength"] == len(body)
-    listed = s3.list_objects_v2(Bucket=bucket, Prefix="dir/")
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix="dir/", FetchOwner=True)
     assert [o["Key"] for o in listed["Contents"]] == ["dir/obj one+two.bin"]
+    from opensts.s3.bucket_xml import canonical_user_id
+
+    # The bucket owner's canonical id, not the storage's own user.
+    assert listed["Contents"][0]["Owner"] == {"ID": canonical_user_id("123456789012")}
+    v1 = s3.list_objects(Bucket=bucket)["Contents"][0]["Owner"]
+    assert v1 == {"ID": canonical_user_id("123456789012")}
     assert seaweed.keys(bucket) == ["dir/obj one+two.bin"]
     s3.delete_object(Bucket=bucket, Key="dir/obj one+two.bin")
     with pytest.raises(ClientError) as missing:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import re
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +33,7 @@ from opensts.errors import AwsError
 from opensts.s3 import actions as s3_actions
 from opensts.s3 import conditions as s3_conditions
 from opensts.s3.addressing import Target, locate
+from opensts.s3.bucket_xml import canonical_user_id
 from opensts.s3.errors import S3Error, access_denied, no_such_bucket
 from opensts.s3.operations import identify
 from opensts.services.authn import record_use, resolve_credentials
@@ -68,6 +70,11 @@ log = logging.getLogger("opensts.s3")
 # Operations whose request body is forwarded as a stream (objects, parts); other bodies
 # are small XML documents read whole under SMALL_BODY_LIMIT.
 STREAMED = frozenset({"PutObject", "UploadPart"})
+# Answers rewritten before they go out (small documents, read whole).
+REWRITTEN = frozenset({"CompleteMultipartUpload", "ListObjects", "ListObjectsV2",
+                       "ListObjectVersions", "ListMultipartUploads", "ListParts"})
+LISTING_LIMIT = 16 * 1024 * 1024
+_OWNERS = re.compile(rb"<(Owner|Initiator)>.*?</(?:Owner|Initiator)>", re.DOTALL)
 # Operations that take x-amz-acl / x-amz-grant-* (refused but for bucket-owner-full-control).
 ACL_CHECKED = frozenset({"PutObject", "CopyObject", "CreateMultipartUpload", "PostObject"})
 
@@ -363,14 +370,11 @@ class S3Gateway:
                 raise S3Error("ServiceUnavailable",
                               "The service could not record the request. Please try again.",
                               503)
-            if call.operation == "CompleteMultipartUpload" and status == 200:
-                # Its <Location> names the storage's own URL: name the gateway instead.
-                document = await read_limited(response, ERROR_BODY_LIMIT)
-                public = f"{'https' if call.meta.secure else 'http'}://{call.meta.host}"
-                document = document.replace(self.backend.url.encode(), public.encode())
+            if call.operation in REWRITTEN and status == 200:
+                document = await read_limited(response, LISTING_LIMIT)
                 headers = [(k, v) for k, v in response_headers(response.headers)
                            if k != b"content-length"]
-                await call.reply.full(status, document, None, headers)
+                await call.reply.full(status, self._rewrite(call, document), None, headers)
                 return
             await call.reply.start(status, response_headers(response.headers))
             try:
@@ -382,6 +386,18 @@ class S3Gateway:
             await call.reply.body(b"")
         finally:
             await response.aclose()
+
+    def _rewrite(self, call: Call, document: bytes) -> bytes:
+        """What the storage says about itself, said about the gateway: its URL in
+        CompleteMultipartUpload's <Location>, its own user as <Owner>/<Initiator> of
+        listings (S3 names the bucket owner's canonical user; BucketOwnerEnforced)."""
+        if call.operation == "CompleteMultipartUpload":
+            public = f"{'https' if call.meta.secure else 'http'}://{call.meta.host}"
+            return document.replace(self.backend.url.encode(), public.encode())
+        if call.bucket is None:
+            return document
+        owner = canonical_user_id(call.bucket.account_id).encode()
+        return _OWNERS.sub(lambda m: b"<%s><ID>%s</ID></%s>" % (m[1], owner, m[1]), document)
 
     async def _stream(self, call: Call, receive: Receive, decoder: Any) -> AsyncIterator[bytes]:
         """The decoded body; the decoder holds back the tail until ``finish`` verified it,
