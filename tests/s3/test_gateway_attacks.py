@@ -194,3 +194,8 @@ def test_unknown_key_and_bad_token(gateway: Server, s3: Any) -> None:
         s3_client(gateway, key="ASIAUNKNOWNKEY000000", secret="x" * 40,
                   token="not-a-token").list_buckets()
     assert code(refused.value) == "InvalidToken"
+
+
+def test_query_that_does_not_decode(gateway: Server, bucket: str) -> None:
+    answer = raw(gateway, "GET", f"/{bucket}?tagging&x=%FF")
+    assert answer.status == 400 and answer.code == "InvalidURI"

@@ -153,10 +153,11 @@ class S3Gateway:
         raw_query = scope.get("query_string", b"").decode("latin-1")
         raw_path = scope.get("raw_path", scope["path"].encode()).decode("latin-1")
         raw_path = raw_path.split("?", 1)[0]
+        bad_query = False
         try:
             pairs = parse_qsl(raw_query, keep_blank_values=True, errors="strict")
         except UnicodeDecodeError:
-            pairs = []
+            pairs, bad_query = [], True
         query: dict[str, list[str]] = {}
         for name, value in pairs:
             query.setdefault(name, []).append(value)
@@ -167,13 +168,17 @@ class S3Gateway:
             user_agent=header_map.get("user-agent", ""), region=self.settings.s3_region,
             host=header_map.get("host", ""), secure=origin.secure,
         )
-        return Call(reply=reply, scope=scope, now=now, method=scope["method"],
+        call = Call(reply=reply, scope=scope, now=now, method=scope["method"],
                     raw_path=raw_path, raw_query=raw_query, headers=headers,
                     header_map=header_map, query=query, query_pairs=pairs, meta=meta)
+        if bad_query:
+            call.extra["bad_query"] = True
+        return call
 
     async def _serve(self, call: Call, receive: Receive) -> None:
-        if "\x00" in call.raw_query:
-            raise S3Error("InvalidArgument", "Invalid query string.", 400)
+        if "\x00" in call.raw_query or call.extra.get("bad_query"):
+            # A query that does not decode is refused, never forwarded as something else.
+            raise S3Error("InvalidURI", "Couldn't parse the specified URI.", 400)
         call.target = target = locate(call.header_map.get("host", ""), call.raw_path,
                                       self.settings.s3_domain)
         if target.key is not None:
