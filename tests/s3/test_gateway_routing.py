@@ -132,3 +132,21 @@ def test_authorizer_hooks_stay(gateway: Server) -> None:
                       [("Host", gateway.endpoint.split("//")[1])])
     assert answer is not None
     assert b"InvalidBucketName" not in answer.body and "x-amz-id-2" not in answer.headers
+
+
+def test_storage_down_is_service_unavailable(tmp_path: Any, seaweed: Seaweed) -> None:
+    from tests.conftest import free_port, start_server, stop_server
+    from tests.s3.conftest import gateway_env, s3_client
+
+    closed = f"http://127.0.0.1:{free_port()}"
+    server = start_server(tmp_path / "data", extra_env=gateway_env(seaweed),
+                          args=("--s3-backend", closed))
+    try:
+        client = s3_client(server)
+        with pytest.raises(ClientError) as down:
+            client.create_bucket(Bucket=unique_bucket("down"))
+        assert code(down.value) == "ServiceUnavailable"
+        assert down.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+        assert client.list_buckets()["Buckets"] == []  # nothing recorded
+    finally:
+        stop_server(server)
