@@ -17,6 +17,17 @@ if TYPE_CHECKING:
 SMALL_BODY_LIMIT = 4 * 1024 * 1024
 
 
+class ClientGone(Exception):
+    """The client went away mid-body: the storage request is aborted."""
+
+
+def has_body(call: Call) -> bool:
+    length = call.header_map.get("content-length")
+    if length is not None:
+        return length.strip() not in ("", "0")
+    return "chunked" in call.header_map.get("transfer-encoding", "").lower()
+
+
 def too_big() -> S3Error:
     return S3Error("MaxMessageLengthExceeded", "Your request was too big.", 400)
 
@@ -24,8 +35,6 @@ def too_big() -> S3Error:
 async def read_small(call: Call, receive: Receive, decoder: Any,
                      limit: int = SMALL_BODY_LIMIT) -> bytes:
     """The whole (decoded, verified) body of a non-object operation."""
-    from opensts.web.s3.gateway import ClientGone
-
     parts: list[bytes] = []
     size = 0
     while True:

@@ -22,8 +22,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import re
-from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
@@ -33,32 +31,21 @@ from opensts.errors import AwsError
 from opensts.s3 import actions as s3_actions
 from opensts.s3 import conditions as s3_conditions
 from opensts.s3.addressing import Target, locate
-from opensts.s3.bucket_xml import canonical_user_id
 from opensts.s3.errors import S3Error, access_denied, no_such_bucket
 from opensts.s3.operations import identify
 from opensts.services.authn import record_use, resolve_credentials
 from opensts.services.context import Caller, RequestMeta
 from opensts.services.runtime import Runtime
 from opensts.services.s3.authorize import authorize_s3, s3_access_denied
-from opensts.sigv4.chunked import body_decoder
 from opensts.sigv4.errors import ExpiredToken, InvalidClientTokenId
 from opensts.sigv4.s3 import S3Auth, parse_s3, verify_s3
 from opensts.web import proxy
-from opensts.web.s3 import buckets, deletes, events, post
-from opensts.web.s3.backend import (
-    ERROR_BODY_LIMIT,
-    Backend,
-    backend_error,
-    forwarded_headers,
-    read_limited,
-    response_headers,
-)
-from opensts.web.s3.body import read_small
-from opensts.web.s3.http1 import BackendUnavailable
+from opensts.web.s3 import buckets, deletes, events, forward, post
+from opensts.web.s3.backend import Backend
+from opensts.web.s3.body import ClientGone, has_body
 from opensts.web.s3.objects import (
     TagCache,
     check_key,
-    copy_source_headers,
     policies_mention_tags,
     wants_object_tags,
 )
@@ -66,22 +53,6 @@ from opensts.web.s3.respond import Receive, Reply, Scope, Send, new_host_id, new
 from opensts.web.tls import tls_version
 
 log = logging.getLogger("opensts.s3")
-
-# Operations whose request body is forwarded as a stream (objects, parts); other bodies
-# are small XML documents read whole under SMALL_BODY_LIMIT.
-STREAMED = frozenset({"PutObject", "UploadPart"})
-# Answers rewritten before they go out (small documents, read whole).
-REWRITTEN = frozenset({"CompleteMultipartUpload", "ListObjects", "ListObjectsV2",
-                       "ListObjectVersions", "ListMultipartUploads", "ListParts"})
-LISTING_LIMIT = 16 * 1024 * 1024
-_OWNERS = re.compile(rb"<(Owner|Initiator)>.*?</(?:Owner|Initiator)>", re.DOTALL)
-# Operations that take x-amz-acl / x-amz-grant-* (refused but for bucket-owner-full-control).
-ACL_CHECKED = frozenset({"PutObject", "CopyObject", "CreateMultipartUpload", "PostObject"})
-
-
-class ClientGone(Exception):
-    """The client went away mid-body: the backend request is aborted."""
-
 
 @dataclasses.dataclass
 class Call:
@@ -207,7 +178,7 @@ class S3Gateway:
         if call.operation in buckets.LOCAL:
             await buckets.serve(self, call, receive)
             return
-        await self.forward(call, receive)
+        await forward.forward(self, call, receive)
 
     def _admit(self, call: Call, signed: Any) -> None:
         """Who is calling (signature verified the S3 way) and the bucket's record."""
@@ -325,113 +296,13 @@ class S3Gateway:
 
     # -- forwarding ----------------------------------------------------------------------
 
-    async def forward(self, call: Call, receive: Receive, *, body: bytes | None = None,
-                      bucket: str | None = None, key: str | None = None,
-                      query: list[tuple[str, str]] | None = None,
-                      headers: list[tuple[str, str]] | None = None) -> None:
-        """Send the request to the storage and stream its answer back."""
-        assert call.target is not None
-        bucket = bucket if bucket is not None else call.target.bucket
-        key = key if key is not None else call.target.key
-        out_headers = headers if headers is not None else forwarded_headers(call.headers)
-        if "x-amz-copy-source" in call.header_map:
-            out_headers += await copy_source_headers(self, call)
-        if call.operation in ACL_CHECKED:
-            buckets.check_acl_headers(call)
-        content: AsyncIterator[bytes] | bytes | None = None
-        payload_hash: str | None = None
-        if body is not None:
-            content = body
-        elif _has_body(call):
-            decoder = body_decoder(call.auth, call.headers)
-            length = decoder.decoded_length
-            if length is None:
-                raise S3Error("MissingContentLength",
-                              "You must provide the Content-Length HTTP header.", 411)
-            if call.operation in STREAMED and length > 0:
-                content = await _started(self._stream(call, receive, decoder))
-            else:
-                content = await read_small(call, receive, decoder)
-            for name, value in decoder.checksum_headers.items():
-                out_headers.append((name.lower(), value))
-            out_headers.append(("content-length", str(length)))
-        elif call.method in ("PUT", "POST"):
-            out_headers.append(("content-length", "0"))
-        request = self.backend.build(call.method, bucket, key,
-                                     query if query is not None else call.query_pairs,
-                                     out_headers, content=content,
-                                     **({"payload_hash": payload_hash} if payload_hash else {}))
-        response = await self.backend.send(request)
-        try:
-            status = response.status
-            if status >= 400 or (300 <= status < 400 and status != 304):
-                raise backend_error(status, await read_limited(response, ERROR_BODY_LIMIT)
-                                    if call.method != "HEAD" else b"")
-            if call.target.key is not None and call.method in ("PUT", "DELETE", "POST"):
-                self.tags.forget(bucket or "", key or "")
-            length = response.header("content-length")
-            call.extra["bytes_out"] = int(length) if length and length.isdigit() else 0
-            if not await self._audit(call, None):
-                raise S3Error("ServiceUnavailable",
-                              "The service could not record the request. Please try again.",
-                              503)
-            if call.operation in REWRITTEN and status == 200:
-                document = await read_limited(response, LISTING_LIMIT)
-                headers = [(k, v) for k, v in response_headers(response.headers)
-                           if k != b"content-length"]
-                await call.reply.full(status, self._rewrite(call, document), None, headers)
-                return
-            await call.reply.start(status, response_headers(response.headers))
-            try:
-                async for chunk in response.iter_body():
-                    await call.reply.body(chunk, more=True)
-            except BackendUnavailable:
-                log.warning("storage broke off an answer (request %s)", call.reply.request_id)
-                return  # the answer started: the connection is cut short
-            await call.reply.body(b"")
-        finally:
-            await response.aclose()
-
-    def _rewrite(self, call: Call, document: bytes) -> bytes:
-        """What the storage says about itself, said about the gateway: its URL in
-        CompleteMultipartUpload's <Location>, its own user as <Owner>/<Initiator> of
-        listings (S3 names the bucket owner's canonical user; BucketOwnerEnforced)."""
-        if call.operation == "CompleteMultipartUpload":
-            public = f"{'https' if call.meta.secure else 'http'}://{call.meta.host}"
-            return document.replace(self.backend.url.encode(), public.encode())
-        if call.bucket is None:
-            return document
-        owner = canonical_user_id(call.bucket.account_id).encode()
-        return _OWNERS.sub(lambda m: b"<%s><ID>%s</ID></%s>" % (m[1], owner, m[1]), document)
-
-    async def _stream(self, call: Call, receive: Receive, decoder: Any) -> AsyncIterator[bytes]:
-        """The decoded body; the decoder holds back the tail until ``finish`` verified it,
-        so a failure here (raised into the storage request) aborts the upload before it is
-        complete."""
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise ClientGone()
-            chunk = message.get("body", b"")
-            call.bytes_in += len(chunk)
-            if chunk:
-                out = decoder.feed(chunk)
-                if out:
-                    yield out
-            if not message.get("more_body", False):
-                break
-        call.body_read = True
-        tail = decoder.finish()
-        if tail:
-            yield tail
-
     # -- audit and errors ----------------------------------------------------------------
 
     async def _fail(self, call: Call, error: AwsError) -> None:
         await self._audit(call, error)
         if call.reply.started:
             return  # the answer began: the connection is cut short by the server
-        if _has_body(call) and not call.body_read:
+        if has_body(call) and not call.body_read:
             # The body was not read (refused before it): the connection cannot carry
             # another request after it, so it closes with this answer.
             call.reply.extra_headers.append((b"connection", b"close"))
@@ -461,32 +332,3 @@ def _unknown_credentials(signed: Any) -> S3Error:
                        400)
     return S3Error("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist "
                    "in our records.", 403, fields={"AWSAccessKeyId": signed.access_key_id})
-
-
-async def _started(stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    """``stream`` with its first piece already read: the storage request starts only once
-    the decoder released verified bytes. (A storage may keep an empty object when a request
-    ends before its first body byte; SeaweedFS does. A body cut off later is discarded.)"""
-    try:
-        first = await anext(stream)
-    except StopAsyncIteration:
-        first = b""
-
-    async def chained() -> AsyncIterator[bytes]:
-        if first:
-            yield first
-        async for piece in stream:
-            yield piece
-
-    return chained()
-
-
-def _has_body(call: Call) -> bool:
-    length = call.header_map.get("content-length")
-    if length is not None:
-        return length.strip() not in ("", "0")
-    return "chunked" in call.header_map.get("transfer-encoding", "").lower()
-
-
-def query_list(query: Mapping[str, list[str]]) -> list[tuple[str, str]]:
-    return [(k, v) for k, values in query.items() for v in values]

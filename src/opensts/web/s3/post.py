@@ -27,6 +27,7 @@ from opensts.services.authn import record_use, resolve_credentials
 from opensts.sigv4.errors import ExpiredToken, InvalidClientTokenId
 from opensts.sigv4.post_policy import parse_post, verify_post
 from opensts.web.s3.backend import backend_error, read_limited
+from opensts.web.s3.body import ClientGone
 from opensts.web.s3.buckets import check_acl_headers
 from opensts.web.s3.objects import check_key
 from opensts.wire.xml import text
@@ -135,8 +136,6 @@ class _TooLarge(Exception):
 
 
 async def serve(gateway: S3Gateway, call: Call, receive: Receive) -> None:
-    from opensts.web.s3.gateway import ClientGone
-
     assert call.target is not None
     bucket_name = call.target.bucket or ""
     content_type, options = parse_options_header(call.header_map.get("content-type", ""))
