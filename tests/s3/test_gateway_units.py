@@ -189,3 +189,16 @@ def test_http1_failures_are_backend_unavailable() -> None:
             await client.request("GET", "/", [("Host", "s"), ("X", "a\r\nInjected: 1")])
 
     asyncio.run(run())
+
+
+def test_only_s3_query_parameters_reach_the_storage() -> None:
+    from opensts.web.s3.backend import Backend
+
+    settings = Settings(data_dir=None, database_url="", master_key=b"", account_id=None,  # type: ignore[arg-type]
+                        root_access_key_id=None, root_secret_access_key=None,
+                        s3_backend_url="http://storage:8333", s3_backend_access_key_id="k",
+                        s3_backend_secret_access_key="s")
+    request = Backend(settings).build(
+        "GET", "b", "k", [("versionId", "v 1"), ("X-Amz-Signature", "x"), ("x-id", "GetObject"),
+                          ("seaweedfs-special", "1"), ("response-content-type", "a/b")], [])
+    assert request.target == "/b/k?versionId=v%201&response-content-type=a%2Fb"

@@ -26,6 +26,7 @@ from lxml import etree
 
 from opensts.config import Settings
 from opensts.s3.errors import S3Error
+from opensts.s3.operations import SUBRESOURCES
 from opensts.sigv4.canonical import UNSIGNED_PAYLOAD, uri_encode
 from opensts.sigv4.outbound import sign_headers
 from opensts.sigv4.signing import SigningKeyCache
@@ -79,6 +80,19 @@ SIGNATURE_QUERY = frozenset(
         "X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires",
         "X-Amz-SignedHeaders", "X-Amz-Signature", "X-Amz-Security-Token",
         "AWSAccessKeyId", "Signature", "x-id",
+    }
+)
+# Query parameters passed to the storage: S3's sub-resources (the operation identified) and
+# the request parameters of S3's operations. Anything else (a parameter only the storage
+# understands) is dropped, so it cannot make the storage do what was not decided.
+FORWARD_QUERY = SUBRESOURCES | frozenset(
+    {
+        "list-type", "prefix", "delimiter", "max-keys", "marker", "continuation-token",
+        "fetch-owner", "start-after", "encoding-type", "key-marker", "version-id-marker",
+        "upload-id-marker", "max-uploads", "partNumber", "max-parts", "part-number-marker",
+        "versionId", "response-content-type", "response-content-language",
+        "response-expires", "response-cache-control", "response-content-disposition",
+        "response-content-encoding", "id", "select-type", "uploadId",
     }
 )
 ERROR_BODY_LIMIT = 64 * 1024
@@ -139,7 +153,7 @@ class Backend:
         raw_query = "&".join(
             f"{uri_encode(name)}={uri_encode(value)}"
             for name, value in query
-            if name not in SIGNATURE_QUERY
+            if name in FORWARD_QUERY and name not in SIGNATURE_QUERY
         )
         signed = sign_headers(
             method=method,
