@@ -313,3 +313,15 @@ def test_versioning_passes_through(gateway: Server, s3: Any, bucket: str) -> Non
         reader.get_object(Bucket=bucket, Key="v", VersionId=first)
     assert code(denied.value) == "AccessDenied"
     assert "s3:GetObjectVersion" in str(denied.value)
+
+
+def test_delete_objects_is_decided_per_key(gateway: Server, s3: Any, bucket: str,
+                                           seaweed: Seaweed) -> None:
+    for key in ("mine/a", "mine/b", "theirs/c"):
+        s3.put_object(Bucket=bucket, Key=key, Body=b"x")
+    _, key, secret = user(gateway, doc(allow("s3:DeleteObject", f"arn:aws:s3:::{bucket}/mine/*")))
+    result = s3_client(gateway, key, secret).delete_objects(Bucket=bucket, Delete={"Objects": [
+        {"Key": "mine/a"}, {"Key": "theirs/c"}, {"Key": "mine/b"}]})
+    assert sorted(d["Key"] for d in result["Deleted"]) == ["mine/a", "mine/b"]
+    assert [(e["Key"], e["Code"]) for e in result["Errors"]] == [("theirs/c", "AccessDenied")]
+    assert seaweed.keys(bucket) == ["theirs/c"]

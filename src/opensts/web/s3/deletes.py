@@ -6,6 +6,7 @@ with ``AccessDenied`` beside the storage's own results. At most 1,000 keys per r
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 from typing import TYPE_CHECKING
@@ -91,17 +92,36 @@ async def serve(gateway: S3Gateway, call: Call, receive: Receive) -> None:
     quiet, objects = parse_delete(await read_small(call, receive, decoder))
     allowed: list[tuple[str, str | None]] = []
     refused: list[tuple[str, str | None]] = []
+    plans = []
     for key, version in objects:
         check_key(key)
-        try:
-            needs = delete_object_needs(bucket, key, version, call.header_map)
-            await gateway.authorize(call, needs=needs)
-        except S3Error as denied:
-            if denied.code != "AccessDenied":
-                raise
+        plans.append((key, version, delete_object_needs(bucket, key, version,
+                                                        call.header_map)))
+    # Every key's authorizations in one trip off the event loop.
+    needs = [need for _, _, key_needs in plans for need in key_needs]
+    contexts = gateway._contexts(call, needs)
+    decisions = await asyncio.to_thread(gateway._decide, call, needs, contexts, False)
+    if decisions is None:  # a policy reads object tags: decide key by key, with them
+        for key, version, key_needs in plans:
+            try:
+                await gateway.authorize(call, needs=key_needs)
+            except S3Error as denied:
+                if denied.code != "AccessDenied":
+                    raise
+                refused.append((key, version))
+                continue
+            allowed.append((key, version))
+    else:
+        index = 0
+        for key, version, key_needs in plans:
+            verdicts = decisions[index:index + len(key_needs)]
+            index += len(key_needs)
+            denied_at = next((i for i, d in enumerate(verdicts) if not d.allowed), None)
+            if denied_at is None:
+                allowed.append((key, version))
+                continue
+            gateway._record_denial(call, key_needs[denied_at], verdicts[denied_at])
             refused.append((key, version))
-            continue
-        allowed.append((key, version))
     deleted_xml = b""
     if allowed:
         body = render_delete(quiet, allowed)
