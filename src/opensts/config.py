@@ -7,7 +7,7 @@ import ipaddress
 import os
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -41,6 +41,15 @@ class Settings:
     # confirmation URL); never taken from a request's Host header. `opensts serve`
     # derives it from its listener when unset.
     public_url: str | None = None
+    # The S3 gateway (README "S3 gateway"): off unless a backend URL is set. The backend's
+    # secret never comes from the command line and is kept out of repr (logs, tracebacks).
+    s3_backend_url: str | None = None
+    s3_backend_access_key_id: str | None = None
+    s3_backend_secret_access_key: str | None = field(default=None, repr=False)
+    s3_backend_region: str = "us-east-1"
+    s3_domain: str | None = None  # virtual-hosted style: bucket.<s3_domain>
+    s3_region: str = "us-east-1"  # the region the gateway answers for
+    s3_data_events: str = "all"  # none | write-only | all (CloudTrail data events)
 
     @classmethod
     def from_env(cls, data_dir: Path, env: dict[str, str] | None = None) -> Settings:
@@ -67,7 +76,45 @@ class Settings:
             public_url=public_url(env["OPENSTS_PUBLIC_URL"])
             if env.get("OPENSTS_PUBLIC_URL")
             else None,
+            **_s3_settings(env),
         )
+
+
+S3_DATA_EVENTS = ("none", "write-only", "all")
+
+
+def _s3_settings(env: dict[str, str]) -> dict[str, str | None]:
+    url = env.get("OPENSTS_S3_BACKEND_URL") or None
+    found: dict[str, str | None] = {
+        "s3_backend_url": backend_url(url) if url else None,
+        "s3_backend_access_key_id": env.get("OPENSTS_S3_BACKEND_ACCESS_KEY_ID") or None,
+        "s3_backend_secret_access_key": env.get("OPENSTS_S3_BACKEND_SECRET_ACCESS_KEY") or None,
+        "s3_backend_region": env.get("OPENSTS_S3_BACKEND_REGION") or "us-east-1",
+        "s3_domain": (env.get("OPENSTS_S3_DOMAIN") or "").strip().lower().strip(".") or None,
+        "s3_region": env.get("OPENSTS_S3_REGION") or "us-east-1",
+        "s3_data_events": env.get("OPENSTS_S3_DATA_EVENTS") or "all",
+    }
+    if found["s3_data_events"] not in S3_DATA_EVENTS:
+        raise ConfigError(f"OPENSTS_S3_DATA_EVENTS must be one of {', '.join(S3_DATA_EVENTS)}")
+    if url and not (found["s3_backend_access_key_id"] and found["s3_backend_secret_access_key"]):
+        raise ConfigError(
+            "the S3 backend needs OPENSTS_S3_BACKEND_ACCESS_KEY_ID and "
+            "OPENSTS_S3_BACKEND_SECRET_ACCESS_KEY"
+        )
+    return found
+
+
+def backend_url(text: str) -> str:
+    """``http(s)://host[:port]`` of the S3 storage behind the gateway (no path, no user)."""
+    try:
+        parts = urlsplit(text.strip())
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        raise ConfigError(f"S3 backend URL {text!r} is not a URL") from None
+    if (parts.scheme not in ("http", "https") or not parts.hostname or parts.username
+            or parts.password or parts.path not in ("", "/") or parts.query or parts.fragment):
+        raise ConfigError(f"S3 backend URL {text!r} must be http(s)://host[:port]")
+    return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
 def trusted_proxies(text: str) -> tuple[str, ...]:

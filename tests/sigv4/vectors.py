@@ -7,13 +7,18 @@ CI places ``shared/`` beside the clone (read-only), so the suite lives at
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SUITE = REPO_ROOT.parent / "shared" / "vectors" / "aws-signing-test-suite"
+# OPENSTS_SIGNING_SUITE overrides the location (git worktrees live elsewhere).
+SUITE = Path(
+    os.environ.get("OPENSTS_SIGNING_SUITE")
+    or REPO_ROOT.parent / "shared" / "vectors" / "aws-signing-test-suite"
+)
 
 
 @dataclass(frozen=True)

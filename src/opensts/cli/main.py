@@ -44,6 +44,18 @@ def cli() -> None:
     help="http(s)://host[:port] clients use to reach the server, for sign-in URLs (else "
     "OPENSTS_PUBLIC_URL; default the listener's --host and --port)",
 )
+@click.option(
+    "--s3-backend",
+    metavar="URL",
+    help="serve the S3 API, enforcing IAM, in front of this S3-compatible storage (else "
+    "OPENSTS_S3_BACKEND_URL); its keys from OPENSTS_S3_BACKEND_ACCESS_KEY_ID and "
+    "OPENSTS_S3_BACKEND_SECRET_ACCESS_KEY, never from the command line",
+)
+@click.option(
+    "--s3-domain",
+    metavar="DOMAIN",
+    help="virtual-hosted-style S3: BUCKET.DOMAIN names a bucket (else OPENSTS_S3_DOMAIN)",
+)
 def serve(
     host: str,
     port: int,
@@ -54,6 +66,8 @@ def serve(
     tls_key: str | None,
     trusted_proxies: str | None,
     public_url: str | None,
+    s3_backend: str | None,
+    s3_domain: str | None,
 ) -> None:
     """Serve STS, IAM and Organizations on one endpoint (SQLite in DATA_DIR by default)."""
     import os
@@ -69,6 +83,10 @@ def serve(
     # which read their settings from the environment, see the same values.
     if trusted_proxies is not None:
         os.environ["OPENSTS_TRUSTED_PROXIES"] = trusted_proxies
+    if s3_backend is not None:
+        os.environ["OPENSTS_S3_BACKEND_URL"] = s3_backend
+    if s3_domain is not None:
+        os.environ["OPENSTS_S3_DOMAIN"] = s3_domain
     if public_url is not None:
         os.environ["OPENSTS_PUBLIC_URL"] = public_url
     elif not os.environ.get("OPENSTS_PUBLIC_URL"):
@@ -105,6 +123,8 @@ def serve(
     }
     if tls_cert:
         options.update(ssl_certfile=tls_cert, ssl_keyfile=tls_key)
+        # The negotiated TLS version in each request's scope (S3's s3:TlsVersion).
+        options["http"] = "opensts.web.tls:TlsScopeProtocol"
     if workers == 1:
         uvicorn.run(OpenStsApp(runtime), **options)  # type: ignore[arg-type]
         return

@@ -40,10 +40,7 @@ def authenticate(
     payload_hash: str | None = None,
     max_skew: timedelta = DEFAULT_MAX_SKEW,
 ) -> Caller:
-    if signed.access_key_id.startswith("ASIA"):
-        caller, secret = _temporary(runtime, signed, now)
-    else:
-        caller, secret = _long_term(runtime, signed)
+    caller, secret, _ = resolve_credentials(runtime, signed, now)
     verify(
         signed,
         method=method,
@@ -61,6 +58,26 @@ def authenticate(
     if not signed.access_key_id.startswith("ASIA"):
         _record_use(runtime, signed.access_key_id, service, signed.region, now)
     return caller
+
+
+def resolve_credentials(
+    runtime: Runtime, signed: SignedRequest, now: datetime
+) -> tuple[Caller, str, float | None]:
+    """The caller behind a request's access key, its secret (to verify the signature with)
+    and, for temporary credentials, when they expire (epoch seconds). The signature is NOT
+    checked here: S3 verifies it its own way (``sigv4.s3.verify_s3``), then calls
+    :func:`record_use`."""
+    if signed.access_key_id.startswith("ASIA"):
+        caller, secret, expires = _temporary(runtime, signed, now)
+        return caller, secret, expires
+    caller, secret = _long_term(runtime, signed)
+    return caller, secret, None
+
+
+def record_use(runtime: Runtime, signed: SignedRequest, service: str, now: datetime) -> None:
+    """GetAccessKeyLastUsed bookkeeping after a long-term key's signature verified."""
+    if not signed.access_key_id.startswith("ASIA"):
+        _record_use(runtime, signed.access_key_id, service, signed.region, now)
 
 
 def _record_use(runtime: Runtime, key_id: str, service: str, region: str, now: datetime) -> None:
@@ -96,7 +113,9 @@ def check_session_scope(caller: Caller, service: str, action: str) -> None:
             raise AccessDenied(f"Credentials from {issued_by} cannot call {action}.")
 
 
-def _temporary(runtime: Runtime, signed: SignedRequest, now: datetime) -> tuple[Caller, str]:
+def _temporary(
+    runtime: Runtime, signed: SignedRequest, now: datetime
+) -> tuple[Caller, str, float]:
     if not signed.security_token:
         raise InvalidClientTokenId()
     try:
@@ -107,7 +126,7 @@ def _temporary(runtime: Runtime, signed: SignedRequest, now: datetime) -> tuple[
         raise InvalidClientTokenId()
     if claims["exp"] <= now.timestamp():
         raise ExpiredToken()
-    return caller_from_claims(claims), claims["sk"]
+    return caller_from_claims(claims), claims["sk"], float(claims["exp"])
 
 
 def _long_term(runtime: Runtime, signed: SignedRequest) -> tuple[Caller, str]:

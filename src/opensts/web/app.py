@@ -79,8 +79,14 @@ class OpenStsApp:
         from opensts.web.signin import build_signin_app
 
         self.signin = build_signin_app(runtime)
-        # One body limit for every route, enforced before any route reads the body.
+        # One body limit for every route, enforced before any route reads the body; S3
+        # bodies stream (objects of any size) and are bounded by the gateway itself.
         self.bounded = BodyLimit(self._route, runtime.settings.max_body_bytes, self._too_large)
+        self.s3: Any = None
+        if runtime.settings.s3_backend_url:
+            from opensts.web.s3 import S3Gateway
+
+            self.s3 = S3Gateway(runtime)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -90,7 +96,36 @@ class OpenStsApp:
             return
         # The client's address and scheme, from the connection or a trusted proxy (web/proxy.py).
         scope = proxy.apply(scope, self.proxies)
+        if self.s3 is not None and self._is_s3(scope):
+            await self.s3(scope, receive, send)
+            return
         await self.bounded(scope, receive, send)
+
+    def _is_s3(self, scope: Scope) -> bool:
+        """S3 or STS/IAM/Organizations/sign-in on the one endpoint (s3.addressing's rules);
+        ``/health`` and unsigned sign-in paths are never S3."""
+        from urllib.parse import parse_qs
+
+        from opensts.s3.addressing import is_s3_request
+
+        path = scope["path"]
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1")
+                   for k, v in scope["headers"]}
+        if path == "/health":
+            return False
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"),
+                         keep_blank_values=True)
+        s3 = is_s3_request(scope["method"], path, query, headers,
+                           self.runtime.settings.s3_domain)
+        if s3 and path.startswith(("/v1/", "/signin/", "/latest/", AUTHORIZE_PREFIX)):
+            # Sign-in's and the HTTP authorizer's own routes, unless the request is signed
+            # for S3 or names a bucket host ("v1" is no bucket name; a bucket named
+            # "signin" or "latest" is reached signed, or virtual-hosted).
+            from opensts.s3.addressing import signing_service
+
+            return signing_service(query, headers) == "s3" or _bucket_host(
+                headers.get("host", ""), self.runtime.settings.s3_domain)
+        return s3
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The 413 in the shape of the route that was asked for."""
@@ -126,6 +161,8 @@ class OpenStsApp:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if self.s3 is not None:
+                    await self.s3.aclose()  # storage connections, queued denial records
                 self.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
@@ -134,6 +171,12 @@ class OpenStsApp:
         self.runtime.audit.close()
         self.hooks.close()
         self.runtime.store.close()
+
+
+def _bucket_host(host: str, s3_domain: str | None) -> bool:
+    from opensts.s3.addressing import host_name
+
+    return bool(s3_domain) and host_name(host).endswith("." + (s3_domain or ""))
 
 
 async def _json(send: Send, status: int, body: dict[str, Any]) -> None:
