@@ -9,6 +9,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 from urllib.parse import urlsplit
 
 ACCOUNT_ID = re.compile(r"\d{12}")
@@ -83,9 +84,19 @@ class Settings:
 S3_DATA_EVENTS = ("none", "write-only", "all")
 
 
-def _s3_settings(env: dict[str, str]) -> dict[str, str | None]:
+class _S3Settings(TypedDict):
+    s3_backend_url: str | None
+    s3_backend_access_key_id: str | None
+    s3_backend_secret_access_key: str | None
+    s3_backend_region: str
+    s3_domain: str | None
+    s3_region: str
+    s3_data_events: str
+
+
+def _s3_settings(env: dict[str, str]) -> _S3Settings:
     url = env.get("OPENSTS_S3_BACKEND_URL") or None
-    found: dict[str, str | None] = {
+    found: _S3Settings = {
         "s3_backend_url": backend_url(url) if url else None,
         "s3_backend_access_key_id": env.get("OPENSTS_S3_BACKEND_ACCESS_KEY_ID") or None,
         "s3_backend_secret_access_key": env.get("OPENSTS_S3_BACKEND_SECRET_ACCESS_KEY") or None,

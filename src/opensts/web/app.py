@@ -25,9 +25,10 @@ from opensts.sigv4 import SigningKeyCache
 from opensts.store import open_store
 from opensts.store.cache import CachingStore
 from opensts.web import proxy
+from opensts.web.asgi import Receive, Scope, Send
 from opensts.web.authorizer import PREFIX as AUTHORIZE_PREFIX
 from opensts.web.authorizer.endpoint import AuthorizerHooks
-from opensts.web.aws import AwsEndpoint, Receive, Scope, Send
+from opensts.web.aws import AwsEndpoint
 from opensts.web.limits import BodyLimit
 
 log = logging.getLogger("opensts")

@@ -12,7 +12,7 @@ import dataclasses
 import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -28,14 +28,12 @@ from opensts.services.runtime import Runtime
 from opensts.sigv4 import parse_request
 from opensts.sigv4.errors import IncompleteSignature, MissingAuthenticationToken
 from opensts.web import proxy
+from opensts.web.asgi import Receive, Scope, Send
 from opensts.wire import xml
 from opensts.wire.params import Params
 
 log = logging.getLogger("opensts.web")
 
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 QUERY_VERSIONS = {
     "2011-06-15": ("sts", xml.STS_NAMESPACE),
@@ -141,9 +139,9 @@ class AwsEndpoint:
             return
         except Exception:
             log.exception("unhandled error in %s:%s (request %s)", service, action, request_id)
-            error = InternalFailure("We encountered an internal error. Please try again.")
-            await self._audit(service, action, meta, caller, record, operation, error)
-            await self._error(send, error, namespace, request_id, json_protocol)
+            internal = InternalFailure("We encountered an internal error. Please try again.")
+            await self._audit(service, action, meta, caller, record, operation, internal)
+            await self._error(send, internal, namespace, request_id, json_protocol)
             return
         if not await self._audit(service, action, meta, caller, record, operation, None):
             # Fail closed: a call whose audit event cannot be made durable is not answered

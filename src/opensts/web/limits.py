@@ -14,14 +14,8 @@ for the route in ``scope`` (an AWS error envelope on ``/``, JSON on ``/v1/token`
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable
-from typing import Any
 
-Scope = dict[str, Any]
-Message = dict[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-App = Callable[[Scope, Receive, Send], Awaitable[None]]
+from opensts.web.asgi import ASGIApp, Message, Receive, Scope, Send
 
 
 class BodyTooLarge(Exception):
@@ -36,7 +30,7 @@ def declared_length(scope: Scope) -> int | None:
 
 
 class BodyLimit:
-    def __init__(self, app: App, limit: int, reject: App):
+    def __init__(self, app: ASGIApp, limit: int, reject: ASGIApp):
         self.app = app
         self.limit = limit
         self.reject = reject

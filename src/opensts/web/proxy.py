@@ -25,9 +25,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from opensts.web.asgi import Scope
+
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-Scope = dict[str, Any]
 
 # When the ASGI server gives no peer (e.g. a Unix socket), the request is local.
 NO_PEER = "127.0.0.1"

@@ -8,6 +8,7 @@ extension: the version as the TLS protocol number).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -35,7 +36,7 @@ class TlsScopeProtocol(HttpToolsProtocol):
         }
 
 
-def tls_version(scope: dict[str, Any]) -> str | None:
+def tls_version(scope: Mapping[str, Any]) -> str | None:
     """``"1.3"``/``"1.2"`` for the connection the request came on (s3:TlsVersion is numeric)."""
     tls = (scope.get("extensions") or {}).get("tls") or {}
     number = tls.get("tls_version")

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import cryptography.exceptions
 from cryptography import x509
 from lxml import etree  # type: ignore[import-untyped]  # lxml ships no type hints
-from signxml import SignatureConfiguration, XMLVerifier
 from signxml.exceptions import SignXMLException
+from signxml.verifier import SignatureConfiguration, XMLVerifier
 
 from opensts.federation.errors import InvalidIdentityToken
 from opensts.federation.saml.xmlsafe import make_parser, qname

@@ -47,9 +47,10 @@ from opensts.sigv4 import canonical as canon
 from opensts.sigv4 import parse_request
 from opensts.sigv4.errors import ContentSHA256Mismatch
 from opensts.web import proxy
+from opensts.web.asgi import Receive, Scope, Send
 from opensts.web.authorizer import answers, hooks
 from opensts.web.authorizer.answers import Answer
-from opensts.web.aws import Receive, Scope, Send, read_body, write_events
+from opensts.web.aws import read_body, write_events
 
 log = logging.getLogger("opensts.web.authorizer")
 

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 from opensts.s3.errors import S3Error
 
 if TYPE_CHECKING:
+    from opensts.web.asgi import Receive
     from opensts.web.s3.gateway import Call
-    from opensts.web.s3.respond import Receive
 
 # Bucket policies (20 KiB), tag sets, Public Access Block, CompleteMultipartUpload (10,000
 # parts) and DeleteObjects (1,000 keys of up to 1,024 bytes) all fit; bodies of these

@@ -27,8 +27,8 @@ from opensts.web.s3.body import read_small
 from opensts.wire.xml import text
 
 if TYPE_CHECKING:
+    from opensts.web.asgi import Receive
     from opensts.web.s3.gateway import Call, S3Gateway
-    from opensts.web.s3.respond import Receive
 
 NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/"
 XML_DECL = '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -88,7 +88,7 @@ async def _body(call: Call, receive: Receive) -> bytes:
 def _bucket(call: Call) -> Bucket:
     bucket = call.bucket
     if bucket is None:
-        raise no_such_bucket(call.target.bucket if call.target else "")
+        raise no_such_bucket((call.target.bucket if call.target else None) or "")
     return bucket
 
 

@@ -11,7 +11,7 @@ import base64
 import hashlib
 from typing import TYPE_CHECKING
 
-from lxml import etree
+from lxml import etree  # type: ignore[import-untyped]  # lxml ships no type hints
 
 from opensts.s3.actions import delete_object_needs
 from opensts.s3.errors import S3Error, malformed_xml, no_such_bucket
@@ -22,8 +22,8 @@ from opensts.web.s3.objects import check_key
 from opensts.wire.xml import text
 
 if TYPE_CHECKING:
+    from opensts.web.asgi import Receive
     from opensts.web.s3.gateway import Call, S3Gateway
-    from opensts.web.s3.respond import Receive
 
 NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/"
 MAX_KEYS = 1000

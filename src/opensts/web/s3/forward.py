@@ -29,8 +29,8 @@ from opensts.web.s3.http1 import BackendUnavailable
 from opensts.web.s3.objects import copy_source_headers
 
 if TYPE_CHECKING:
+    from opensts.web.asgi import Receive
     from opensts.web.s3.gateway import Call, S3Gateway
-    from opensts.web.s3.respond import Receive
 
 log = logging.getLogger("opensts.s3")
 
@@ -81,8 +81,8 @@ async def forward(gateway: S3Gateway, call: Call, receive: Receive) -> None:
                                 if call.method != "HEAD" else b"")
         if call.target.key is not None and call.method in ("PUT", "DELETE", "POST"):
             gateway.tags.forget(bucket or "", key or "")
-        length = response.header("content-length")
-        call.extra["bytes_out"] = int(length) if length and length.isdigit() else 0
+        sent = response.header("content-length")
+        call.extra["bytes_out"] = int(sent) if sent and sent.isdigit() else 0
         if not await gateway._audit(call, None):
             raise S3Error("ServiceUnavailable",
                           "The service could not record the request. Please try again.",

@@ -40,6 +40,7 @@ from opensts.services.s3.authorize import authorize_s3, s3_access_denied
 from opensts.sigv4.errors import ExpiredToken, InvalidClientTokenId
 from opensts.sigv4.s3 import S3Auth, parse_s3, verify_s3
 from opensts.web import proxy
+from opensts.web.asgi import Receive, Scope, Send
 from opensts.web.s3 import buckets, deletes, events, forward, post
 from opensts.web.s3.backend import Backend
 from opensts.web.s3.body import ClientGone, has_body
@@ -49,7 +50,7 @@ from opensts.web.s3.objects import (
     policies_mention_tags,
     wants_object_tags,
 )
-from opensts.web.s3.respond import Receive, Reply, Scope, Send, new_host_id, new_request_id
+from opensts.web.s3.respond import Reply, new_host_id, new_request_id
 from opensts.web.tls import tls_version
 
 log = logging.getLogger("opensts.s3")

@@ -33,8 +33,8 @@ from opensts.web.s3.objects import check_key
 from opensts.wire.xml import text
 
 if TYPE_CHECKING:
+    from opensts.web.asgi import Receive
     from opensts.web.s3.gateway import Call, S3Gateway
-    from opensts.web.s3.respond import Receive
 
 FIELDS_LIMIT = 64 * 1024  # S3 caps what precedes the file at 20 KB
 MAX_FILE = 5 * 1024 * 1024 * 1024
