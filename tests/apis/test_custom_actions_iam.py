@@ -47,8 +47,8 @@ def test_simulate_custom_policy_answers_for_custom_actions(iam: Any, sts: Any) -
         ResourceArns=[f"arn:aws:orders:us-east-1:{account}:order/7"])["EvaluationResults"]
     assert [(r["EvalActionName"], r["EvalDecision"]) for r in results] == [
         ("orders:GetOrder", "allowed"), ("orders:PutOrder", "implicitDeny")]
-    # No ARN format is known for a non-AWS action: "*" as API_EvaluationResult says.
-    assert results[0]["EvalResourceName"] == "*"
+    # As AWS answers: the requested ARN, even though no ARN format is known for the action.
+    assert results[0]["EvalResourceName"] == f"arn:aws:orders:us-east-1:{account}:order/7"
 
 
 def test_role_and_session_policies_with_custom_actions(iam: Any, sts: Any, server: Server,

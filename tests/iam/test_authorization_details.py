@@ -88,3 +88,20 @@ def test_authorization_and_cli(server: Any, new_user: Any) -> None:
         "AccessDenied", 403)
     out = server.aws_json("iam", "get-account-authorization-details", "--filter", "User")
     assert out["UserDetailList"] and out["RoleDetailList"] == []
+
+
+def test_an_aws_managed_policy_used_only_as_a_boundary_is_listed(iam: Any) -> None:
+    # Readers resolve every PermissionsBoundary they see against Policies (Principal Mapper
+    # failed with "Could not locate policy" when it was missing).
+    boundary = "arn:aws:iam::aws:policy/AWSDenyAll"
+    name = unique("bounded")
+    iam.create_user(UserName=name, PermissionsBoundary=boundary)
+    try:
+        found = [p["Arn"]
+                 for page in iam.get_paginator("get_account_authorization_details").paginate(
+                     Filter=["AWSManagedPolicy"])
+                 for p in page["Policies"]]
+        assert boundary in found
+    finally:
+        iam.delete_user_permissions_boundary(UserName=name)
+        iam.delete_user(UserName=name)

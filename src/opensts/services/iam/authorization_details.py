@@ -4,7 +4,8 @@ policy of the account with their policies, in one paged listing.
 Entities come in the order users, groups, roles, policies; MaxItems counts entities across
 the four lists and the Marker resumes after the last one returned. Policy documents are
 URL-encoded (RFC 3986) as the reference says. Customer managed policies are listed whether
-attached or not; AWS managed policies only while attached to something in the account.
+attached or not; AWS managed policies only while attached to something in the account or
+used there as a permissions boundary.
 """
 
 from __future__ import annotations
@@ -137,8 +138,13 @@ def get_account_authorization_details(ctx: CallContext, params: Params) -> dict[
         entities += [("policy", p) for p in every(
             lambda **kw: store.list_policies(acct, scope="Local", **kw))]
     if "AWSManagedPolicy" in chosen:
-        entities += [("policy", p) for p in every(
-            lambda **kw: store.list_policies(acct, scope="AWS", only_attached=True, **kw))]
+        # In use in the account: attached, or a user's or role's permissions boundary (which
+        # the details name, so a reader such as Principal Mapper must find it here too).
+        in_use = {p.arn: p for usage in ("PermissionsPolicy", "PermissionsBoundary")
+                  for p in every(lambda u=usage, **kw: store.list_policies(
+                      acct, scope="AWS", usage=u, **kw))}
+        entities += [("policy", p) for p in sorted(in_use.values(),
+                                                     key=lambda p: (p.name.lower(), p.arn))]
     page = entities[offset:offset + max_items]
     render: dict[str, tuple[str, Callable[[CallContext, Any], dict[str, Any]]]] = {
         "user": ("UserDetailList", _user), "group": ("GroupDetailList", _group),
