@@ -60,6 +60,29 @@ def test_every_entity_with_its_policies(iam: Any, server: Any) -> None:
                if p["Arn"].startswith("arn:aws:iam::aws:"))
 
 
+def test_roles_carry_their_instance_profiles(iam: Any, server: Any) -> None:
+    # RoleDetail.InstanceProfileList: "A list of instance profiles that contain this role."
+    role, profile, other = unique("r"), unique("ip"), unique("r")
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust(server.account_id))
+    iam.create_role(RoleName=other, AssumeRolePolicyDocument=trust(server.account_id))
+    created = iam.create_instance_profile(InstanceProfileName=profile, Path="/ec2/")[
+        "InstanceProfile"]
+    iam.add_role_to_instance_profile(InstanceProfileName=profile, RoleName=role)
+    roles = {r["RoleName"]: r for r in _all(iam, Filter=["Role"])["RoleDetailList"]}
+    listed = roles[role]["InstanceProfileList"]
+    assert [p["InstanceProfileName"] for p in listed] == [profile]
+    assert listed[0]["Arn"] == created["Arn"] and listed[0]["Path"] == "/ec2/"
+    assert listed[0]["InstanceProfileId"] == created["InstanceProfileId"]
+    assert [r["RoleName"] for r in listed[0]["Roles"]] == [role]
+    assert listed[0]["Roles"][0]["AssumeRolePolicyDocument"]["Statement"][0]["Action"] == (
+        "sts:AssumeRole")
+    assert roles[other]["InstanceProfileList"] == []
+    iam.remove_role_from_instance_profile(InstanceProfileName=profile, RoleName=role)
+    roles = {r["RoleName"]: r for r in _all(iam, Filter=["Role"])["RoleDetailList"]}
+    assert roles[role]["InstanceProfileList"] == []
+    iam.delete_instance_profile(InstanceProfileName=profile)
+
+
 def test_filters_and_paging(iam: Any, server: Any) -> None:
     for _ in range(3):
         iam.create_group(GroupName=unique("paged"))

@@ -166,3 +166,54 @@ def test_context_keys_for_principal_policy(iam: Any, server: Any, new_user: Any)
         "ContextKeyNames"] == ["ec2:Region"]
     assert error_of(limited.get_context_keys_for_principal_policy,
                     PolicySourceArn=user_arn)[:2] == ("AccessDenied", 403)
+
+
+def test_credential_report_certificates_and_password_rotation(tmp_path: Path) -> None:
+    # IAM User Guide, credential report format: cert_N_active / cert_N_last_rotated from
+    # the user's X.509 signing certificates; password_last_changed when the password was
+    # last set; password_next_rotation from the password policy's MaxPasswordAge (N/A
+    # without rotation; not_supported for the root user).
+    from tests.conftest import start_server, stop_server
+
+    from .test_user_credentials import certificate_pem
+
+    running = start_server(tmp_path / "data")
+    try:
+        iam = running.client("iam")
+        iam.update_account_password_policy(MinimumPasswordLength=12, MaxPasswordAge=30)
+        with_certs, plain = unique("certs"), unique("plain")
+        iam.create_user(UserName=with_certs)
+        iam.create_user(UserName=plain)
+        iam.create_login_profile(UserName=with_certs, Password="Aa1!" + uuid.uuid4().hex)
+        first = iam.upload_signing_certificate(UserName=with_certs,
+                                               CertificateBody=certificate_pem("one"))
+        second = iam.upload_signing_certificate(UserName=with_certs,
+                                                CertificateBody=certificate_pem("two"))
+        iam.update_signing_certificate(
+            UserName=with_certs, CertificateId=second["Certificate"]["CertificateId"],
+            Status="Inactive")
+        iam.upload_signing_certificate(CertificateBody=certificate_pem("root"))  # root's
+        profile = iam.get_login_profile(UserName=with_certs)["LoginProfile"]
+        assert iam.generate_credential_report()["State"] == "STARTED"
+        text = iam.get_credential_report()["Content"].decode()
+        rows = {r["user"]: r for r in csv.DictReader(io.StringIO(text))}
+        row = rows[with_certs]
+        uploaded = first["Certificate"]["UploadDate"]
+        assert row["cert_1_active"] == "true"
+        assert datetime.fromisoformat(row["cert_1_last_rotated"]) == uploaded.replace(
+            microsecond=0)
+        assert row["cert_2_active"] == "false"
+        assert row["cert_2_last_rotated"] != "N/A"
+        changed = datetime.fromisoformat(row["password_last_changed"])
+        assert abs(changed - profile["CreateDate"]) < timedelta(seconds=2)
+        assert datetime.fromisoformat(row["password_next_rotation"]) == changed + timedelta(
+            days=30)
+        assert (rows[plain]["cert_1_active"], rows[plain]["cert_1_last_rotated"]) == (
+            "false", "N/A")
+        assert rows[plain]["password_last_changed"] == "N/A"
+        assert rows[plain]["password_next_rotation"] == "N/A"
+        root = rows["<root_account>"]
+        assert root["cert_1_active"] == "true" and root["cert_2_active"] == "false"
+        assert root["password_next_rotation"] == "not_supported"
+    finally:
+        stop_server(running)

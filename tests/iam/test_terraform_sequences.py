@@ -1,10 +1,12 @@
 """The Terraform AWS provider's call sequences, reproduced with boto3 in the provider's order.
 
 Read from the provider's source (internal/service/iam: role.go, user.go, group.go,
-policy.go, instance_profile.go, openid_connect_provider.go; docs/terraform-checklist.md lists
-every call). Each test is one resource's create (then the read that Create ends with),
-a refresh, an update where the provider has a distinctive one, destroy, and the refresh
-after destroy that must see NoSuchEntity (the provider then drops the resource)."""
+policy.go, instance_profile.go, openid_connect_provider.go; the rows of
+security_token_service_preferences and organizations resource_policy in
+scripts/terraform-checklist; docs/terraform-checklist.md lists every call). Each test is
+one resource's create (then the read that Create ends with), a refresh, an update where
+the provider has a distinctive one, destroy, and the refresh after destroy that must see
+NoSuchEntity (the provider then drops the resource)."""
 
 from __future__ import annotations
 
@@ -234,3 +236,41 @@ def test_aws_iam_openid_connect_provider(iam: Any) -> None:
     # success), then the refresh sees NoSuchEntity.
     iam.delete_open_id_connect_provider(OpenIDConnectProviderArn=arn)
     _gone(iam.get_open_id_connect_provider, OpenIDConnectProviderArn=arn)
+
+
+def test_aws_iam_security_token_service_preferences(iam: Any) -> None:
+    """Create/update: SetSecurityTokenServicePreferences; read: GetAccountSummary's
+    GlobalEndpointTokenVersion ("v2Token" is 2); delete: nothing is called (the
+    preference stays), so the test sets v1Token back as a tidy-up."""
+    iam.set_security_token_service_preferences(GlobalEndpointTokenVersion="v2Token")
+    try:
+        summary = iam.get_account_summary()["SummaryMap"]
+        assert summary["GlobalEndpointTokenVersion"] == 2
+    finally:
+        iam.set_security_token_service_preferences(GlobalEndpointTokenVersion="v1Token")
+    assert iam.get_account_summary()["SummaryMap"]["GlobalEndpointTokenVersion"] == 1
+
+
+def test_aws_organizations_resource_policy(server: Any, organization: Any) -> None:
+    """Create: PutResourcePolicy (with tags); read: DescribeResourcePolicy; update:
+    PutResourcePolicy, TagResource/UntagResource; delete: DeleteResourcePolicy, then the
+    read sees ResourcePolicyNotFoundException and drops the resource."""
+    orgs = server.client("organizations")
+    content = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::222233334444:root"},
+        "Action": "organizations:DescribeOrganization", "Resource": "*"}]})
+    created = orgs.put_resource_policy(Content=content, Tags=TAGS)["ResourcePolicy"]
+    policy_id = created["ResourcePolicySummary"]["Id"]
+    try:
+        assert orgs.describe_resource_policy()["ResourcePolicy"] == created
+        assert orgs.list_tags_for_resource(ResourceId=policy_id)["Tags"] == TAGS
+        orgs.put_resource_policy(Content=content.replace("DescribeOrganization",
+                                                         "ListRoots"))
+        orgs.tag_resource(ResourceId=policy_id, Tags=[{"Key": "env", "Value": "test"}])
+        orgs.untag_resource(ResourceId=policy_id, TagKeys=["managed-by"])
+        read = orgs.describe_resource_policy()["ResourcePolicy"]
+        assert "ListRoots" in read["Content"]
+    finally:
+        orgs.delete_resource_policy()
+    code = error_of(orgs.describe_resource_policy)[0]
+    assert code == "ResourcePolicyNotFoundException"

@@ -49,7 +49,8 @@ def test_describe_and_list(server: Server, org: dict[str, Any], member: str) -> 
     organization = client.describe_organization()["Organization"]
     assert organization["MasterAccountId"] == ACCOUNT_ID
     assert organization["Id"].startswith("o-")
-    accounts = {a["Id"]: a for a in client.list_accounts()["Accounts"]}
+    pages = client.get_paginator("list_accounts").paginate()
+    accounts = {a["Id"]: a for page in pages for a in page["Accounts"]}
     assert ACCOUNT_ID in accounts and member in accounts
     assert accounts[member]["JoinedMethod"] == "CREATED"
 

@@ -33,6 +33,11 @@ def root_id(organization: dict[str, Any]) -> str:
     return str(organization["root"]["Id"])
 
 
+def _all_accounts(orgs: Any) -> list[dict[str, Any]]:
+    """Every page of ListAccounts (AWS pages at 20 at most)."""
+    return [a for page in orgs.get_paginator("list_accounts").paginate() for a in page["Accounts"]]
+
+
 def _account(orgs: Any) -> str:
     name = unique("acct")
     status = orgs.create_account(Email=f"{name}@example.com", AccountName=name)
@@ -165,8 +170,8 @@ def test_tag_authorization_reads_request_tags(
     limited = server.client("organizations", key, secret)
     limited.tag_resource(ResourceId=root_id, Tags=[{"Key": "team", "Value": "ok"}])
     code = _err(limited.tag_resource, ResourceId=root_id, Tags=[{"Key": "team", "Value": "no"}])
-    # The engine's denial (403 today; the model gives Organizations' errors no status).
-    assert code[0] == "AccessDeniedException"
+    # Organizations answers a denial with AccessDeniedException, HTTP 400 (Common Errors).
+    assert code[:2] == ("AccessDeniedException", 400)
     assert _err(limited.list_tags_for_resource, ResourceId=root_id)[0] == (
         "AccessDeniedException")
 
@@ -215,7 +220,7 @@ def test_close_account(server: Server, orgs: Any) -> None:
     server.aws("organizations", "close-account", "--account-id", account)
     described = orgs.describe_account(AccountId=account)["Account"]
     assert described["Status"] == "SUSPENDED" and described["State"] == "SUSPENDED"
-    assert account in {a["Id"] for a in orgs.list_accounts()["Accounts"]}
+    assert account in {a["Id"] for a in _all_accounts(orgs)}
     assert _err(orgs.close_account, AccountId=account)[:2] == (
         "AccountAlreadyClosedException", 400)
     assert _err(orgs.close_account, AccountId=ACCOUNT_ID)[0] == "ConstraintViolationException"
@@ -291,7 +296,7 @@ def test_remove_account(orgs: Any, root_id: str) -> None:
     account = _account(orgs)
     orgs.tag_resource(ResourceId=account, Tags=[{"Key": "a", "Value": "b"}])
     orgs.remove_account_from_organization(AccountId=account)
-    assert account not in {a["Id"] for a in orgs.list_accounts()["Accounts"]}
+    assert account not in {a["Id"] for a in _all_accounts(orgs)}
     assert _err(orgs.describe_account, AccountId=account)[0] == "AccountNotFoundException"
     assert account not in {c["Id"] for c in orgs.list_children(
         ParentId=root_id, ChildType="ACCOUNT")["Children"]}

@@ -45,6 +45,8 @@ ALLOW_ALL = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*"
 DENY_ALL = '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}'
 # Appended to the source id of a stand-in; ARNs hold no spaces, so no real source ends so.
 UNRESOLVED = " (could not be resolved)"
+# The source id suffix of the deny-all stand-in of a closed member account.
+CLOSED = " (closed account)"
 
 Context = dict[str, str | list[str]]
 
@@ -165,6 +167,13 @@ class Authorizer:
             # resource-based policy naming the session (or "*") would grant on its own.
             identity = [self._unresolved(_issuer_arn(caller), PolicyKind.IDENTITY)]
             boundary, tags = None, {}
+        if self._closed(account):
+            # A closed member account (SUSPENDED, or PENDING_CLOSURE on the way): "the
+            # resources won't be available" (API_CloseAccount), so neither are its
+            # principals. Every key and session of it denies, root's included.
+            identity = [(f"account {account}{CLOSED}", parse_policy(DENY_ALL,
+                                                                  PolicyKind.IDENTITY))]
+            boundary, tags = None, {}
         session: list[tuple[str, Policy]] | None = None
         if caller.type in ("AssumedRole", "FederatedUser"):
             session = []
@@ -236,9 +245,13 @@ class Authorizer:
         return self._levels(account_id, SCP, PolicyKind.SCP)
 
     def rcps(self, resource_account: str, action: str) -> list[list[tuple[str, Policy]]]:
-        """RCP levels governing a resource, for the services RCPs cover."""
+        """RCP levels governing a resource, for the services RCPs cover. A closed account's
+        resources (its roles to assume, its buckets) deny every principal."""
         if action.partition(":")[0].lower() not in RCP_SERVICES:
             return []
+        if self._closed(resource_account):
+            return [[(f"account {resource_account}{CLOSED}",
+                      parse_policy(_BROKEN_RESOURCE_POLICY, PolicyKind.RCP))]]
         return self._levels(resource_account, RCP, PolicyKind.RCP)
 
     def _levels(
@@ -248,6 +261,16 @@ class Authorizer:
             [(source, parse_policy(text, kind)) for source, text in level]
             for level in self.store.policy_levels_for_account(account_id, policy_type)
         ]
+
+    def _closed(self, account_id: str) -> bool:
+        """Whether ``account_id`` is a member account that was closed (CloseAccount); the
+        two lookups are cached reads."""
+        if self.store.find_organization_for_account(account_id) is None:
+            return False
+        try:
+            return self.store.get_org_account(account_id).status != "ACTIVE"
+        except NotFound:  # removed from its organization meanwhile: a standalone account
+            return False
 
     @staticmethod
     def _parsed(rows: list[tuple[str, str]]) -> list[tuple[str, Policy]]:
@@ -487,6 +510,10 @@ def _say_what_is_gone(decision: Decision) -> Decision:
     """A denial decided by a stand-in for something gone says so (the generic reason would
     blame an explicit deny nobody wrote)."""
     for m in decision.matched_statements:
+        if m.effect == "Deny" and m.source_id.endswith(CLOSED):
+            return dataclasses.replace(
+                decision, reason=f"the {m.source_id.removesuffix(CLOSED)} is closed, so "
+                "its credentials and resources can no longer be used")
         if m.effect == "Deny" and m.source_id.endswith(UNRESOLVED):
             noun = _UNRESOLVED_NOUNS.get(m.policy_type, "policy")
             what = m.source_id.removesuffix(UNRESOLVED)

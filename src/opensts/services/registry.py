@@ -60,8 +60,28 @@ def load_operations() -> Mapping[tuple[str, str], Operation]:
 
 def _checked(service: str, handler: Handler) -> Handler:
     """IAM and STS report every violated constraint of a request (wire.params)."""
+    if service == "organizations":
+        return _organizations_denials(handler)
     if service not in ("iam", "sts"):
         return handler
     from opensts.wire.params import every_violation
 
     return every_violation(handler)
+
+
+def _organizations_denials(handler: Handler) -> Handler:
+    """Organizations answers a denial as ``AccessDeniedException`` with HTTP 400 (API
+    reference, Common Errors), where IAM and STS answer ``AccessDenied`` with 403: the
+    engine's denials keep their message and take Organizations' code and status."""
+    import functools
+
+    from opensts.errors import AccessDenied, SenderError
+
+    @functools.wraps(handler)
+    def run(ctx: CallContext, params: Params) -> Result:
+        try:
+            return handler(ctx, params)
+        except AccessDenied as denied:
+            raise SenderError(denied.message, code="AccessDeniedException", status=400) from None
+
+    return run

@@ -39,6 +39,7 @@ CACHED = frozenset(
         "get_saml_provider",
         "get_oidc_provider",
         "find_organization_for_account",
+        "get_org_account",  # the authorizer checks the caller's account is not closed
         "find_bucket",  # every S3 request reads its bucket's owner, policy and settings
         "find_api",  # every authorizer hook request reads its API's routes and policy
     }

@@ -125,6 +125,12 @@ def _v10_orgs_and_reports(conn: sa.Connection) -> None:
     _add_column(conn, schema.org_accounts.c.closed)
 
 
+def _v11_settings(conn: sa.Connection) -> None:
+    # Issue 13: account and organization settings (STS token version, IAM root access
+    # features, the organization's resource policy).
+    schema.metadata.create_all(conn, tables=[schema.settings])
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial directory schema", _v1_initial),
     Migration(2, "sign-in sessions and failed-attempt counters", _v2_signin),
@@ -141,6 +147,7 @@ MIGRATIONS: list[Migration] = [
               "aliases and password policies", _v9_iam_extras),
     Migration(10, "organization tags, delegated administrators, credential reports",
               _v10_orgs_and_reports),
+    Migration(11, "account and organization settings", _v11_settings),
 ]
 
 

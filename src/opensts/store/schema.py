@@ -481,3 +481,13 @@ role_deletion_tasks = sa.Table(
     sa.Column("reason", sa.Text),
     sa.Column("created", UtcDateTime, nullable=False),
 )
+
+# Issue 13, migration 11: small settings of an account or organization, one text value
+# per (scope, name): the STS global endpoint token version of an account, the IAM
+# centralized root access features and the resource policy of an organization.
+settings = sa.Table(
+    "settings", metadata,
+    sa.Column("scope", _str(64), primary_key=True),
+    sa.Column("name", _str(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)

@@ -8,6 +8,7 @@ from typing import Any
 
 from opensts.directory.records import Page
 from opensts.services.context import CallContext
+from opensts.services.iam import root_access
 from opensts.services.iam.common import (
     ATTACHED_POLICIES,
     INLINE_SIZE,
@@ -85,7 +86,8 @@ def get_account_summary(ctx: CallContext, params: Params) -> dict[str, Any]:
         "ServerCertificates": store.count_server_certificates(acct),
         "AccountSigningCertificatesPresent": 1 if store.list_signing_certificates(acct, None)
         else 0,
-        "GlobalEndpointTokenVersion": 1,
+        # SetSecurityTokenServicePreferences: 1 (v1Token, the default) or 2 (v2Token).
+        "GlobalEndpointTokenVersion": root_access.token_version(ctx, acct),
         **QUOTAS,
     }
     return {"SummaryMap": EntryMap(summary)}

@@ -27,6 +27,7 @@ from opensts.services.iam.common import (
     every,
     render_tags,
 )
+from opensts.services.iam.instance_profiles import profile_dict
 from opensts.services.registry import operation
 from opensts.wire.params import Params, validation_error
 
@@ -97,8 +98,9 @@ def _role(ctx: CallContext, r: Role) -> dict[str, Any]:
     return {"Path": r.path, "RoleName": r.name, "RoleId": r.role_id, "Arn": r.arn,
             "CreateDate": r.created,
             "AssumeRolePolicyDocument": encode_document(r.assume_role_policy),
-            # Instance profiles are not served by this branch of OpenSTS yet.
-            "InstanceProfileList": [],
+            "InstanceProfileList": [profile_dict(p) for p in every(
+                lambda **kw: ctx.runtime.store.list_instance_profiles_for_role(
+                    r.account_id, r.name, **kw))],
             "RolePolicyList": _inline(ctx, "role", r.name),
             "AttachedManagedPolicies": _attached(ctx, "role", r.name),
             "PermissionsBoundary": boundary_dict(r.permissions_boundary),

@@ -19,7 +19,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from opensts.directory.errors import NotFound
-from opensts.directory.records import AccessKey, CredentialReport, User
+from opensts.directory.records import (
+    AccessKey,
+    CredentialReport,
+    LoginProfile,
+    PasswordPolicy,
+    SigningCertificate,
+    User,
+)
 from opensts.errors import SenderError
 from opensts.services.context import CallContext
 from opensts.services.iam.common import account, every
@@ -70,21 +77,45 @@ def _keys(keys: list[AccessKey]) -> list[str]:
     return cells
 
 
-def _user_row(ctx: CallContext, user: User) -> list[str]:
+def _certs(certs: list[SigningCertificate]) -> list[str]:
+    """cert_N_active and cert_N_last_rotated: the first two signing certificates by upload
+    time ("the date and time when the user's signing certificate was created or last
+    changed"; a certificate's body never changes, so its upload time); N/A without one."""
+    cells: list[str] = []
+    slots: list[SigningCertificate | None] = [
+        *sorted(certs, key=lambda c: (c.uploaded, c.certificate_id)), None, None]
+    for cert in slots[:2]:
+        cells += (["false", "N/A"] if cert is None
+                  else [_flag(cert.status == "Active"), _when(cert.uploaded)])
+    return cells
+
+
+def _password(user: User, profile: LoginProfile | None,
+              policy: PasswordPolicy | None) -> list[str]:
+    """password_enabled, password_last_used, password_last_changed and
+    password_next_rotation: the last change is when the current password was set (the
+    profile's creation for a profile made before that was recorded); the next rotation
+    is that plus the account password policy's MaxPasswordAge, N/A without one."""
+    if profile is None:
+        return ["false", "N/A", "N/A", "N/A"]
+    changed = profile.password_changed or profile.created
+    age = policy.max_password_age if policy is not None else None
+    rotation = _when(changed + timedelta(days=age)) if age else "N/A"
+    return ["true", _when(user.password_last_used, "no_information"), _when(changed),
+            rotation]
+
+
+def _user_row(ctx: CallContext, user: User, policy: PasswordPolicy | None) -> list[str]:
     store = ctx.runtime.store
     try:
-        profile = store.get_login_profile(user.account_id, user.name)
+        profile: LoginProfile | None = store.get_login_profile(user.account_id, user.name)
     except NotFound:
         profile = None
-    if profile is None:
-        password = ["false", "N/A", "N/A", "N/A"]
-    else:
-        password = ["true", _when(user.password_last_used, "no_information"),
-                    _when(profile.created), "N/A"]
     mfa = bool(store.list_mfa_devices_for_user(user.account_id, user.name))
     keys = store.list_access_keys(user.account_id, user.name)
-    return [user.name, user.arn, _when(user.created), *password, _flag(mfa), *_keys(keys),
-            "false", "N/A", "false", "N/A"]
+    certs = store.list_signing_certificates(user.account_id, user.name)
+    return [user.name, user.arn, _when(user.created), *_password(user, profile, policy),
+            _flag(mfa), *_keys(keys), *_certs(certs)]
 
 
 def build_report(ctx: CallContext, acct: str) -> str:
@@ -93,13 +124,14 @@ def build_report(ctx: CallContext, acct: str) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
     root = store.get_account(acct)
+    policy = store.find_password_policy(acct)
     writer.writerow(["<root_account>", f"arn:aws:iam::{acct}:root", _when(root.created),
                      "not_supported", "no_information", "not_supported", "not_supported",
                      "false", *_keys(store.list_access_keys(acct, None)),
-                     "false", "N/A", "false", "N/A"])
+                     *_certs(store.list_signing_certificates(acct, None))])
     users = every(lambda **kw: store.list_users(acct, **kw))
     for user in sorted(users, key=lambda u: u.name.lower()):
-        writer.writerow(_user_row(ctx, user))
+        writer.writerow(_user_row(ctx, user, policy))
     return out.getvalue().rstrip("\n")
 
 

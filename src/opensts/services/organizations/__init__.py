@@ -11,7 +11,7 @@ SERVICE_CONTROL_POLICY type is enabled on the root; ``FullAWSAccess`` is attache
 root, every OU and every account, as AWS does.
 """
 
-from opensts.services.organizations import delegation, tags
+from opensts.services.organizations import delegation, features, tags
 from opensts.services.organizations.accounts import (
     close_account,
     create_account,
@@ -71,6 +71,7 @@ __all__ = [
     "detach_policy",
     "disable_policy_type",
     "enable_policy_type",
+    "features",
     "list_accounts",
     "list_accounts_for_parent",
     "list_children",

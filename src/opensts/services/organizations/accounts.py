@@ -36,6 +36,7 @@ from opensts.services.organizations.common import (
     in_org,
     management_only,
     management_org,
+    page,
     status_view,
     text,
 )
@@ -140,7 +141,7 @@ def describe_create_account_status(ctx: CallContext, params: Params) -> dict[str
 def list_accounts(ctx: CallContext, params: Params) -> dict[str, Any]:
     org = management_org(ctx, "ListAccounts")
     members = ctx.runtime.store.list_org_accounts(org.org_id)
-    return {"Accounts": [account_view(m) for m in members]}
+    return page(params, list(members), lambda m: m.account_id, "Accounts", account_view)
 
 
 @operation("organizations", "DescribeAccount", read_only=True)

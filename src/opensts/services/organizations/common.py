@@ -375,8 +375,24 @@ def target_arn(ctx: CallContext, org: Organization, target_id: str,
     store = ctx.runtime.store
     if ACCOUNT_ID.fullmatch(target_id):
         return in_org(store.get_org_account, target_id, org, missing).arn
+    if target_id.startswith("rp-"):
+        found = resource_policy_of(ctx, org)
+        if found is None or found["Id"] != target_id:
+            raise missing
+        return found["Arn"]
     if target_id.startswith("p-"):
         stored = f"{target_id}-{org.org_id}" if target_id in MANAGED_IDS else target_id
         return in_org(store.get_org_policy, stored, org, missing).arn
     return in_org(store.get_org_unit, target_id, org, missing).arn
 
+
+
+# -- issue 13: the organization's resource policy (PutResourcePolicy) -----------------------
+RESOURCE_POLICY = "organizations_resource_policy"  # the setting holding it, JSON
+RP_ID = re.compile(r"rp-[0-9a-zA-Z_]{4,128}")
+
+
+def resource_policy_of(ctx: CallContext, org: Organization) -> dict[str, str] | None:
+    """The organization's resource policy: its Id, Arn and Content; None without one."""
+    stored = ctx.runtime.store.find_setting(org.org_id, RESOURCE_POLICY)
+    return None if stored is None else dict(json.loads(stored))

@@ -20,6 +20,7 @@ from opensts.services.organizations.common import (
     management_org,
     org_of,
     organization_view,
+    page,
     policy_type,
     random,
     root_view,
@@ -97,7 +98,8 @@ def describe_organization(ctx: CallContext, params: Params) -> dict[str, Any]:
 @operation("organizations", "ListRoots", read_only=True)
 def list_roots(ctx: CallContext, params: Params) -> dict[str, Any]:
     org = management_org(ctx, "ListRoots")
-    return {"Roots": [root_view(ctx.runtime.store.get_org_unit(org.root_id))]}
+    roots = [ctx.runtime.store.get_org_unit(org.root_id)]
+    return page(params, roots, lambda r: r.unit_id, "Roots", root_view)
 
 
 @operation("organizations", "EnablePolicyType")

@@ -126,6 +126,15 @@ def attach_policy(ctx: CallContext, params: Params) -> None:
     policy = find_policy(ctx, org, text(params, "PolicyId") or "")
     target = text(params, "TargetId") or ""
     check_target(ctx, org, target)
+    if policy.type not in ctx.runtime.store.get_org_unit(org.root_id).enabled_policy_types:
+        # API_AttachPolicy: PolicyTypeNotEnabledException, "The specified policy type isn't
+        # currently enabled in this root."
+        raise error(
+            "PolicyTypeNotEnabledException",
+            "The specified policy type isn't currently enabled in this root. You can't "
+            "attach policies of the specified type to entities in a root until you enable "
+            "that type in the root.",
+        )
     try:
         ctx.runtime.store.attach_org_policy(policy.policy_id, target)
     except AlreadyExists:
@@ -168,7 +177,7 @@ def list_policies(ctx: CallContext, params: Params) -> dict[str, Any]:
     ):
         ensure_managed(ctx, org, kind)
     policies = ctx.runtime.store.list_org_policies(org.org_id, kind.name)
-    return {"Policies": [{**policy_summary(p), "Id": public_policy_id(p)} for p in policies]}
+    return page(params, list(policies), public_policy_id, "Policies", _listed)
 
 
 @operation("organizations", "ListPoliciesForTarget", read_only=True)
@@ -178,7 +187,11 @@ def list_policies_for_target(ctx: CallContext, params: Params) -> dict[str, Any]
     kind = policy_type(text(params, "Filter"))
     check_target(ctx, org, target)
     policies = ctx.runtime.store.list_org_policies_for_target(target, kind.name)
-    return {"Policies": [{**policy_summary(p), "Id": public_policy_id(p)} for p in policies]}
+    return page(params, list(policies), public_policy_id, "Policies", _listed)
+
+
+def _listed(policy: OrgPolicy) -> dict[str, Any]:
+    return {**policy_summary(policy), "Id": public_policy_id(policy)}
 
 
 @operation("organizations", "ListTargetsForPolicy", read_only=True)

@@ -15,6 +15,7 @@ from opensts.services.organizations.common import (
     OU_ID,
     POLICY_ID,
     ROOT_ID,
+    RP_ID,
     error,
     id_param,
     management_only,
@@ -30,7 +31,8 @@ TAGS_MAX = 50
 def _resource(ctx: CallContext, params: Params, action: str,
               context: dict[str, str | list[str]] | None = None) -> tuple[Organization, str]:
     org = management_only(ctx)
-    resource_id = id_param(params, "ResourceId", ROOT_ID, ACCOUNT_ID, OU_ID, POLICY_ID) or ""
+    resource_id = id_param(params, "ResourceId", ROOT_ID, ACCOUNT_ID, OU_ID, POLICY_ID,
+                                  RP_ID) or ""
     ctx.audit.request_parameters = {"resourceId": resource_id}
     missing = error("TargetNotFoundException",
                     "We can't find a root, OU, account, or policy with the TargetId that you "
