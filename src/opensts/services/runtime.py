@@ -35,6 +35,10 @@ class Runtime:
     # When this node last recorded each access key's use (GetAccessKeyLastUsed).
     key_last_recorded: dict[str, float] = field(default_factory=dict, repr=False)
 
+    def keys_due(self) -> bool:
+        """Whether the next :meth:`refresh_keys` reads the store (it never runs inline)."""
+        return time.monotonic() - self._keys_checked >= self.key_refresh_seconds
+
     def refresh_keys(self) -> None:
         now = time.monotonic()
         if now - self._keys_checked < self.key_refresh_seconds:

@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl
 from opensts import safejson
 from opensts.audit.events import build_event, cross_account_copy
 from opensts.errors import AwsError, InternalFailure, InvalidAction, RequestEntityTooLarge
+from opensts.services import inline
 from opensts.services.authn import authenticate, check_session_scope
 from opensts.services.context import AuditRecord, CallContext, Caller, RequestMeta
 from opensts.services.registry import Operation, Result
@@ -50,6 +51,18 @@ JSON_ERROR_CODES = {
     "IncompleteSignature": "IncompleteSignatureException",
 }
 JSON_SERVICES = frozenset(JSON_TARGET_PREFIXES.values())
+# Operations tried inline first (services.inline): their only I/O is the store, and with a
+# warm cache they make none. Others (outbound fetches, uncached IAM reads) go to a thread.
+INLINE_OPERATIONS = frozenset(
+    {
+        ("sts", "AssumeRole"),
+        ("sts", "GetCallerIdentity"),
+        ("sts", "GetSessionToken"),
+        ("sts", "GetFederationToken"),
+        ("sts", "GetAccessKeyInfo"),
+        ("sts", "DecodeAuthorizationMessage"),
+    }
+)
 
 
 @dataclass
@@ -74,6 +87,8 @@ class AwsEndpoint:
     def __init__(self, runtime: Runtime, operations: Mapping[tuple[str, str], Operation]):
         self.runtime = runtime
         self.operations = operations
+        # Inline attempts are safe only over a store that fences its I/O off.
+        self._inline = isinstance(runtime.store, inline.GuardedCachingStore)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = str(uuid.uuid4())
@@ -118,21 +133,30 @@ class AwsEndpoint:
                     else f"Unknown operation {target}"
                 )
             state = _CallState(caller=None, meta=meta)
+            call = (scope["method"], raw_path, raw_query, headers, body)
             try:
                 # Authentication and the handler touch the store and, for web identity,
                 # the IdP: run them off the event loop so a slow call never stalls others.
-                result = await asyncio.to_thread(
-                    self._run,
-                    operation,
-                    params,
-                    record,
-                    state,
-                    scope["method"],
-                    raw_path,
-                    raw_query,
-                    headers,
-                    body,
-                )
+                # Calls that need no I/O (warm cache) run inline; an attempt that would
+                # reach the database is abandoned before it does and re-run in a thread
+                # from scratch, with a fresh audit record and state (services.inline).
+                if self._inline and (operation.service, operation.name) in INLINE_OPERATIONS and not (
+                    self.runtime.keys_due()
+                ):
+                    try:
+                        result = inline.attempt(
+                            self._run, operation, params, record, state, *call
+                        )
+                    except inline.NeedsIO:
+                        record = AuditRecord()
+                        state = _CallState(caller=None, meta=meta)
+                        result = await asyncio.to_thread(
+                            self._run, operation, params, record, state, *call
+                        )
+                else:
+                    result = await asyncio.to_thread(
+                        self._run, operation, params, record, state, *call
+                    )
             finally:
                 caller, meta = state.caller, state.meta
         except AwsError as error:
