@@ -36,7 +36,7 @@ T = TypeVar("T")
 _state = threading.local()
 
 
-class NeedsIO(BaseException):  # noqa: N818 (a signal, not an error)
+class NeedsIO(BaseException):
     """Raised inside an inline attempt at the first call that would reach the database."""
 
 
