@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -17,6 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
+
+import orjson
 
 from opensts import safejson
 from opensts.audit.events import build_event, cross_account_copy
@@ -140,9 +141,8 @@ class AwsEndpoint:
                 # Calls that need no I/O (warm cache) run inline; an attempt that would
                 # reach the database is abandoned before it does and re-run in a thread
                 # from scratch, with a fresh audit record and state (services.inline).
-                if self._inline and (operation.service, operation.name) in INLINE_OPERATIONS and not (
-                    self.runtime.keys_due()
-                ):
+                key = (operation.service, operation.name)
+                if self._inline and key in INLINE_OPERATIONS and not self.runtime.keys_due():
                     try:
                         result = inline.attempt(
                             self._run, operation, params, record, state, *call
@@ -165,9 +165,9 @@ class AwsEndpoint:
             return
         except Exception:
             log.exception("unhandled error in %s:%s (request %s)", service, action, request_id)
-            error = InternalFailure("We encountered an internal error. Please try again.")
-            await self._audit(service, action, meta, caller, record, operation, error)
-            await self._error(send, error, namespace, request_id, json_protocol)
+            failure = InternalFailure("We encountered an internal error. Please try again.")
+            await self._audit(service, action, meta, caller, record, operation, failure)
+            await self._error(send, failure, namespace, request_id, json_protocol)
             return
         if not await self._audit(service, action, meta, caller, record, operation, None):
             # Fail closed: a call whose audit event cannot be made durable is not answered
@@ -180,7 +180,9 @@ class AwsEndpoint:
             await self._error(send, unavailable, namespace, request_id, json_protocol)
             return
         if json_protocol:
-            payload = json.dumps(result or {}, default=_json_default).encode()
+            payload = orjson.dumps(
+                result or {}, default=_json_default, option=orjson.OPT_PASSTHROUGH_DATETIME
+            )
             await _respond(send, 200, payload, b"application/x-amz-json-1.1", request_id)
         else:
             payload = xml.success(action, namespace, result, request_id)
@@ -233,7 +235,8 @@ class AwsEndpoint:
             )
             check_session_scope(state.caller, operation.service, operation.name)
             region = "us-east-1" if signed.region == "aws-global" else signed.region
-            state.meta = meta = dataclasses.replace(meta, region=region)
+            if region != meta.region:
+                state.meta = meta = dataclasses.replace(meta, region=region)
         ctx = CallContext(self.runtime, state.caller, meta, record)
         return operation.handler(ctx, params)
 
@@ -243,7 +246,9 @@ class AwsEndpoint:
         # Percent-encodings must decode as UTF-8 (errors="strict"): replacing bad bytes would
         # change the value, and UTF-8-encoded lone surrogates must not reach the store.
         try:
-            pairs = parse_qsl(raw_query, keep_blank_values=True, errors="strict")
+            pairs = (
+                parse_qsl(raw_query, keep_blank_values=True, errors="strict") if raw_query else []
+            )
             if method == "POST":
                 content_type = headers.get("content-type", "")
                 if body and content_type.startswith("application/x-www-form-urlencoded"):
@@ -314,7 +319,7 @@ class AwsEndpoint:
     ) -> None:
         if json_protocol:
             code = JSON_ERROR_CODES.get(error.code, error.code)
-            payload = json.dumps({"__type": code, "message": error.message}).encode()
+            payload = orjson.dumps({"__type": code, "message": error.message})
             await _respond(send, error.status, payload, b"application/x-amz-json-1.1", request_id)
         else:
             payload = xml.error(namespace, error.code, error.message, error.fault, request_id)
