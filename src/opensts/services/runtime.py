@@ -43,6 +43,10 @@ class Runtime:
         now = time.monotonic()
         if now - self._keys_checked < self.key_refresh_seconds:
             return
+        from opensts.services.inline import NeedsIO, inline_active
+
+        if inline_active():
+            raise NeedsIO("refresh_keys")  # before the mark below: the re-run must refresh
         self._keys_checked = now
         from opensts.services.bootstrap import keyring_changed, load_keyring
 
