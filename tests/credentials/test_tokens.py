@@ -94,7 +94,9 @@ def test_tokens_for_same_claims_differ(ring: KeyRing) -> None:
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text() | st.floats(allow_nan=False),
+    # JSON as RFC 8259 interoperates (orjson): 64-bit integers, finite floats.
+    st.none() | st.booleans() | st.integers(min_value=-(2**63), max_value=2**63 - 1)
+    | st.text() | st.floats(allow_nan=False, allow_infinity=False),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
     max_leaves=20,
 )
@@ -212,8 +214,21 @@ def test_forged_wrong_version_rejected(keys: list[tuple[str, bytes]]) -> None:
     key_id, key = keys[0]
     ring = KeyRing([(key_id, key)], primary=key_id)
     assert ring.unseal(_forge(key_id, key, zlib.compress(b'{"a":1}'))) == {"a": 1}
+    assert ring.unseal(_forge(key_id, key, b'{"a":1}', version=2)) == {"a": 1}  # plain
     with pytest.raises(InvalidToken):
         ring.unseal(_forge(key_id, key, zlib.compress(b'{"a":1}'), version=2))
+    with pytest.raises(InvalidToken):
+        ring.unseal(_forge(key_id, key, b'{"a":1}', version=3))
+
+
+def test_small_claims_plain_large_compressed(ring: KeyRing) -> None:
+    small = {"a": "x" * 100}
+    large = {"a": "x" * 4000}
+    assert _unb64(ring.seal(small))[0] == 2
+    assert _unb64(ring.seal(large))[0] == 1
+    assert len(ring.seal(large)) < 1000  # compressed
+    assert ring.unseal(ring.seal(small)) == small
+    assert ring.unseal(ring.seal(large)) == large
 
 
 @pytest.mark.parametrize(
@@ -291,13 +306,11 @@ def test_seal_rejects_non_json(ring: KeyRing) -> None:
 
 
 def test_claims_json_is_compact(ring: KeyRing, keys: list[tuple[str, bytes]]) -> None:
-    """Compact JSON + zlib: a token's plaintext is the compressed compact encoding."""
+    """Compact JSON: a small claim set's plaintext is the compact encoding (version 2)."""
     key_id, key = keys[0]
     raw = _unb64(ring.seal({"a": [1, 2], "b": "x"}))
     header_len = 2 + len(key_id)
     nonce = raw[header_len : header_len + 12]
     plaintext = AESGCM(key).decrypt(nonce, raw[header_len + 12 :], raw[:header_len])
-    assert (
-        zlib.decompress(plaintext)
-        == json.dumps({"a": [1, 2], "b": "x"}, separators=(",", ":")).encode()
-    )
+    assert raw[0] == 2
+    assert plaintext == json.dumps({"a": [1, 2], "b": "x"}, separators=(",", ":")).encode()

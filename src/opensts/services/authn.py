@@ -84,8 +84,10 @@ def _record_use(runtime: Runtime, key_id: str, service: str, region: str, now: d
     stamp = now.timestamp()
     if stamp - runtime.key_last_recorded.get(key_id, 0.0) < LAST_USED_GRANULARITY_SECONDS:
         return
-    runtime.key_last_recorded[key_id] = stamp
+    # The write first: in an inline attempt (services.inline) it raises NeedsIO before
+    # anything changed, and the re-run in a thread must still see the mark unset.
     runtime.store.record_access_key_use(key_id, AccessKeyLastUsed(now, service, region))
+    runtime.key_last_recorded[key_id] = stamp
 
 
 def check_session_scope(caller: Caller, service: str, action: str) -> None:

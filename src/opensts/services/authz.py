@@ -8,10 +8,13 @@ that knows how a :class:`Caller` maps onto an IAM principal.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+
+import orjson
 
 from opensts.credentials.tokens import KeyRing
 from opensts.directory.errors import NotFound
@@ -91,6 +94,9 @@ class Authorizer:
         self.store = store
         self.keyring = keyring
         self._allow_all = parse_policy(ALLOW_ALL, PolicyKind.IDENTITY)
+        self._memo: tuple[int, dict[tuple[Any, ...], tuple[PolicySet, dict[str, str]]]] = (
+            -1, {}
+        )
 
     # -- the principal -------------------------------------------------------------------
 
@@ -133,7 +139,32 @@ class Authorizer:
             return self._unresolved(arn, kind)
 
     def policies(self, caller: Caller) -> tuple[PolicySet, dict[str, str]]:
-        """The caller's policy set and its principal tags (for ``aws:PrincipalTag``)."""
+        """The caller's policy set and its principal tags (for ``aws:PrincipalTag``).
+
+        Memoised per store generation: every committed directory change moves it (see
+        ``store.cache``), and it is read, as the cache reads it, before the data, so an
+        entry made under generation *g* is at least as new as *g*. The key is everything
+        about the caller the set depends on (claims included). Callers get a shallow copy
+        (``decide`` sets the resource and RCPs on it); the memoised lists are tuples.
+        """
+        current = getattr(self.store, "_current_generation", None)
+        if current is None:  # a plain store (tests, tools): nothing to key on
+            return self._policies(caller)
+        generation = current()
+        key = _caller_key(caller)
+        memo = self._memo
+        if memo[0] != generation:
+            memo = self._memo = (generation, {})
+        hit = memo[1].get(key)
+        if hit is None:
+            found, tags = self._policies(caller)
+            hit = (_frozen_set(found), tags)
+            if len(memo[1]) >= MEMO_ENTRIES:
+                memo[1].clear()
+            memo[1][key] = hit
+        return copy.copy(hit[0]), dict(hit[1])
+
+    def _policies(self, caller: Caller) -> tuple[PolicySet, dict[str, str]]:
         claims = caller.session or {}
         account = caller.account_id
         identity: list[tuple[str, Policy]] = []
@@ -477,6 +508,32 @@ class Authorizer:
             context=dict(context),
         )
         return evaluate(request, policies)
+
+
+MEMO_ENTRIES = 4096
+
+
+def _caller_key(caller: Caller) -> tuple[Any, ...]:
+    claims = caller.session
+    return (
+        caller.type,
+        caller.account_id,
+        caller.arn,
+        caller.principal_id,
+        caller.access_key_id,
+        caller.user_name,
+        orjson.dumps(claims, option=orjson.OPT_SORT_KEYS) if claims is not None else None,
+    )
+
+
+def _frozen_set(policies: PolicySet) -> PolicySet:
+    """``policies`` with tuples for lists, so a copy shared from the memo cannot change."""
+    return dataclasses.replace(
+        policies,
+        identity=tuple(policies.identity),
+        session=None if policies.session is None else tuple(policies.session),
+        scps=tuple(tuple(level) for level in policies.scps),
+    )
 
 
 def _user_id(caller: Caller) -> str | None:

@@ -35,10 +35,18 @@ class Runtime:
     # When this node last recorded each access key's use (GetAccessKeyLastUsed).
     key_last_recorded: dict[str, float] = field(default_factory=dict, repr=False)
 
+    def keys_due(self) -> bool:
+        """Whether the next :meth:`refresh_keys` reads the store (it never runs inline)."""
+        return time.monotonic() - self._keys_checked >= self.key_refresh_seconds
+
     def refresh_keys(self) -> None:
         now = time.monotonic()
         if now - self._keys_checked < self.key_refresh_seconds:
             return
+        from opensts.services.inline import NeedsIO, inline_active
+
+        if inline_active():
+            raise NeedsIO("refresh_keys")  # before the mark below: the re-run must refresh
         self._keys_checked = now
         from opensts.services.bootstrap import keyring_changed, load_keyring
 

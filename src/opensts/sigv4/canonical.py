@@ -63,7 +63,9 @@ def remove_dot_segments(path: str) -> str:
 
 def canonical_uri(raw_path: str, *, normalize: bool = True) -> str:
     """The CanonicalURI of ``raw_path`` (the request-target path exactly as received)."""
-    path = raw_path or "/"
+    if raw_path == "/" or not raw_path:
+        return "/"  # the query APIs' path: nothing to normalise or encode
+    path = raw_path
     if normalize:
         path = remove_dot_segments(path)
     return uri_encode(path, keep_slash=True)

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from functools import cached_property
 
 from opensts.sigv4.canonical import query_pairs
 from opensts.sigv4.errors import IncompleteSignature
@@ -65,7 +66,7 @@ class SignedRequest:
     terminator: str = "aws4_request"
     region_set: tuple[str, ...] | None = None
 
-    @property
+    @cached_property
     def timestamp(self) -> str:
         """``amz_date`` in ISO 8601 basic format, as it appears in the string to sign."""
         return format_amz_date(self.amz_date)
@@ -78,7 +79,8 @@ class SignedRequest:
 
 
 def format_amz_date(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    m = moment.astimezone(UTC)
+    return f"{m.year:04d}{m.month:02d}{m.day:02d}T{m.hour:02d}{m.minute:02d}{m.second:02d}Z"
 
 
 def parse_amz_date(raw: str) -> datetime:
@@ -86,7 +88,11 @@ def parse_amz_date(raw: str) -> datetime:
     value = raw.strip()
     if _AMZ_DATE.fullmatch(value):
         try:
-            return datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+            # strptime's own checks (field ranges) without its locale machinery.
+            return datetime(
+                int(value[0:4]), int(value[4:6]), int(value[6:8]),
+                int(value[9:11]), int(value[11:13]), int(value[13:15]), tzinfo=UTC,
+            )
         except ValueError:
             pass
     raise IncompleteSignature(
@@ -108,7 +114,11 @@ def parse_request(
     ``method`` and ``raw_path`` are accepted for symmetry with ``verify`` and not needed.
     """
     del method, raw_path
-    auth = _header_values(headers, "authorization")
+    # One pass over the headers (names lowered once) for every lookup below.
+    index: dict[str, list[str]] = {}
+    for key, value in headers:
+        index.setdefault(key.lower(), []).append(value)
+    auth = index.get("authorization", [])
     pairs = query_pairs(raw_query)
     params: dict[str, list[str]] = {}
     for key, value in pairs:
@@ -120,15 +130,15 @@ def parse_request(
             "Signature query string parameter or the Authorization header should be specified"
         )
     if presigned:
-        return _parse_query(params, headers)
+        return _parse_query(params, index)
     if auth:
         if len(auth) > 1:
             raise IncompleteSignature("Only one Authorization header is allowed")
-        return _parse_header(auth[0], headers)
+        return _parse_header(auth[0], index)
     return None
 
 
-def _parse_header(value: str, headers: Sequence[tuple[str, str]]) -> SignedRequest:
+def _parse_header(value: str, headers: dict[str, list[str]]) -> SignedRequest:
     raw = value.strip()
     algorithm, _, rest = raw.partition(" ")
     fields: dict[str, str] = {}
@@ -147,8 +157,8 @@ def _parse_header(value: str, headers: Sequence[tuple[str, str]]) -> SignedReque
     elif algorithm.startswith("AWS4-"):
         raise IncompleteSignature(f"Unsupported AWS 'algorithm': '{algorithm}'")
 
-    amz_dates = _header_values(headers, "x-amz-date")
-    http_dates = _header_values(headers, "date")
+    amz_dates = headers.get("x-amz-date", [])
+    http_dates = headers.get("date", [])
     problems = [
         f"Authorization header requires '{name}' parameter."
         for name in ("Credential", "Signature", "SignedHeaders")
@@ -162,7 +172,7 @@ def _parse_header(value: str, headers: Sequence[tuple[str, str]]) -> SignedReque
         raise IncompleteSignature(" ".join(problems) + f" Authorization={raw}")
 
     moment = parse_amz_date(amz_dates[0]) if amz_dates else _parse_http_date(http_dates[0])
-    tokens = _header_values(headers, "x-amz-security-token")
+    tokens = headers.get("x-amz-security-token", [])
     return _build(
         algorithm=algorithm,
         credential=fields["Credential"],
@@ -172,11 +182,11 @@ def _parse_header(value: str, headers: Sequence[tuple[str, str]]) -> SignedReque
         token=tokens[0] if tokens else None,
         presigned=False,
         expires=None,
-        region_set=_first(_header_values(headers, "x-amz-region-set")),
+        region_set=_first(headers.get("x-amz-region-set", [])),
     )
 
 
-def _parse_query(params: dict[str, list[str]], headers: Sequence[tuple[str, str]]) -> SignedRequest:
+def _parse_query(params: dict[str, list[str]], headers: dict[str, list[str]]) -> SignedRequest:
     missing = [name for name in _QUERY_REQUIRED if not params.get(name, [""])[0]]
     if missing:
         raise IncompleteSignature(
@@ -196,10 +206,10 @@ def _parse_query(params: dict[str, list[str]], headers: Sequence[tuple[str, str]
         expires = _parse_expires(params["X-Amz-Expires"][0])
     token = _first(params.get("X-Amz-Security-Token", []))
     if token is None:
-        token = _first(_header_values(headers, "x-amz-security-token"))
+        token = _first(headers.get("x-amz-security-token", []))
     region_set = _first(params.get("X-Amz-Region-Set", []))
     if region_set is None:
-        region_set = _first(_header_values(headers, "x-amz-region-set"))
+        region_set = _first(headers.get("x-amz-region-set", []))
     return _build(
         algorithm=algorithm,
         credential=params["X-Amz-Credential"][0],

@@ -19,11 +19,11 @@ from opensts.services.bootstrap import (
     load_keyring,
     utcnow,
 )
+from opensts.services.inline import GuardedCachingStore
 from opensts.services.registry import load_operations
 from opensts.services.runtime import Runtime
 from opensts.sigv4 import SigningKeyCache
 from opensts.store import open_store
-from opensts.store.cache import CachingStore
 from opensts.web import proxy
 from opensts.web.asgi import Receive, Scope, Send
 from opensts.web.authorizer import PREFIX as AUTHORIZE_PREFIX
@@ -38,7 +38,8 @@ def build_runtime(settings: Settings) -> tuple[Runtime, FirstStart | None]:
     # Hot-path reads are cached per store generation; writes through this process are
     # visible at once, other nodes' within cache_staleness_seconds (IAM is eventually
     # consistent on AWS too).
-    store = CachingStore(
+    # GuardedCachingStore: a CachingStore whose misses can be fenced off (services.inline).
+    store = GuardedCachingStore(
         open_store(settings.database_url), max_staleness=settings.cache_staleness_seconds
     )
     box = SecretBox(settings.master_key)

@@ -164,6 +164,9 @@ class Params:
         max_items: builtins.int | None = None,
     ) -> list[dict[builtins.str, builtins.str]]:
         """``Name.member.N.Field`` structures in N order; absent fields are omitted."""
+        prefix = f"{name}.member."
+        if not any(key.startswith(prefix) for key in self._items):
+            return []  # the common case (no such list): one scan, not one per field
         wanted = tuple(fields)
         rows: dict[int, dict[str, str]] = {}
         for field in wanted:

@@ -20,8 +20,17 @@ from xml.sax.saxutils import escape
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
+# One search tells whether a value needs any work at all (most need none).
+# (One character class: the XML-safe ranges without "&" 0x26, "<" 0x3c and ">" 0x3e.)
+_SPECIAL = re.compile(
+    "[^\t\n\r\x20-\x25\x27-\x3b\x3d\x3f-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+)
+
+
 def text(value: str) -> str:
     """Escape for element content."""
+    if not _SPECIAL.search(value):
+        return value
     if _NOT_XML.search(value):
         value = _NOT_XML.sub("\ufffd", value)
     return escape(value)
@@ -33,13 +42,22 @@ IAM_NAMESPACE = "https://iam.amazonaws.com/doc/2010-05-08/"
 
 def iso8601(moment: datetime) -> str:
     """AWS's timestamp form: ``2026-11-25T17:00:00Z`` (UTC, no sub-second digits)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    m = moment.astimezone(UTC)
+    return f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}Z"
 
 
 def _render_value(out: list[str], value: Any) -> None:
     if isinstance(value, Mapping):
         for key, child in value.items():
-            _render_element(out, key, child)
+            kind = type(child)
+            # Leaves inline (exact types only: bool is not int here, str subclasses go the
+            # general way), everything else through _render_element.
+            if kind is str:
+                out.append(f"<{key}>{text(child)}</{key}>")
+            elif kind is int:
+                out.append(f"<{key}>{child}</{key}>")
+            else:
+                _render_element(out, key, child)
     elif isinstance(value, list | tuple):
         for item in value:
             _render_element(out, "member", item)
