@@ -128,6 +128,10 @@ def start_opensts(workdir: Path, cpu: int | None,
     }
     command = [str(BIN / "opensts"), "serve", "--port", str(port), "--data-dir",
                str(workdir / "data")]
+    workers = (extra_env or {}).get("OPENSTS_BENCH_WORKERS")
+    if workers:
+        command += ["--workers", workers]
+    workdir.mkdir(parents=True, exist_ok=True)
     server = _start("opensts", port, pinned(command, cpu), workdir, env)
     server.wait_ready("/health")
     return server

@@ -217,6 +217,12 @@ def report_ratios(rows: list[Row]) -> dict[str, float]:
                 by_cpu = cpu[("moto", operation)] / cpu[("opensts", operation)]
                 ratios[f"{operation}/moto-cpu"] = by_cpu
                 print(f"{operation:<18} by CPU per request      = {by_cpu:6.1f}x")
+    for operation in OPERATIONS:
+        ours, base = cpu.get(("opensts", operation)), cpu.get(("base", operation))
+        if ours and base:
+            ratios[f"{operation}/base-cpu"] = ours / base
+            print(f"{operation:<18} OpenSTS / base CPU per request = {ours / base:5.2f}  "
+                  f"(req/s {rps[('opensts', operation)] / rps[('base', operation)]:.2f}x)")
     return ratios
 
 
@@ -237,7 +243,16 @@ def start_targets(names: list[str], args: argparse.Namespace, workdir: Path) -> 
     try:
         for name in names:
             if name == "opensts":
-                server = start_opensts(workdir, args.server_cpu)
+                server = start_opensts(workdir, args.server_cpu, extra_env=args.server_env)
+                targets.append(Target(name, server, None, True))
+                targets[-1].caller = set_up(server.endpoint, ROOT_KEY, ROOT_SECRET)
+            elif name == "base":  # the same server from another source tree (--base-src)
+                if args.base_src is None:
+                    raise ServerError("the base target needs --base-src")
+                path = os.pathsep.join([str(args.base_src / "src"), str(args.base_src)])
+                server = start_opensts(workdir / "base", args.server_cpu,
+                                       extra_env={**args.server_env, "PYTHONPATH": path})
+                server.name = "base"
                 targets.append(Target(name, server, None, True))
                 targets[-1].caller = set_up(server.endpoint, ROOT_KEY, ROOT_SECRET)
             elif name == "empty":
@@ -315,7 +330,12 @@ def main() -> int:
                         help="pre-signed requests per operation (default 1000)")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--targets", default="opensts,empty,moto",
-                        help="comma-separated subset of opensts,empty,moto")
+                        help="comma-separated subset of opensts,empty,moto,base")
+    parser.add_argument("--base-src", type=Path,
+                        help="a source tree (with src/) for the 'base' target: the same "
+                        "server at another commit, measured in the same run")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="opensts serve --workers N for the opensts and base targets")
     parser.add_argument("--pin", action="store_true",
                         help="pin servers to CPU 0 and wrk to CPU 1 (on a quiet machine)")
     parser.add_argument("--moto-venv", type=Path, default=Path(tempfile.gettempdir())
@@ -330,6 +350,7 @@ def main() -> int:
     pin = args.pin and (os.cpu_count() or 1) >= 2
     args.server_cpu = 0 if pin else None
     args.load_cpu = 1 if pin else None
+    args.server_env = {"OPENSTS_BENCH_WORKERS": str(args.workers)} if args.workers > 1 else {}
 
     workdir = Path(tempfile.mkdtemp(prefix="opensts-bench-"))
     print(f"OpenSTS server benchmark: {describe_machine(workdir)}")
