@@ -19,6 +19,7 @@ so "audit cost flat as the log grows" can be read off two runs (``--existing-mb 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import shutil
@@ -95,15 +96,16 @@ def child(directory: Path, events: int, concurrency: int) -> dict[str, float]:
 
 
 def fill(directory: Path, megabytes: int, rotate_at: int) -> None:
-    """``megabytes`` of past events: today's live file up to ``rotate_at`` (or all of it when
-    nothing rotates), the rest as an older day's segments."""
+    """``megabytes`` of past events: today's live file up to 64 MB under ``rotate_at`` (so
+    the run itself does not rotate), the rest as an older day's compressed segments (gzip
+    members of one compressed chunk, concatenated: what the log writes, made quickly)."""
     directory.mkdir(parents=True, exist_ok=True)
     line = json.dumps({"eventVersion": "1.08", "eventTime": "2026-12-03T00:00:00Z",
                        "eventName": "AssumeRole", "padding": "p" * 1400}).encode() + b"\n"
     chunk = line * max(1, (1 << 20) // len(line))
     total = megabytes << 20
     today = time.strftime("%Y-%m-%d", time.gmtime())
-    live = min(total, rotate_at - (4 << 20)) if rotate_at else total
+    live = min(total, rotate_at - (64 << 20)) if rotate_at else total
     with open(directory / f"{today}.jsonl", "wb") as out:
         written = 0
         while written < live:
@@ -112,10 +114,11 @@ def fill(directory: Path, megabytes: int, rotate_at: int) -> None:
     rest, number = total - live, 1
     while rest > 0:
         size = min(rest, rotate_at or rest)
-        with open(directory / f"2026-12-03.{number:04d}.jsonl", "wb") as out:
+        packed = gzip.compress(chunk, compresslevel=1)
+        with open(directory / f"2026-12-03.{number:04d}.jsonl.gz", "wb") as out:
             written = 0
             while written < size:
-                out.write(chunk)
+                out.write(packed)
                 written += len(chunk)
         rest -= size
         number += 1
@@ -170,8 +173,10 @@ def main() -> int:
             syncs = statistics.median(r["syncs"] for r in runs)
             print(f"{label:<10} {wall:>14.1f} {cpu:>13.1f} {syncs:>16.3f}   "
                   + " ".join(f"{r['cpu_us']:.1f}" for r in runs))
-        sizes = sum(p.stat().st_size for p in work.rglob("*") if p.is_file())
-        print(f"(audit dirs hold {sizes / 2**20:.0f} MB)")
+        for label, *_ in variants:
+            files = [p for p in (work / label.replace(" ", "") / "audit").iterdir()]
+            raw = sum(p.stat().st_size for p in files)
+            print(f"  {label}: {len(files)} files, {raw / 2**20:.0f} MB on disk")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
