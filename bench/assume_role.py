@@ -251,7 +251,7 @@ def start_targets(names: list[str], args: argparse.Namespace, workdir: Path) -> 
                     raise ServerError("the base target needs --base-src")
                 path = os.pathsep.join([str(args.base_src / "src"), str(args.base_src)])
                 server = start_opensts(workdir / "base", args.server_cpu,
-                                       extra_env={**args.server_env, "PYTHONPATH": path})
+                                       extra_env={**args.base_env, "PYTHONPATH": path})
                 server.name = "base"
                 targets.append(Target(name, server, None, True))
                 targets[-1].caller = set_up(server.endpoint, ROOT_KEY, ROOT_SECRET)
@@ -335,7 +335,9 @@ def main() -> int:
                         help="a source tree (with src/) for the 'base' target: the same "
                         "server at another commit, measured in the same run")
     parser.add_argument("--workers", type=int, default=1,
-                        help="opensts serve --workers N for the opensts and base targets")
+                        help="opensts serve --workers N for the opensts target")
+    parser.add_argument("--base-workers", type=int, default=1,
+                        help="opensts serve --workers N for the base target")
     parser.add_argument("--pin", action="store_true",
                         help="pin servers to CPU 0 and wrk to CPU 1 (on a quiet machine)")
     parser.add_argument("--moto-venv", type=Path, default=Path(tempfile.gettempdir())
@@ -351,6 +353,8 @@ def main() -> int:
     args.server_cpu = 0 if pin else None
     args.load_cpu = 1 if pin else None
     args.server_env = {"OPENSTS_BENCH_WORKERS": str(args.workers)} if args.workers > 1 else {}
+    args.base_env = ({"OPENSTS_BENCH_WORKERS": str(args.base_workers)}
+                     if args.base_workers > 1 else {})
 
     workdir = Path(tempfile.mkdtemp(prefix="opensts-bench-"))
     print(f"OpenSTS server benchmark: {describe_machine(workdir)}")

@@ -124,6 +124,40 @@ def fill(directory: Path, megabytes: int, rotate_at: int) -> None:
         number += 1
 
 
+def split(args: argparse.Namespace) -> int:
+    """CPU per event with the writers in 1 process, and spread over ``--processes`` N."""
+    work = Path(tempfile.mkdtemp(prefix="opensts-audit-bench-"))
+    results: dict[int, list[tuple[float, float, float]]] = {}
+    try:
+        for round_no in range(args.rounds):
+            for n in (1, args.processes):
+                directory = work / f"{n}-{round_no}" / "audit"
+                env = {**os.environ, "OPENSTS_AUDIT_PER_PROCESS": "1",
+                       "PYTHONPATH": f"{REPO / 'src'}{os.pathsep}{REPO}"}
+                # Each process as loaded as the lone one (N cores, N times the load).
+                each, writers = args.events, args.concurrency
+                children = [subprocess.Popen(
+                    [sys.executable, __file__, "--child", str(directory), "--events", str(each),
+                     "--concurrency", str(writers)], env=env, stdout=subprocess.PIPE, text=True)
+                    for _ in range(n)]
+                outs = [json.loads(c.communicate()[0].splitlines()[-1]) for c in children]
+                cpu = statistics.mean(o["cpu_us"] for o in outs)  # each child: its own events
+                syncs = statistics.mean(o["syncs"] for o in outs)
+                files = len(list(directory.iterdir()))
+                results.setdefault(n, []).append((cpu, syncs, files))
+        print(f"{args.events} events and {args.concurrency} writers per process, one directory, "
+              f"median of {args.rounds}")
+        print(f"{'processes':>9} {'CPU us/event':>13} {'fdatasync/event':>16} {'files':>6}"
+              "   CPU per round")
+        for n, runs in results.items():
+            print(f"{n:>9} {statistics.median(r[0] for r in runs):>13.1f} "
+                  f"{statistics.median(r[1] for r in runs):>16.3f} {runs[0][2]:>6}   "
+                  + " ".join(f"{r[0]:.1f}" for r in runs))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=20000)
@@ -135,11 +169,16 @@ def main() -> int:
                         help="compare --existing-mb 0 with --existing-mb (this tree only)")
     parser.add_argument("--rotate-mb", type=int, default=256,
                         help="OPENSTS_AUDIT_MAX_BYTES for the children, in MB")
+    parser.add_argument("--processes", type=int, default=0,
+                        help="also run the same events and writers split over N processes "
+                        "writing one directory (one file each, as --workers N does)")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(args.child, args.events, args.concurrency)))
         return 0
+    if args.processes:
+        return split(args)
     variants: list[tuple[str, Path, int]] = []
     if args.base_src:
         variants.append(("base", args.base_src, args.existing_mb))

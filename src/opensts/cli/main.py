@@ -113,6 +113,11 @@ def serve(
     runtime.audit.close()
     runtime.store.close()
     os.environ["OPENSTS_DATA_DIR"] = str(data_dir.resolve())
+    # One audit file per worker process (audit/YYYY-MM-DD.w<pid>.jsonl): workers never
+    # serialise on one file; ``opensts audit tail`` merges them by time.
+    from opensts.audit.log import PER_PROCESS_ENV
+
+    os.environ[PER_PROCESS_ENV] = "1"
     uvicorn.run(
         "opensts.web.app:create_app",
         factory=True,

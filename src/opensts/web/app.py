@@ -38,7 +38,10 @@ def build_runtime(settings: Settings) -> tuple[Runtime, FirstStart | None]:
     # visible at once, other nodes' within cache_staleness_seconds (IAM is eventually
     # consistent on AWS too).
     store = CachingStore(
-        open_store(settings.database_url), max_staleness=settings.cache_staleness_seconds
+        open_store(settings.database_url), max_staleness=settings.cache_staleness_seconds,
+        # perf-ops (issue 10): the change journal the --workers processes share, so an IAM
+        # write drops only its account's entries in every worker (store/cache.py).
+        journal=settings.data_dir / "cache" / "journal",
     )
     box = SecretBox(settings.master_key)
     now = utcnow()
