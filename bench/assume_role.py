@@ -300,13 +300,15 @@ def run_rounds(targets: list[Target], args: argparse.Namespace, workdir: Path) -
         for target in targets:
             for operation in OPERATIONS:
                 script = workdir / f"{target.name}-{operation}.lua"
+                connections = (args.base_connections or args.connections) if (
+                    target.name == "base") else args.connections
                 write_wrk_script(script, signed[target.name][operation], args.budget)
                 if round_no == 0 and args.warmup > 0:
                     run_wrk(target.server.endpoint, script, seconds=args.warmup,
-                            connections=args.connections, cpu=args.load_cpu)
+                            connections=connections, cpu=args.load_cpu)
                 before = cpu_seconds(target.server.process.pid)
                 result = run_wrk(target.server.endpoint, script, seconds=args.seconds,
-                                 connections=args.connections, cpu=args.load_cpu)
+                                 connections=connections, cpu=args.load_cpu)
                 used = cpu_seconds(target.server.process.pid) - before
                 cpu_us = used / result.requests * 1e6 if result.requests else 0.0
                 results.setdefault((target.name, operation), []).append((result, cpu_us))
@@ -336,6 +338,8 @@ def main() -> int:
                         "server at another commit, measured in the same run")
     parser.add_argument("--workers", type=int, default=1,
                         help="opensts serve --workers N for the opensts target")
+    parser.add_argument("--base-connections", type=int,
+                        help="wrk connections for the base target (default --connections)")
     parser.add_argument("--base-workers", type=int, default=1,
                         help="opensts serve --workers N for the base target")
     parser.add_argument("--pin", action="store_true",
