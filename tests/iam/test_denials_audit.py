@@ -61,6 +61,21 @@ MUTATIONS: list[tuple[str, str, Any]] = [
         "UserName": n["user"], "Password": "Correct-Horse-9"}),
     ("iam:CreateVirtualMFADevice", "create_virtual_mfa_device", lambda n: {
         "VirtualMFADeviceName": unique("x")}),
+    # issue 13
+    ("iam:CreateInstanceProfile", "create_instance_profile", lambda n: {
+        "InstanceProfileName": unique("x")}),
+    ("iam:CreateAccountAlias", "create_account_alias", lambda n: {
+        "AccountAlias": unique("x").lower()}),
+    ("iam:UpdateAccountPasswordPolicy", "update_account_password_policy", lambda n: {}),
+    ("iam:DeleteAccountPasswordPolicy", "delete_account_password_policy", lambda n: {}),
+    ("iam:UploadSSHPublicKey", "upload_ssh_public_key", lambda n: {
+        "UserName": n["user"], "SSHPublicKeyBody": "ssh-rsa AAAA"}),
+    ("iam:UploadSigningCertificate", "upload_signing_certificate", lambda n: {
+        "UserName": n["user"], "CertificateBody": "x"}),
+    ("iam:CreateServiceSpecificCredential", "create_service_specific_credential", lambda n: {
+        "UserName": n["user"], "ServiceName": "codecommit.amazonaws.com"}),
+    ("iam:UploadServerCertificate", "upload_server_certificate", lambda n: {
+        "ServerCertificateName": unique("x"), "CertificateBody": "x", "PrivateKey": "y"}),
 ]
 
 
@@ -103,9 +118,15 @@ def test_audit_has_parameters_and_no_secrets(iam: Any, server: Any) -> None:
               and name in json.dumps(e.get("requestParameters") or {})]
     names = {e["eventName"] for e in events}
     assert {"CreateUser", "CreateAccessKey", "CreateVirtualMFADevice"} <= names
+    cred = iam.create_service_specific_credential(
+        UserName=name, ServiceName="codecommit.amazonaws.com")["ServiceSpecificCredential"]
+    reset = iam.reset_service_specific_credential(
+        UserName=name, ServiceSpecificCredentialId=cred["ServiceSpecificCredentialId"])
     text = json.dumps(server.audit_events())
     assert key["SecretAccessKey"] not in text
     assert seed not in text
+    assert cred["ServicePassword"] not in text
+    assert reset["ServiceSpecificCredential"]["ServicePassword"] not in text
 
 
 def test_concurrent_create_user_exactly_one_wins(server: Any) -> None:

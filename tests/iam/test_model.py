@@ -47,6 +47,28 @@ def test_patterns_match_the_model() -> None:
     }
     for shape, pattern in expected.items():
         assert shapes[shape]["pattern"] == pattern, shape
+    # issue 13
+    from opensts.services.iam import account_settings, server_certificates, user_credentials
+
+    for shape, pattern in {
+        "accountAliasType": account_settings.ALIAS_TEXT,
+        "certificateBodyType": user_credentials.BODY_TEXT,
+        "publicKeyMaterialType": user_credentials.BODY_TEXT,
+        "certificateIdType": user_credentials.ID_TEXT,
+        "publicKeyIdType": user_credentials.ID_TEXT,
+        "serviceSpecificCredentialId": user_credentials.ID_TEXT,
+        "privateKeyType": server_certificates.PEM_TEXT,
+        "certificateChainType": server_certificates.PEM_TEXT,
+        "instanceProfileNameType": common.NAME_TEXT,
+        "serverCertificateNameType": common.NAME_TEXT,
+    }.items():
+        assert shapes[shape]["pattern"] == pattern, shape
+    assert shapes["statusType"]["enum"] == user_credentials.STATUSES
+    assert (shapes["credentialAgeDays"]["min"], shapes["credentialAgeDays"]["max"]) == (1, 36600)
+    # the password policy's ranges (account_settings.update_account_password_policy)
+    assert [(shapes[n]["min"], shapes[n]["max"]) for n in (
+        "minimumPasswordLengthType", "maxPasswordAgeType", "passwordReusePreventionType")] == [
+        (6, 128), (1, 1095), (1, 24)]
     assert (shapes["arnType"]["min"], shapes["arnType"]["max"]) == (common.ARN_MIN,
                                                                    common.ARN_MAX)
     assert shapes["tagListType"]["max"] == common.TAGS_MAX

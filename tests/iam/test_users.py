@@ -121,7 +121,7 @@ def test_user_tags_and_boundary(iam: Any) -> None:
     boundary = "arn:aws:iam::aws:policy/ReadOnlyAccess"
     iam.put_user_permissions_boundary(UserName=name, PermissionsBoundary=boundary)
     got = iam.get_user(UserName=name)["User"]["PermissionsBoundary"]
-    assert got == {"PermissionsBoundaryType": "PermissionsBoundaryPolicy",
+    assert got == {"PermissionsBoundaryType": "Policy",
                    "PermissionsBoundaryArn": boundary}
     missing = "arn:aws:iam::aws:policy/NoSuchPolicyHere"
     assert error_of(iam.put_user_permissions_boundary, UserName=name,

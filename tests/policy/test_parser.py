@@ -70,7 +70,7 @@ def test_cached_by_text_and_kind():
         (doc(allow(Sid="has space")), "Statement IDs \\(SID\\) must be alpha-numeric"),
         (doc(allow(Sid="A"), allow(Sid="A")), "Statement IDs \\(SID\\) in a single policy must"),
         (
-            doc(allow(Condition={"StringEquals": {"nokey": "x"}})),
+            doc(allow(Condition={"StringEquals": {":nokey": "x"}})),
             "Actions/Conditions must be prefaced by a vendor",
         ),
         (doc(allow(Condition={"StringEquals": {"aws:x": {"a": 1}}})), "Syntax errors in policy."),
@@ -142,3 +142,89 @@ def test_policy_size_ignores_whitespace():
 
 def test_non_string_input():
     bad(None, K.IDENTITY, "Syntax errors")  # type: ignore[arg-type]
+
+
+# -- IAM's legacy parsing, as AWS answers (issue 13, AWS-recorded responses) -------------------
+
+LEGACY = "^The policy failed legacy parsing$"
+
+
+@pytest.mark.parametrize(
+    "resource",
+    [
+        "arn:aws-moon:s3:::bucket",  # unknown partition
+        "arn:aws:iam:us-east-1:123456789012:user/alice",  # a region in an IAM ARN
+        "arn:aws:s3:eu-west-1::bucket",  # a region in an S3 ARN
+        "arn:aws:iam::123456789012:user//alice",  # an empty path segment
+        "arn:aws:iam::123456789012:user",  # no resource path
+        "arn:aws:s3",  # too few segments
+        "arn:aws:iam::123456789012",
+    ],
+)
+def test_iam_refuses_resources_that_fail_legacy_parsing(resource):
+    bad(doc(allow("s3:GetObject", resource)), K.IDENTITY, LEGACY)
+    bad(doc(allow("s3:GetObject", resource)), K.BOUNDARY, LEGACY)
+
+
+@pytest.mark.parametrize(
+    "resource",
+    [
+        "arn:aws:s3:::bucket/*", "arn:aws-cn:s3:::bucket",
+        "arn:aws-us-gov:iam::123456789012:role/x",
+        "arn:*:s3:::bucket", "arn:aws:iam::123456789012:root", "arn:aws:iam::*:role/a/b/*",
+        "arn:aws:iam::123456789012:*", "arn:aws:s3:*", "arn:aws:organizations::*:",
+        "arn:${aws:partition}:s3:::bucket", "arn:aws:s3:::b/${aws:username}/*",
+        "arn:aws:logs:*:*:*", "arn:aws:ec2:us-east-1:123456789012:instance/*",
+    ],
+)
+def test_iam_takes_resources_aws_takes(resource):
+    parse_policy(doc(allow("s3:GetObject", resource)), K.IDENTITY)
+
+
+def test_variables_need_version_2012_in_iam_policies():
+    text = doc(allow("s3:GetObject", "arn:aws:s3:::b/${aws:username}"), version="2008-10-17")
+    bad(text, K.IDENTITY, LEGACY)
+    missing = json.dumps({"Statement": [allow("s3:GetObject", "arn:aws:s3:::b/${aws:username}")]})
+    bad(missing, K.IDENTITY, LEGACY)
+    # Without variables, 2008-10-17 (or no Version) is still taken.
+    parse_policy(doc(allow("s3:GetObject", "arn:aws:s3:::b/x"), version="2008-10-17"), K.IDENTITY)
+
+
+def test_condition_keys_without_a_vendor_are_taken_by_iam():
+    parse_policy(doc(allow(Condition={"StringEquals": {"username": "x"}})), K.IDENTITY)
+
+
+def test_iam_checks_operator_and_value_before_the_key():
+    bad(doc(allow(Condition={"DateLessThan": {":k": "not-a-date"}})), K.IDENTITY, LEGACY)
+    bad(doc(allow(Condition={"DateLessThan": {"aws:CurrentTime": "2020-13-45"}})), K.IDENTITY,
+        LEGACY)
+    bad(doc(allow(Condition={"StringEqualz": {":k": "x"}})), K.IDENTITY,
+        r"^Syntax errors in policy\.$")
+    later = {"DateLessThan": {"aws:CurrentTime": "2030-01-01T00:00:00Z"}}
+    parse_policy(doc(allow(Condition=later)), K.IDENTITY)
+
+
+TRUST_ONLY = ("^Trust Policy statement actions can only be sts:AssumeRole, "
+              "sts:AssumeRoleWithSAML,  and sts:AssumeRoleWithWebIdentity$")
+
+
+def _trust(action):
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": action}]})
+
+
+@pytest.mark.parametrize("action", ["s3:GetObject", "sts:NoSuchThing", ["sts:AssumeRole", "iam:*"]])
+def test_trust_policies_refuse_unknown_actions(action):
+    bad(_trust(action), K.TRUST, TRUST_ONLY)
+
+
+@pytest.mark.parametrize("action", ["sts:AssumeRole", ["sts:AssumeRole", "sts:TagSession"],
+                                    "sts:AssumeRoleWith*", "sts:*", "*",
+                                    "sts:SetSourceIdentity"])
+def test_trust_policies_take_sts_actions(action):
+    parse_policy(_trust(action), K.TRUST)
+
+
+def test_a_trust_policy_json_error_reads_invalid_json():
+    bad('{"Version": "2012-10-17", "Statement": [', K.TRUST, "^This policy contains invalid Json$")
+    bad('{"Version": "2012-10-17", "Statement": [', K.IDENTITY, r"^Syntax errors in policy\.$")

@@ -22,12 +22,14 @@ def test_simulate_custom_policy_cli(server: Any, tmp_path: Path) -> None:
         "--resource-arns", "arn:aws:s3:::b/public/x", "arn:aws:s3:::b/private/y",
         "--context-entries",
         "ContextKeyName=aws:SourceIp,ContextKeyValues=203.0.113.9,ContextKeyType=ip")
-    (result,) = out["EvaluationResults"]
-    assert result["EvalDecision"] == "explicitDeny"
-    decisions = {r["EvalResourceName"]: r["EvalResourceDecision"]
-                 for r in result["ResourceSpecificResults"]}
+    # One EvaluationResult per resource, each with that resource's decision (as AWS answers).
+    public, private = out["EvaluationResults"]
+    decisions = {r["EvalResourceName"]: r["EvalDecision"] for r in (public, private)}
     assert decisions == {"arn:aws:s3:::b/public/x": "allowed",
                          "arn:aws:s3:::b/private/y": "explicitDeny"}
+    assert [r["EvalResourceDecision"] for r in private["ResourceSpecificResults"]] == [
+        "explicitDeny"]
+    result = private
     deny_stmt = result["MatchedStatements"][0]
     assert deny_stmt["SourcePolicyId"] == "PolicyInputList.1"
     # The Deny statement's "{" is on the line before its "Effect", indented 8 columns.

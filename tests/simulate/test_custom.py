@@ -27,30 +27,31 @@ def test_allowed_explicit_and_implicit_deny_with_statement_positions(iam: Any) -
                                      ActionNames=["s3:GetObject", "s3:PutObject"],
                                      ResourceArns=[OBJECT, SECRET])
     assert out["IsTruncated"] is False
-    get, put = out["EvaluationResults"]
-    assert get["EvalActionName"] == "s3:GetObject"
-    assert get["EvalResourceName"] == "arn:${Partition}:s3:::${BucketName}/${ObjectName}"
-    assert get["EvalDecision"] == "explicitDeny"
-    by_resource = {r["EvalResourceName"]: r for r in get["ResourceSpecificResults"]}
-    allowed, denied = by_resource[OBJECT], by_resource[SECRET]
-    assert allowed["EvalResourceDecision"] == "allowed"
-    assert denied["EvalResourceDecision"] == "explicitDeny"
+    # One EvaluationResult per action and resource, each about the requested ARN.
+    results = {(r["EvalActionName"], r["EvalResourceName"]): r for r in out["EvaluationResults"]}
+    assert list(results) == [("s3:GetObject", OBJECT), ("s3:GetObject", SECRET),
+                             ("s3:PutObject", OBJECT), ("s3:PutObject", SECRET)]
+    allowed, denied = results[("s3:GetObject", OBJECT)], results[("s3:GetObject", SECRET)]
+    assert allowed["EvalDecision"] == "allowed" and denied["EvalDecision"] == "explicitDeny"
+    for r in out["EvaluationResults"]:
+        (specific,) = r["ResourceSpecificResults"]
+        assert specific["EvalResourceName"] == r["EvalResourceName"]
+        assert specific["EvalResourceDecision"] == r["EvalDecision"]
+        assert "EvalDecisionDetails" not in specific  # same account
+        assert r["EvalDecisionDetails"] == {}
     # indent=2: line 1 "{", 2 Version, 3 "Statement": [, statement 0 opens on line 4.
     (stmt,) = allowed["MatchedStatements"]
     assert stmt["SourcePolicyId"] == "PolicyInputList.1"
-    assert stmt["SourcePolicyType"] == "none"
+    assert stmt["SourcePolicyType"] == "IAM Policy"
     assert stmt["StartPosition"] == {"Line": 4, "Column": 6}
     assert stmt["EndPosition"]["Line"] == 8
     (deny_stmt,) = denied["MatchedStatements"]
     assert deny_stmt["StartPosition"]["Line"] == 9
     lines = doc.splitlines()
     assert '"NoSecret"' in "\n".join(lines[8:deny_stmt["EndPosition"]["Line"]])
-    # The top level keeps only the statements behind the reported (most restrictive) decision.
-    assert get["MatchedStatements"] == [deny_stmt]
-    assert put["EvalDecision"] == "implicitDeny"
-    assert put["MatchedStatements"] == []
-    assert all(r["EvalResourceDecision"] == "implicitDeny"
-               for r in put["ResourceSpecificResults"])
+    for resource in (OBJECT, SECRET):
+        put = results[("s3:PutObject", resource)]
+        assert put["EvalDecision"] == "implicitDeny" and put["MatchedStatements"] == []
 
 
 def test_wildcard_resource_has_no_resource_specific_results(iam: Any) -> None:

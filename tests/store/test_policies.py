@@ -190,14 +190,38 @@ def test_bundled_aws_managed_policies_load_and_parse(store: SqlStore) -> None:
     from opensts.policy import PolicyKind, parse_policy
 
     bundled = list(aws_managed_policies())
+    assert len(bundled) > 1000  # all of AWS's, not a sample
     store.sync_aws_managed_policies(bundled)
-    names = {p.name for p in store.list_policies(ACCT, scope="AWS", max_items=1000).items}
+    names: set[str] = set()
+    marker = None
+    while True:
+        page = store.list_policies(ACCT, scope="AWS", max_items=1000, marker=marker)
+        names |= {p.name for p in page.items}
+        if page.marker is None:
+            break
+        marker = page.marker
+    assert len(names) == len(bundled)
     assert {"AdministratorAccess", "ReadOnlyAccess", "PowerUserAccess", "IAMFullAccess",
             "IAMReadOnlyAccess", "AmazonS3ReadOnlyAccess", "AmazonS3FullAccess",
-            "AWSOrganizationsFullAccess"} <= names
+            "AWSOrganizationsFullAccess", "IAMUserChangePassword"} <= names
     for p in bundled:
-        assert p.arn == f"arn:aws:iam::aws:policy/{p.name}" and p.policy_id.startswith("ANPA")
-        parse_policy(store.get_managed_policy(p.arn).document, PolicyKind.IDENTITY)
+        assert p.arn == f"arn:aws:iam::aws:policy{p.path}{p.name}"
+        assert p.policy_id.startswith("ANPA") and len(p.policy_id) == 21
+        parse_policy(p.document, PolicyKind.IDENTITY)
+    stored = store.get_managed_policy("arn:aws:iam::aws:policy/AdministratorAccess")
+    assert stored.policy_id == "ANPAIWMBCKSKIEE64ZLYK"  # AWS's own ID, kept by hand
+
+
+def test_aws_managed_sync_skips_a_synced_bundle_and_moves_versions(store: SqlStore) -> None:
+    store.sync_aws_managed_policies([AWS_ADMIN], digest=7)
+    assert store.aws_managed_digest() == 7
+    newer = dataclasses.replace(AWS_ADMIN, default_version_id="v2",
+                                document='{"Version":"2012-10-17"}')
+    store.sync_aws_managed_policies([newer], digest=7)  # same digest: nothing happens
+    assert store.get_managed_policy(AWS_ADMIN.arn).default_version_id == "v1"
+    store.sync_aws_managed_policies([newer], digest=8)
+    assert store.get_managed_policy(AWS_ADMIN.arn).default_version_id == "v2"
+    assert [v.version_id for v in store.list_policy_versions(AWS_ADMIN.arn)] == ["v2", "v1"]
 
 
 @pytest.mark.parametrize("kind", ["user", "role"])

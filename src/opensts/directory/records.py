@@ -187,6 +187,10 @@ class LoginProfile:
     password_hash: str
     created: datetime
     password_reset_required: bool = False
+    # When the current password was set (None: before migration 9 recorded it) and the
+    # argon2 hashes of the previous ones, newest first (password reuse prevention).
+    password_changed: datetime | None = None
+    previous_hashes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,6 +305,7 @@ class NewMemberAccount:
     role_policy_arns: tuple[str, ...]  # managed IAM policies attached to access_role
     managed_policies: tuple[OrgPolicy, ...]
     status: CreateAccountStatus  # the finished (SUCCEEDED) request
+    tags: Tags = ()  # the account's Organizations tags (CreateAccount's Tags)
 
 
 @dataclass(frozen=True, slots=True)
@@ -415,3 +420,123 @@ class Api:
     routes: tuple[Route, ...] = ()
     require_body_hash: bool = False
     created: datetime
+
+
+# -- issue 13: instance profiles, user credentials, server certificates, account settings ---
+
+@dataclass(frozen=True, slots=True)
+class InstanceProfile:
+    """An instance profile and the roles in it (AWS allows one)."""
+
+    account_id: str
+    instance_profile_id: str
+    name: str
+    path: str
+    arn: str
+    created: datetime
+    roles: tuple[Role, ...] = ()
+    tags: Tags = ()
+
+
+CredentialStatus = Literal["Active", "Inactive"]
+
+
+@dataclass(frozen=True, slots=True)
+class SigningCertificate:
+    """An X.509 signing certificate; ``user_name`` None for the account root's."""
+
+    certificate_id: str
+    account_id: str
+    user_name: str | None
+    body: str
+    status: CredentialStatus
+    uploaded: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SshPublicKey:
+    ssh_public_key_id: str
+    account_id: str
+    user_name: str
+    body: str  # the key as uploaded (OpenSSH or PEM)
+    fingerprint: str
+    status: CredentialStatus
+    uploaded: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSpecificCredential:
+    credential_id: str
+    account_id: str
+    user_name: str
+    service_name: str
+    service_user_name: str
+    sealed_password: bytes
+    status: CredentialStatus
+    created: datetime
+    expires: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ServerCertificate:
+    """A server certificate; its private key is checked on upload and never stored."""
+
+    account_id: str
+    server_certificate_id: str
+    name: str
+    path: str
+    arn: str
+    body: str
+    chain: str | None
+    uploaded: datetime
+    expiration: datetime
+    tags: Tags = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordPolicy:
+    """The account password policy (API_PasswordPolicy); ``max_password_age`` and
+    ``password_reuse_prevention`` None when not set."""
+
+    minimum_password_length: int = 6
+    require_symbols: bool = False
+    require_numbers: bool = False
+    require_uppercase_characters: bool = False
+    require_lowercase_characters: bool = False
+    allow_users_to_change_password: bool = False
+    max_password_age: int | None = None
+    password_reuse_prevention: int | None = None
+    hard_expiry: bool | None = None  # None: not given (GetAccountPasswordPolicy omits it)
+
+
+# -- issue 13: Organizations delegation, IAM credential reports, service-linked roles ------
+
+@dataclass(frozen=True, slots=True)
+class DelegatedAdmin:
+    """A member account registered as delegated administrator for one AWS service."""
+
+    account_id: str
+    service_principal: str
+    org_id: str
+    enabled: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialReport:
+    """The account's latest credential report (CSV text), as GenerateCredentialReport left it."""
+
+    account_id: str
+    generated: datetime
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class RoleDeletionTask:
+    """DeleteServiceLinkedRole's task, read back by GetServiceLinkedRoleDeletionStatus."""
+
+    task_id: str
+    account_id: str
+    role_name: str
+    status: Literal["SUCCEEDED", "IN_PROGRESS", "FAILED", "NOT_STARTED"]
+    created: datetime
+    reason: str | None = None

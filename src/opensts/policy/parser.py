@@ -27,7 +27,13 @@ from typing import Any
 
 from opensts import safejson
 from opensts.errors import MalformedPolicyDocument
-from opensts.policy.conditions import Condition, compile_conditions
+from opensts.policy.conditions import (
+    OPERATORS,
+    Condition,
+    compile_conditions,
+    parse_date,
+    split_operator,
+)
 from opensts.policy.model import PolicyKind
 from opensts.policy.principals import PrincipalMatcher
 from opensts.policy.variables import Template, parse_template
@@ -55,6 +61,16 @@ _NO_PRINCIPAL = frozenset(
     {PolicyKind.IDENTITY, PolicyKind.BOUNDARY, PolicyKind.SESSION, PolicyKind.SCP}
 )
 _SID = re.compile(r"[0-9A-Za-z]*\Z")
+LEGACY = "The policy failed legacy parsing"
+INVALID_JSON = "This policy contains invalid Json"
+TRUST_ACTIONS = ("Trust Policy statement actions can only be sts:AssumeRole, "
+                 "sts:AssumeRoleWithSAML,  and sts:AssumeRoleWithWebIdentity")
+# Partitions an IAM policy's Resource may name (aws-partitions endpoints.json).
+_PARTITIONS = frozenset({"aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e",
+                         "aws-iso-f", "aws-eusc"})
+_VARIABLE = re.compile(r"\$\{[^}]*\}")
+_WILDCARD = re.compile(r"[*?]")
+_NO_REGION = frozenset({"iam", "s3"})
 _CACHE_SIZE = 4096
 
 
@@ -95,6 +111,56 @@ def _strings(value: Any, *, empty_ok: bool = False) -> list[str] | None:
     if isinstance(value, list) and all(type(v) is str for v in value) and (value or empty_ok):
         return list(value)
     return None
+
+
+def _legacy_resource(pattern: str, variables: bool) -> bool:
+    """What IAM's legacy resource parsing takes: ``*`` or
+    ``arn:partition:service:region:account:resource`` with a known partition, no region in
+    an IAM or S3 ARN, an IAM resource path without empty segments, and policy variables
+    only with Version 2012-10-17."""
+    if pattern == "*":
+        return True
+    if "${" in pattern:
+        if not variables:
+            return False
+        pattern = _VARIABLE.sub("*", pattern)
+    parts = pattern.split(":", 5)
+    if parts[0] != "arn":
+        return False
+    if len(parts) < 6:
+        # Too few segments, unless a final wildcard spans the rest (arn:aws:s3:*).
+        return parts[-1].endswith("*") and len(parts) >= 3
+    _, partition, service, region, _account, resource = parts
+    if partition not in _PARTITIONS and not _WILDCARD.search(partition):
+        return False
+    if service in _NO_REGION and region and not _WILDCARD.search(region):
+        return False
+    if service == "iam":
+        if "//" in resource or resource.startswith("/"):
+            return False
+        if "/" not in resource and resource != "root" and not _WILDCARD.search(resource):
+            return False
+    return True  # an empty resource is taken: AWS's own policies name arn:aws:organizations::*:
+
+
+def _trust_action(action: str) -> bool:
+    """Trust policies name STS actions (or wildcards that cover some)."""
+    if action == "*":
+        return True
+    service, _, name = action.partition(":")
+    if service.lower() != "sts" and not _WILDCARD.search(service):
+        return False
+    if _WILDCARD.search(action):
+        return True
+    return name.lower() in _STS_TRUST_ACTIONS
+
+
+# STS actions a role's trust policy grants (service authorization reference, AWS STS).
+_STS_TRUST_ACTIONS = frozenset(a.lower() for a in (
+    "AssumeRole", "AssumeRoleWithSAML", "AssumeRoleWithWebIdentity", "TagSession",
+    "SetSourceIdentity", "SetContext", "AssumeRoot", "DecodeAuthorizationMessage",
+    "GetAccessKeyInfo", "GetCallerIdentity", "GetFederationToken", "GetServiceBearerToken",
+    "GetSessionToken"))
 
 
 class ResourceMatcher:
@@ -174,7 +240,11 @@ class Statement:
         self._principal(raw, kind)
         self._actions(raw, kind)
         self._resources(raw, kind, variables)
-        self._conditions(raw, variables)
+        self._conditions(raw, variables, kind)
+        if kind == PolicyKind.TRUST:
+            actions = _strings(raw["NotAction" if self.not_action else "Action"]) or []
+            if not all(_trust_action(a) for a in actions):
+                raise MalformedPolicyDocument(TRUST_ACTIONS)
 
     def _principal(self, raw: Mapping[str, Any], kind: PolicyKind) -> None:
         has_p, has_np = "Principal" in raw, "NotPrincipal" in raw
@@ -246,23 +316,29 @@ class Statement:
         for p in patterns:
             if p != "*" and ":" not in p:
                 raise MalformedPolicyDocument(f'Resource {p} must be in ARN format or "*".')
+            if kind in _IAM_KINDS and not _legacy_resource(p, variables):
+                raise MalformedPolicyDocument(LEGACY)
         self.resources = ResourceMatcher(patterns, variables)
         self.check_resource = has_nr or not self.resources.static.match_all
 
-    def _conditions(self, raw: Mapping[str, Any], variables: bool) -> None:
+    def _conditions(self, raw: Mapping[str, Any], variables: bool, kind: PolicyKind) -> None:
         block = raw.get("Condition", {})
         if not isinstance(block, dict):
             raise MalformedPolicyDocument(SYNTAX)
+        iam = kind in _IAM_KINDS
         clean: dict[str, dict[str, list[str]]] = {}
         for op, keys in block.items():
             if not isinstance(keys, dict):
                 raise MalformedPolicyDocument(SYNTAX)
+            family = None
+            if iam:
+                # IAM reads the operator, then the values, and only then the key.
+                try:
+                    family = OPERATORS[split_operator(op)[1]][0]
+                except MalformedPolicyDocument:
+                    raise MalformedPolicyDocument(SYNTAX) from None
             clean[op] = {}
             for key, values in keys.items():
-                if ":" not in key or key.startswith(":"):
-                    raise MalformedPolicyDocument(
-                        "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."
-                    )
                 items = values if isinstance(values, list) else [values]
                 out: list[str] = []
                 for v in items:
@@ -272,6 +348,15 @@ class Statement:
                         out.append(str(v))
                     else:
                         raise MalformedPolicyDocument(SYNTAX)
+                if family == "date" and any(
+                        "${" not in v and parse_date(v) is None for v in out):
+                    raise MalformedPolicyDocument(LEGACY)
+                # IAM takes keys without a vendor prefix (they match no request key); an
+                # empty vendor is refused, as elsewhere.
+                if key.startswith(":") or (not iam and ":" not in key):
+                    raise MalformedPolicyDocument(
+                        "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."
+                    )
                 clean[op][key] = out
         self.conditions: tuple[Condition, ...] = compile_conditions(clean, variables)
         self.condition_keys = tuple({(c.key, c.key_l) for c in self.conditions})
@@ -304,7 +389,12 @@ class Policy:
     __slots__ = ("__weakref__", "by_action", "id", "kind", "statements", "text", "version")
 
     def __init__(self, text: str, kind: PolicyKind):
-        doc = load_json(text)
+        try:
+            doc = load_json(text)
+        except MalformedPolicyDocument:
+            if kind == PolicyKind.TRUST:
+                raise MalformedPolicyDocument(INVALID_JSON) from None
+            raise
         if not isinstance(doc, dict):
             raise MalformedPolicyDocument(SYNTAX)
         unknown = sorted(set(doc) - {"Version", "Id", "Statement"})

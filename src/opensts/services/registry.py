@@ -42,7 +42,7 @@ def operation(
         key = (service, name)
         if key in OPERATIONS:
             raise RuntimeError(f"operation {service}:{name} registered twice")
-        OPERATIONS[key] = Operation(service, name, handler, signed, read_only)
+        OPERATIONS[key] = Operation(service, name, _checked(service, handler), signed, read_only)
         return handler
 
     return register
@@ -56,3 +56,12 @@ def load_operations() -> Mapping[tuple[str, str], Operation]:
             if exc.name != module:
                 raise
     return OPERATIONS
+
+
+def _checked(service: str, handler: Handler) -> Handler:
+    """IAM and STS report every violated constraint of a request (wire.params)."""
+    if service not in ("iam", "sts"):
+        return handler
+    from opensts.wire.params import every_violation
+
+    return every_violation(handler)

@@ -50,6 +50,11 @@ def _mfa_from_row(r: Any) -> VirtualMfaDevice:
     )
 
 
+def _profile_from_row(account_id: str, r: Any) -> LoginProfile:
+    return LoginProfile(account_id, r.name, r.password_hash, r.created, bool(r.reset_required),
+                        r.password_changed, tuple(r.previous_hashes or ()))
+
+
 def _mfa_select() -> sa.Select[Any]:
     return sa.select(_m, _u.c.name.label("user_name")).outerjoin(_u, _u.c.user_id == _m.c.user_id)
 
@@ -247,6 +252,8 @@ class CredentialsMixin(PrincipalsMixin):
             self._insert(conn, s.login_profiles, {
                 "user_id": user_id, "password_hash": profile.password_hash,
                 "created": profile.created, "reset_required": profile.password_reset_required,
+                "password_changed": profile.password_changed,
+                "previous_hashes": list(profile.previous_hashes),
             }, "login_profile", profile.user_name)
 
     def _login_row(self, conn: sa.Connection, account_id: str, user_name: str,
@@ -262,8 +269,7 @@ class CredentialsMixin(PrincipalsMixin):
         with self._read() as conn:
             self._entity_id(conn, "user", account_id, user_name)
             r = self._login_row(conn, account_id, user_name)
-        return LoginProfile(account_id, r.name, r.password_hash, r.created,
-                            bool(r.reset_required))
+        return _profile_from_row(account_id, r)
 
     def update_login_profile(
         self, account_id: str, user_name: str, fn: Callable[[LoginProfile], LoginProfile]
@@ -271,11 +277,12 @@ class CredentialsMixin(PrincipalsMixin):
         with self._write() as conn:
             self._entity_id(conn, "user", account_id, user_name, lock=True)
             r = self._login_row(conn, account_id, user_name, lock=True)
-            new = fn(LoginProfile(account_id, r.name, r.password_hash, r.created,
-                                  bool(r.reset_required)))
+            new = fn(_profile_from_row(account_id, r))
             conn.execute(sa.update(s.login_profiles).where(
                 s.login_profiles.c.user_id == r.user_id).values(
-                password_hash=new.password_hash, reset_required=new.password_reset_required))
+                password_hash=new.password_hash, reset_required=new.password_reset_required,
+                password_changed=new.password_changed,
+                previous_hashes=list(new.previous_hashes)))
             return new
 
     def delete_login_profile(self, account_id: str, user_name: str) -> None:

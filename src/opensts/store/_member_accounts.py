@@ -10,6 +10,7 @@ without the role, or requests IN_PROGRESS forever; here they commit together or 
 from __future__ import annotations
 
 from opensts.directory.records import NewMemberAccount
+from opensts.store._org_extras import insert_org_tags
 from opensts.store._orgs import OrgsMixin
 from opensts.store._policies import PoliciesMixin
 
@@ -30,4 +31,5 @@ class MemberAccountsMixin(PoliciesMixin, OrgsMixin):
                 self._attach(conn, "role", account_id, role.name, arn)
             self._attach_managed(conn, root.enabled_policy_types, account_id,
                                  new.managed_policies)
+            insert_org_tags(conn, new.member.org_id, account_id, new.tags)
             self._save_status(conn, new.status)

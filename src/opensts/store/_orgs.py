@@ -15,9 +15,11 @@ from opensts.directory.records import (
     Organization,
     OrgPolicy,
     OrgUnit,
+    Tags,
 )
 from opensts.store import schema as s
 from opensts.store._base import SqlBase
+from opensts.store._org_extras import delete_org_tags, insert_org_tags
 
 SCP = "SERVICE_CONTROL_POLICY"
 _o = s.organizations
@@ -152,10 +154,13 @@ class OrgsMixin(SqlBase):
             conn.execute(sa.delete(_ou).where(_ou.c.org_id == org_id))
             conn.execute(sa.delete(s.create_account_status).where(
                 s.create_account_status.c.org_id == org_id))
+            for table in (s.org_tags, s.org_delegated_admins, s.org_service_access):
+                conn.execute(sa.delete(table).where(table.c.org_id == org_id))
             conn.execute(sa.delete(_o).where(_o.c.org_id == org_id))
 
     # -- tree ------------------------------------------------------------------------------
-    def create_org_unit(self, unit: OrgUnit, managed: Sequence[OrgPolicy] = ()) -> None:
+    def create_org_unit(self, unit: OrgUnit, managed: Sequence[OrgPolicy] = (),
+                        tags: Tags = ()) -> None:
         with self._write() as conn:
             enabled: tuple[str, ...] = ()
             if managed:
@@ -169,6 +174,7 @@ class OrgsMixin(SqlBase):
                     raise AlreadyExists("org_unit", unit.name)
             self._insert(conn, _ou, _unit_values(unit), "org_unit", unit.unit_id)
             self._attach_managed(conn, enabled, unit.unit_id, managed)
+            insert_org_tags(conn, unit.org_id, unit.unit_id, tags)
 
     def get_org_unit(self, unit_id: str) -> OrgUnit:
         with self._read() as conn:
@@ -222,6 +228,7 @@ class OrgsMixin(SqlBase):
             if children or members:
                 raise Conflict("org_children", unit_id)
             conn.execute(sa.delete(_opa).where(_opa.c.target_id == unit_id))
+            delete_org_tags(conn, unit_id)
             conn.execute(sa.delete(_ou).where(_ou.c.unit_id == unit_id))
 
     # -- member accounts -------------------------------------------------------------------
@@ -263,7 +270,7 @@ class OrgsMixin(SqlBase):
                 raise NotFound("org_account", account_id)
 
     # -- policies ----------------------------------------------------------------------------
-    def create_org_policy(self, policy: OrgPolicy) -> None:
+    def create_org_policy(self, policy: OrgPolicy, tags: Tags = ()) -> None:
         with self._write() as conn:
             clash = conn.execute(sa.select(_op.c.policy_id).where(
                 _op.c.org_id == policy.org_id, _op.c.type == policy.type,
@@ -271,6 +278,7 @@ class OrgsMixin(SqlBase):
             if clash is not None:
                 raise AlreadyExists("org_policy", policy.name)
             self._insert(conn, _op, _policy_values(policy), "org_policy", policy.policy_id)
+            insert_org_tags(conn, policy.org_id, policy.policy_id, tags)
 
     def get_org_policy(self, policy_id: str) -> OrgPolicy:
         with self._read() as conn:
@@ -301,6 +309,7 @@ class OrgsMixin(SqlBase):
             if conn.execute(sa.select(_opa.c.target_id).where(
                     _opa.c.policy_id == policy_id).limit(1)).first():
                 raise Conflict("policy_attached", policy_id)
+            delete_org_tags(conn, policy_id)
             conn.execute(sa.delete(_op).where(_op.c.policy_id == policy_id))
 
     def attach_org_policy(self, policy_id: str, target_id: str) -> None:

@@ -111,12 +111,18 @@ class PoliciesMixin(PrincipalsMixin):
     def list_policies(
         self, account_id: str, *, scope: PolicyScope = "All", only_attached: bool = False,
         path_prefix: str = "/", marker: str | None = None, max_items: int = 100,
+        usage: str | None = None,
     ) -> Page[ManagedPolicy]:
         after = decode_marker(marker)
         accounts = {"All": [account_id, AWS_MANAGED_ACCOUNT], "AWS": [AWS_MANAGED_ACCOUNT],
                     "Local": [account_id]}[scope]
         q = _policy_select().where(_p.c.account_id.in_(accounts))
-        if only_attached:
+        if usage == "PermissionsBoundary":
+            # Used as a permissions boundary by one of this account's users or roles.
+            q = q.where(sa.or_(*(
+                sa.exists().where(t.c.boundary == _p.c.arn, t.c.account_id == account_id)
+                for t in (s.users, s.roles))))
+        if only_attached or usage == "PermissionsPolicy":
             # AWS managed policies are shared: count only this account's attachments.
             q = q.where(sa.or_(
                 *(sa.exists().where(_a.c.policy_id == _p.c.policy_id,
@@ -227,21 +233,65 @@ class PoliciesMixin(PrincipalsMixin):
             conn.execute(sa.delete(_v).where(
                 _v.c.policy_id == row.policy_id, _v.c.version_id == version_id))
 
-    def sync_aws_managed_policies(self, policies: list[ManagedPolicy]) -> None:
+    def sync_aws_managed_policies(
+        self, policies: list[ManagedPolicy], *, digest: int | None = None
+    ) -> None:
+        """Insert new AWS managed policies, move changed ones to their new default version
+        (older versions are kept, as AWS keeps them). One read of what is stored, then
+        writes only for what differs. With ``digest`` (the bundle's), a store that already
+        synced that digest is left alone, and the digest is recorded afterwards."""
+        key = "aws_managed_digest"
         with self._write() as conn:
+            if digest is not None and conn.execute(
+                    sa.select(s.meta.c.value).where(s.meta.c.key == key)).scalar() == digest:
+                return
+            stored = {r.arn: r for r in conn.execute(
+                sa.select(_p.c.arn, _p.c.policy_id, _p.c.default_version_id, _p.c.updated,
+                          _p.c.description)
+                .where(_p.c.account_id == AWS_MANAGED_ACCOUNT))}
+            versions = {(r.policy_id, r.version_id): r.document for r in conn.execute(
+                sa.select(_v.c.policy_id, _v.c.version_id, _v.c.document)
+                .join(_p, _p.c.policy_id == _v.c.policy_id)
+                .where(_p.c.account_id == AWS_MANAGED_ACCOUNT))}
+            new_policies, new_versions = [], []
             for p in policies:
-                row = conn.execute(sa.select(_p).where(_p.c.arn == p.arn)).first()
+                row = stored.get(p.arn)
                 if row is None:
-                    conn.execute(sa.insert(_p).values(**_policy_values(p, 2)))
-                    conn.execute(sa.insert(_v).values(
-                        policy_id=p.policy_id, version_id=p.default_version_id,
-                        document=p.document, created=p.created))
+                    new_policies.append(_policy_values(p, 2))
+                    new_versions.append({"policy_id": p.policy_id,
+                                         "version_id": p.default_version_id,
+                                         "document": p.document, "created": p.updated})
                     continue
-                conn.execute(sa.update(_v).where(
-                    _v.c.policy_id == row.policy_id,
-                    _v.c.version_id == row.default_version_id).values(document=p.document))
-                conn.execute(sa.update(_p).where(_p.c.policy_id == row.policy_id)
-                             .values(description=p.description, updated=p.updated))
+                have = versions.get((row.policy_id, p.default_version_id))
+                if have is None:
+                    new_versions.append({"policy_id": row.policy_id,
+                                         "version_id": p.default_version_id,
+                                         "document": p.document, "created": p.updated})
+                elif have != p.document:
+                    conn.execute(sa.update(_v).where(
+                        _v.c.policy_id == row.policy_id,
+                        _v.c.version_id == p.default_version_id).values(document=p.document))
+                if (row.default_version_id, row.description) != (
+                        p.default_version_id, p.description) or row.updated != p.updated:
+                    conn.execute(sa.update(_p).where(_p.c.policy_id == row.policy_id).values(
+                        default_version_id=p.default_version_id, description=p.description,
+                        updated=p.updated))
+            if new_policies:
+                conn.execute(sa.insert(_p), new_policies)
+            if new_versions:
+                conn.execute(sa.insert(_v), new_versions)
+            if digest is not None:
+                done = conn.execute(sa.update(s.meta).where(s.meta.c.key == key)
+                                    .values(value=digest))
+                if done.rowcount == 0:
+                    conn.execute(sa.insert(s.meta).values(key=key, value=digest))
+
+    def aws_managed_digest(self) -> int | None:
+        """The digest of the AWS managed policy bundle last synced, if any."""
+        with self._read(snapshot=False) as conn:
+            value = conn.execute(sa.select(s.meta.c.value)
+                                 .where(s.meta.c.key == "aws_managed_digest")).scalar()
+        return None if value is None else int(value)
 
     # -- attachments ---------------------------------------------------------------------
     def attach_policy(

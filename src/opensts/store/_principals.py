@@ -78,6 +78,12 @@ def named(table: sa.Table, account_id: str, name: str) -> sa.ColumnElement[bool]
 
 class PrincipalsMixin(SqlBase):
     # -- helpers -------------------------------------------------------------------------
+    def _extra_user_conflicts(self, conn: sa.Connection, user_id: str) -> None:
+        """What else keeps a user from being deleted (store/_iam_extras.py)."""
+
+    def _extra_role_conflicts(self, conn: sa.Connection, role_id: str) -> None:
+        """What else keeps a role from being deleted (store/_iam_extras.py)."""
+
     def _entity_id(
         self, conn: sa.Connection, kind: EntityKind, account_id: str, name: str,
         *, lock: bool = False,
@@ -231,6 +237,8 @@ class PrincipalsMixin(SqlBase):
                 raise Conflict("login_profile")
             if count(s.access_keys):
                 raise Conflict("access_keys")
+            # API_DeleteUser's order: signing certificates, SSH keys, Git credentials, MFA.
+            self._extra_user_conflicts(conn, user_id)
             if count(s.mfa_devices):
                 raise Conflict("mfa_devices")
             self._policy_conflicts(conn, "user", user_id)
@@ -379,5 +387,6 @@ class PrincipalsMixin(SqlBase):
     def delete_role(self, account_id: str, name: str) -> None:
         with self._write() as conn:
             role_id = self._entity_id(conn, "role", account_id, name, lock=True)
+            self._extra_role_conflicts(conn, role_id)
             self._policy_conflicts(conn, "role", role_id)
             conn.execute(sa.delete(s.roles).where(s.roles.c.role_id == role_id))

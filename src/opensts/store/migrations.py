@@ -105,6 +105,26 @@ def _v8_apis(conn: sa.Connection) -> None:
     schema.metadata.create_all(conn, tables=[schema.apis])
 
 
+def _v9_iam_extras(conn: sa.Connection) -> None:
+    # Issue 13: instance profiles, signing certificates, SSH public keys, service-specific
+    # credentials, server certificates, account aliases, password policies; login profiles
+    # remember when the password was set and the previous ones (expiry, reuse prevention).
+    # Migration 1 already creates the two login-profile columns on new databases.
+    schema.metadata.create_all(conn, tables=schema.IAM_EXTRA_TABLES)
+    _add_column(conn, schema.login_profile_password_changed)
+    _add_column(conn, schema.login_profile_previous_hashes)
+
+
+def _v10_orgs_and_reports(conn: sa.Connection) -> None:
+    # Issue 13: Organizations tags, trusted service access, delegated administrators and
+    # closed accounts; IAM
+    # credential reports and service-linked role deletion tasks.
+    schema.metadata.create_all(conn, tables=[
+        schema.org_tags, schema.org_delegated_admins, schema.org_service_access,
+        schema.credential_reports, schema.role_deletion_tasks])
+    _add_column(conn, schema.org_accounts.c.closed)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial directory schema", _v1_initial),
     Migration(2, "sign-in sessions and failed-attempt counters", _v2_signin),
@@ -117,6 +137,10 @@ MIGRATIONS: list[Migration] = [
               _v7_buckets),
     Migration(8, "APIs of the HTTP authorizer with their stages, routes and policy",
               _v8_apis),
+    Migration(9, "instance profiles, user credentials, server certificates, account "
+              "aliases and password policies", _v9_iam_extras),
+    Migration(10, "organization tags, delegated administrators, credential reports",
+              _v10_orgs_and_reports),
 ]
 
 

@@ -346,3 +346,138 @@ apis = sa.Table(
     sa.Column("updated", UtcDateTime, nullable=False),
     sa.Index("ix_apis_account", "account_id", "api_id"),
 )
+# Migration 9 (issue 13): instance profiles, signing certificates, SSH public keys,
+# service-specific credentials, server certificates, account aliases and password policies.
+instance_profiles = sa.Table(
+    "instance_profiles", metadata,
+    sa.Column("instance_profile_id", _str(32), primary_key=True),
+    *_name_columns(),
+    sa.Column("tags", sa.JSON, nullable=False),
+    sa.UniqueConstraint("account_id", "name_lower", name="uq_instance_profiles_name"),
+)
+
+instance_profile_roles = sa.Table(
+    "instance_profile_roles", metadata,
+    sa.Column("instance_profile_id", _str(32),
+              sa.ForeignKey("instance_profiles.instance_profile_id"), primary_key=True),
+    sa.Column("role_id", _str(32), sa.ForeignKey("roles.role_id"), primary_key=True),
+    sa.Index("ix_instance_profile_roles_role", "role_id"),
+)
+
+signing_certificates = sa.Table(
+    "signing_certificates", metadata,
+    sa.Column("certificate_id", _str(128), primary_key=True),
+    sa.Column("account_id", _str(32), nullable=False),
+    sa.Column("user_id", _str(32), sa.ForeignKey("users.user_id")),  # NULL: the root's
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("status", _str(16), nullable=False),
+    sa.Column("created", UtcDateTime, nullable=False),
+    sa.Index("ix_signing_certificates_user", "account_id", "user_id"),
+)
+
+ssh_public_keys = sa.Table(
+    "ssh_public_keys", metadata,
+    sa.Column("ssh_public_key_id", _str(128), primary_key=True),
+    sa.Column("account_id", _str(32), nullable=False),
+    sa.Column("user_id", _str(32), sa.ForeignKey("users.user_id"), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("fingerprint", _str(128), nullable=False),
+    sa.Column("status", _str(16), nullable=False),
+    sa.Column("created", UtcDateTime, nullable=False),
+    sa.Index("ix_ssh_public_keys_user", "user_id"),
+)
+
+service_specific_credentials = sa.Table(
+    "service_specific_credentials", metadata,
+    sa.Column("credential_id", _str(128), primary_key=True),
+    sa.Column("account_id", _str(32), nullable=False),
+    sa.Column("user_id", _str(32), sa.ForeignKey("users.user_id"), nullable=False),
+    sa.Column("service_name", _str(128), nullable=False),
+    sa.Column("service_user_name", _str(256), nullable=False),
+    sa.Column("sealed_password", sa.LargeBinary, nullable=False),
+    sa.Column("status", _str(16), nullable=False),
+    sa.Column("created", UtcDateTime, nullable=False),
+    sa.Column("expires", UtcDateTime),
+    sa.Index("ix_service_specific_credentials_user", "user_id"),
+)
+
+server_certificates = sa.Table(
+    "server_certificates", metadata,
+    sa.Column("server_certificate_id", _str(32), primary_key=True),
+    *_name_columns(),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("chain", sa.Text),
+    sa.Column("expiration", UtcDateTime, nullable=False),
+    sa.Column("tags", sa.JSON, nullable=False),
+    sa.UniqueConstraint("account_id", "name_lower", name="uq_server_certificates_name"),
+)
+
+# Aliases are unique in the partition ("must be unique across all Amazon Web Services
+# products", console_account-alias); an account has at most one.
+account_aliases = sa.Table(
+    "account_aliases", metadata,
+    sa.Column("account_id", _str(32), sa.ForeignKey("accounts.account_id"), primary_key=True),
+    sa.Column("alias", _str(63), nullable=False, unique=True),
+)
+
+password_policies = sa.Table(
+    "password_policies", metadata,
+    sa.Column("account_id", _str(32), sa.ForeignKey("accounts.account_id"), primary_key=True),
+    sa.Column("policy", sa.JSON, nullable=False),
+)
+
+# Migration 9 adds these to login_profiles (migration 1 created the table without them).
+login_profile_password_changed = sa.Column("password_changed", UtcDateTime)
+login_profile_previous_hashes = sa.Column("previous_hashes", sa.JSON)
+login_profiles.append_column(login_profile_password_changed)
+login_profiles.append_column(login_profile_previous_hashes)
+
+IAM_EXTRA_TABLES = [
+    instance_profiles, instance_profile_roles, signing_certificates, ssh_public_keys,
+    service_specific_credentials, server_certificates, account_aliases, password_policies,
+]
+# Migration 10. Organizations: tags of roots, OUs, accounts and policies; delegated
+# administrators; when a member account was closed (CloseAccount's rolling 30-day quota).
+# IAM: the account's credential report, and service-linked role deletion tasks.
+org_tags = sa.Table(
+    "org_tags", metadata,
+    sa.Column("resource_id", _str(130), primary_key=True),
+    sa.Column("key", _str(128), primary_key=True),
+    sa.Column("org_id", _str(64), nullable=False),
+    sa.Column("value", _str(256), nullable=False),
+)
+
+org_delegated_admins = sa.Table(
+    "org_delegated_admins", metadata,
+    sa.Column("account_id", _str(32), primary_key=True),
+    sa.Column("service_principal", _str(128), primary_key=True),
+    sa.Column("org_id", _str(64), nullable=False),
+    sa.Column("enabled", UtcDateTime, nullable=False),
+    sa.Index("ix_org_delegated_org", "org_id", "service_principal"),
+)
+
+org_accounts.append_column(sa.Column("closed", UtcDateTime))
+
+org_service_access = sa.Table(
+    "org_service_access", metadata,
+    sa.Column("org_id", _str(64), primary_key=True),
+    sa.Column("service_principal", _str(128), primary_key=True),
+    sa.Column("enabled", UtcDateTime, nullable=False),
+)
+
+credential_reports = sa.Table(
+    "credential_reports", metadata,
+    sa.Column("account_id", _str(32), primary_key=True),
+    sa.Column("generated", UtcDateTime, nullable=False),
+    sa.Column("content", sa.Text, nullable=False),
+)
+
+role_deletion_tasks = sa.Table(
+    "role_deletion_tasks", metadata,
+    sa.Column("task_id", _str(256), primary_key=True),
+    sa.Column("account_id", _str(32), nullable=False),
+    sa.Column("role_name", _str(64), nullable=False),
+    sa.Column("status", _str(16), nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.Column("created", UtcDateTime, nullable=False),
+)

@@ -16,11 +16,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from opensts.directory.aws_managed import aws_managed_policies
+from opensts.directory.aws_managed import aws_managed_policies, bundle_digest
 from opensts.store._apis import ApisMixin
 from opensts.store._credentials import CredentialsMixin
 from opensts.store._federation import FederationMixin
+from opensts.store._iam_bookkeeping import IamBookkeepingMixin
+from opensts.store._iam_extras import IamExtrasMixin
 from opensts.store._member_accounts import MemberAccountsMixin
+from opensts.store._org_extras import OrgExtrasMixin
 from opensts.store._orgs import OrgsMixin
 from opensts.store._policies import PoliciesMixin
 from opensts.store._s3 import S3Mixin
@@ -57,8 +60,10 @@ def _sqlite_engine(url: str) -> sa.Engine:
 
 
 class SqlStore(
+    IamExtrasMixin,
+    IamBookkeepingMixin,  # before PoliciesMixin, which it extends
     MemberAccountsMixin, PoliciesMixin, CredentialsMixin, FederationMixin, OrgsMixin, SigninMixin,
-    S3Mixin, ApisMixin,
+    S3Mixin, ApisMixin, OrgExtrasMixin,
 ):
     """Directory store over SQLite or PostgreSQL. Thread-safe; share one per process."""
 
@@ -122,5 +127,8 @@ def open_store(
     store = SqlStore(engine, schema=schema)
     store._base_engine = base
     if aws_managed:
-        store.sync_aws_managed_policies(list(aws_managed_policies()))
+        # Once per bundle: an unchanged bundle costs one read, not a parse of 1,500 policies.
+        digest = int(bundle_digest()[:15], 16)
+        if store.aws_managed_digest() != digest:
+            store.sync_aws_managed_policies(list(aws_managed_policies()), digest=digest)
     return store

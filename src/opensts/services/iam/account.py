@@ -81,8 +81,10 @@ def get_account_summary(ctx: CallContext, params: Params) -> dict[str, Any]:
         "AccountMFAEnabled": 0,
         "AccountAccessKeysPresent": 1 if store.list_access_keys(acct, None) else 0,
         "Providers": len(store.list_saml_providers(acct)) + len(store.list_oidc_providers(acct)),
-        "InstanceProfiles": 0,
-        "ServerCertificates": 0,
+        "InstanceProfiles": store.count_instance_profiles(acct),
+        "ServerCertificates": store.count_server_certificates(acct),
+        "AccountSigningCertificatesPresent": 1 if store.list_signing_certificates(acct, None)
+        else 0,
         "GlobalEndpointTokenVersion": 1,
         **QUOTAS,
     }

@@ -11,7 +11,7 @@ from typing import Any
 
 from opensts.directory.errors import QuotaExceeded, StoreError
 from opensts.directory.records import EntityKind, InlinePolicy
-from opensts.errors import NoSuchEntity
+from opensts.errors import NoSuchEntity, ValidationError
 from opensts.policy import PolicyKind
 from opensts.services.context import CallContext
 from opensts.services.iam.common import (
@@ -62,9 +62,21 @@ def _attachment(ctx: CallContext, params: Params, kind: EntityKind,
     policy_arn = arn_param(params, "PolicyArn")
     assert policy_arn is not None
     ctx.audit.request_parameters = {_audit_name(noun): name, "policyArn": policy_arn}
+    if verb == "Attach" and not _parses_as_arn(policy_arn):
+        # AWS's answer (two spaces and all), before the entity is looked up: a client that
+        # retries NoSuchEntity for eventual consistency would spin on a typo.
+        raise ValidationError("Invalid ARN:  Could not be parsed!")
     stored = load_entity(ctx, kind, f"iam:{verb}{noun}Policy", name,
                          {"iam:PolicyARN": policy_arn})
     return name, policy_arn, stored
+
+
+def _parses_as_arn(value: str) -> bool:
+    """``arn:partition:service:region:account:resource`` with a partition, a service and a
+    resource (region and account may be empty, as in IAM's own ARNs)."""
+    parts = value.split(":", 5)
+    return (len(parts) == 6 and parts[0] == "arn" and bool(parts[1]) and bool(parts[2])
+            and bool(parts[5]))
 
 
 def _attach(kind: EntityKind) -> Handler:

@@ -30,7 +30,7 @@ from opensts.directory.records import (
 from opensts.errors import InvalidInput, LimitExceeded, NoSuchEntity, ValidationError
 from opensts.policy import PolicyKind, parse_policy, policy_size
 from opensts.services.context import CallContext
-from opensts.services.iam.errors import not_found, to_aws
+from opensts.services.iam.errors import UnmodifiableEntity, not_found, to_aws
 from opensts.wire.params import Params, validation_error
 
 T = TypeVar("T")
@@ -307,6 +307,8 @@ def _load_named(ctx: CallContext, kind: EntityKind, get: Callable[[str, str], Na
     if not isinstance(entity, Group):
         context = with_resource_tags(entity.tags, context)
     ctx.authorize(action, entity.arn, context=context)
+    if isinstance(entity, Role):
+        check_modifiable(entity, action)
     return entity
 
 
@@ -374,8 +376,8 @@ def rename(ctx: CallContext, kind: EntityKind, action: str, entity: Named, reque
 def boundary_dict(boundary: str | None) -> dict[str, str] | None:
     if boundary is None:
         return None
-    return {"PermissionsBoundaryType": "PermissionsBoundaryPolicy",
-            "PermissionsBoundaryArn": boundary}
+    # AWS answers "Policy" (the API reference lists "PermissionsBoundaryPolicy").
+    return {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": boundary}
 
 
 def user_dict(u: User, *, full: bool = False) -> dict[str, Any]:
@@ -420,5 +422,29 @@ def policy_dict(p: ManagedPolicy, *, full: bool = False) -> dict[str, Any]:
     out["CreateDate"] = p.created
     out["UpdateDate"] = p.updated
     if full:
-        out["Tags"] = render_tags(p.tags) or None
+        out["Tags"] = render_tags(p.tags)  # GetPolicy: an empty <Tags/> when untagged
     return out
+
+
+# -- protected roles (service-linked roles, IAM Identity Center's reserved roles) -----------
+
+PROTECTED_PATHS = ("/aws-service-role/", "/aws-reserved/")
+# What AWS refuses on a protected role: it changes only through the service that owns it.
+PROTECTED_ACTIONS = frozenset({
+    "iam:DeleteRole", "iam:UpdateAssumeRolePolicy", "iam:AttachRolePolicy",
+    "iam:DetachRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy",
+    "iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary",
+})
+DESCRIPTION_TEXT = r"[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*"
+DESCRIPTION = re.compile(DESCRIPTION_TEXT)
+
+
+def is_protected(role: Role) -> bool:
+    return role.path.startswith(PROTECTED_PATHS)
+
+
+def check_modifiable(role: Role, action: str) -> None:
+    """UnmodifiableEntity, in AWS's words, for a change to a protected role."""
+    if action in PROTECTED_ACTIONS and is_protected(role):
+        raise UnmodifiableEntity(f"Cannot perform the operation on the protected role "
+                                 f"'{role.name}' - this role is only modifiable by AWS")

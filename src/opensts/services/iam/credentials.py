@@ -215,9 +215,12 @@ def create_virtual_mfa_device(ctx: CallContext, params: Params) -> dict[str, Any
         ctx.runtime.store.create_mfa_device(device)
     ctx.audit.response_elements = {"virtualMFADevice": {"serialNumber": serial}}
     # Base32StringSeed is a blob in the API model: the base32 text travels base64-encoded.
+    from opensts.services.iam.mfa import qr_code_png
+
     return {"VirtualMFADevice": {
         "SerialNumber": serial,
         "Base32StringSeed": base64.b64encode(seed.encode()).decode(),
+        "QRCodePNG": base64.b64encode(qr_code_png(name, acct, seed)).decode(),
         "Tags": render_tags(tags) or None,
     }}
 
@@ -330,6 +333,13 @@ def check_password_policy(password: str) -> None:
         raise PasswordPolicyViolation("Password does not conform to the account password policy.")
 
 
+def _check_against_account_policy(ctx: CallContext, password: str) -> None:
+    """The account's password policy, or AWS's default without one (password_policy)."""
+    from opensts.services.iam.password_policy import check_new_password
+
+    check_new_password(ctx.runtime.store.find_password_policy(account(ctx)), password)
+
+
 def _password(params: Params, *, required: bool) -> str | None:
     return params.str("Password", required=required, min_len=1, max_len=128, pattern=PASSWORD,
                       pattern_text=PASSWORD_TEXT)
@@ -348,8 +358,9 @@ def create_login_profile(ctx: CallContext, params: Params) -> dict[str, Any]:
     reset = params.bool("PasswordResetRequired") or False
     ctx.audit.request_parameters = {"userName": user_name, "passwordResetRequired": reset}
     user = load_user(ctx, "iam:CreateLoginProfile", user_name)
-    check_password_policy(password)
-    profile = LoginProfile(account(ctx), user.name, _hasher.hash(password), ctx.meta.now, reset)
+    _check_against_account_policy(ctx, password)
+    profile = LoginProfile(account(ctx), user.name, _hasher.hash(password), ctx.meta.now, reset,
+                           password_changed=ctx.meta.now)
     with store_errors(user=user_name, login_profile=user_name):
         ctx.runtime.store.create_login_profile(profile)
     return {"LoginProfile": _profile_dict(profile)}
@@ -374,13 +385,17 @@ def update_login_profile(ctx: CallContext, params: Params) -> None:
     user = load_user(ctx, "iam:UpdateLoginProfile", user_name)
     new_hash = None
     if password is not None:
-        check_password_policy(password)
+        _check_against_account_policy(ctx, password)
         new_hash = _hasher.hash(password)
+    now = ctx.meta.now
 
     def change(p: LoginProfile) -> LoginProfile:
+        from opensts.services.iam.password_policy import with_new_hash
+
+        if new_hash is not None:
+            p = with_new_hash(p, new_hash, now)
         return dataclasses.replace(
-            p, password_hash=new_hash or p.password_hash,
-            password_reset_required=p.password_reset_required if reset is None else reset)
+            p, password_reset_required=p.password_reset_required if reset is None else reset)
 
     with store_errors(user=user_name, login_profile=user_name):
         ctx.runtime.store.update_login_profile(account(ctx), user.name, change)

@@ -39,6 +39,16 @@ _NOT_FOUND = {
     "access_key": "The Access Key with id {key} cannot be found.",
     "mfa_device": "VirtualMFADevice with serial number {key} doesn't exist.",
     "attachment": "Policy {key} was not found.",
+    # issue 13
+    "instance_profile": "Instance Profile {key} cannot be found.",
+    "role_in_instance_profile": "The role with name {key} cannot be found.",
+    "signing_certificate": "The Certificate with id {key} cannot be found.",
+    "ssh_public_key": "The SSH Public Key with id {key} cannot be found.",
+    "service_specific_credential": "The Service Specific Credential with id {key} cannot be "
+    "found.",
+    "server_certificate": "The Server Certificate with name {key} cannot be found.",
+    "account_alias": "The account alias {key} cannot be found.",
+    "password_policy": "The account policy with name PasswordPolicy cannot be found.",
 }
 
 _EXISTS = {
@@ -48,6 +58,10 @@ _EXISTS = {
     "policy": "A policy called {key} already exists. Duplicate names are not allowed.",
     "login_profile": "Login Profile for user {key} already exists.",
     "mfa_device": "MFADevice entity at the same path and name already exists.",
+    # issue 13
+    "instance_profile": "Instance Profile {key} already exists.",
+    "server_certificate": "The Server Certificate with name {key} already exists.",
+    "account_alias": "The account alias {key} already exists.",
 }
 
 _CONFLICT = {
@@ -64,6 +78,15 @@ _CONFLICT = {
     "you must delete the policy's versions. The default version is deleted with the policy.",
     "default_version": "Cannot delete the default version of a policy.",
     "mfa_in_use": "MFA Device is in use.",
+    # issue 13
+    "instance_profile_roles": "Cannot delete entity, must remove roles from instance "
+    "profile first.",
+    "role_in_instance_profile": "Cannot delete entity, must remove roles from instance "
+    "profile first.",
+    "signing_certificates": "Cannot delete entity, must delete signing certificates first.",
+    "ssh_public_keys": "Cannot delete entity, must delete SSH public keys first.",
+    "service_specific_credentials": "Cannot delete entity, must delete service specific "
+    "credentials first.",
 }
 
 
@@ -93,3 +116,39 @@ def to_aws(exc: StoreError, *, names: dict[str, str] | None = None) -> AwsError:
             )
         return LimitExceeded(f"Cannot exceed quota for {exc.quota}: {exc.limit}")
     return AwsError("An internal error occurred.")
+
+
+# -- issue 13 ------------------------------------------------------------------------------
+
+class DuplicateCertificate(SenderError):
+    code = "DuplicateCertificate"
+    status = 409
+
+
+class MalformedCertificate(SenderError):
+    code = "MalformedCertificate"
+
+
+class InvalidCertificate(SenderError):
+    code = "InvalidCertificate"
+
+
+class KeyPairMismatch(SenderError):
+    code = "KeyPairMismatch"
+
+
+class DuplicateSSHPublicKey(SenderError):
+    code = "DuplicateSSHPublicKey"
+
+
+class InvalidPublicKey(SenderError):
+    code = "InvalidPublicKey"
+
+
+class UnrecognizedPublicKeyEncoding(SenderError):
+    code = "UnrecognizedPublicKeyEncoding"
+
+
+class NotSupportedService(SenderError):
+    code = "NotSupportedService"
+    status = 404

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import hmac
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -25,8 +25,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from opensts.directory.records import LoginProfile
 from opensts.errors import LimitExceeded, SenderError, ValidationError
 from opensts.services.context import CallContext
+from opensts.services.iam import password_policy
 from opensts.services.iam.common import account, store_errors
-from opensts.services.iam.credentials import PASSWORD, PASSWORD_TEXT, check_password_policy
+from opensts.services.iam.credentials import PASSWORD, PASSWORD_TEXT
 from opensts.services.iam.errors import PasswordPolicyViolation
 from opensts.services.registry import operation
 from opensts.services.signin import throttle
@@ -58,7 +59,8 @@ def verify(password_hash: str, password: str) -> bool:
 
 
 def replace_password(
-    store: Any, account_id: str, user_name: str, *, verified_hash: str, new_password: str
+    store: Any, account_id: str, user_name: str, *, verified_hash: str, new_password: str,
+    now: datetime | None = None,
 ) -> LoginProfile:
     """Set a user's new password after the current one (``verified_hash``) was checked:
     policy, not the same password again, then one store mutation writing the new argon2
@@ -73,19 +75,27 @@ def replace_password(
         # Reached from the sign-in page; the API's own parameter check says this first.
         raise ValidationError("The password may hold only tab, line feed, carriage return "
                               "and the characters U+0020 to U+00FF, at most 128 of them.")
-    check_password_policy(new_password)
+    policy = store.find_password_policy(account_id)
+    password_policy.check_new_password(policy, new_password)
     if verify(verified_hash, new_password):
         # The point of a forced change is a password the administrator does not know.
         raise PasswordPolicyViolation(
             "Password does not conform to the account password policy: the new password "
             "must differ from the current one.")
+    # PasswordReusePrevention, checked outside the write transaction (argon2 is slow): the
+    # history changes only with the hash, which the mutation below checks again.
+    current = store.get_login_profile(account_id, user_name)
+    if not hmac.compare_digest(current.password_hash, verified_hash):
+        raise PasswordChangedMeanwhile()
+    password_policy.check_reuse(policy, current, new_password, verify)
     new_hash = _hasher.hash(new_password)
+    changed_at = now or datetime.now(UTC)
 
     def change(profile: LoginProfile) -> LoginProfile:
         # Inside the store's transaction: a password changed since the check aborts it.
         if not hmac.compare_digest(profile.password_hash, verified_hash):
             raise PasswordChangedMeanwhile()
-        return dataclasses.replace(profile, password_hash=new_hash,
+        return dataclasses.replace(password_policy.with_new_hash(profile, new_hash, changed_at),
                                    password_reset_required=False)
 
     return store.update_login_profile(account_id, user_name, change)  # type: ignore[no-any-return]
@@ -114,7 +124,9 @@ def change_password(ctx: CallContext, params: Params) -> None:
     acct = account(ctx)
     store = ctx.runtime.store
     user = store.get_user(acct, caller.user_name)
-    ctx.authorize("iam:ChangePassword", user.arn)
+    # AllowUsersToChangePassword grants this to every IAM user (password_policy).
+    password_policy.authorize_self_service(ctx, "iam:ChangePassword", user.arn,
+                                           store.find_password_policy(acct))
     key = throttle.user_key(acct, user.name)
     _throttled(store, key, ctx.meta.now)
     with store_errors(user=user.name, login_profile=user.name):
@@ -125,7 +137,7 @@ def change_password(ctx: CallContext, params: Params) -> None:
             raise InvalidUserType("The old password is incorrect.")
         try:
             replace_password(store, acct, user.name, verified_hash=profile.password_hash,
-                             new_password=new)
+                             new_password=new, now=ctx.meta.now)
         except PasswordChangedMeanwhile:
             raise EntityTemporarilyUnmodifiable(
                 f"Login Profile for User {user.name} is being modified; try again.") from None

@@ -127,14 +127,14 @@ def list_policies(ctx: CallContext, params: Params) -> dict[str, Any]:
     only_attached = params.bool("OnlyAttached") or False
     prefix = params.str("PathPrefix", min_len=1, max_len=512, pattern=POLICY_PATH,
                         pattern_text=POLICY_PATH_TEXT) or "/"
-    params.str("PolicyUsageFilter", choices=["PermissionsPolicy", "PermissionsBoundary"])
+    usage = params.str("PolicyUsageFilter", choices=["PermissionsPolicy", "PermissionsBoundary"])
     marker, max_items = paging(params)
     acct = account(ctx)
     ctx.authorize("iam:ListPolicies", arn(acct, "policy", prefix, ""))
     with store_errors():
         page = ctx.runtime.store.list_policies(
             acct, scope=scope, only_attached=only_attached,  # type: ignore[arg-type]
-            path_prefix=prefix, marker=marker, max_items=max_items)
+            path_prefix=prefix, marker=marker, max_items=max_items, usage=usage)
     return page_result(page, "Policies", [policy_dict(p) for p in page.items])
 
 

@@ -469,9 +469,15 @@ def list_open_id_connect_providers(ctx: CallContext, params: Params) -> dict[str
 def delete_open_id_connect_provider(ctx: CallContext, params: Params) -> None:
     provider_arn = _oidc_arn(params)
     ctx.audit.request_parameters = {"openIDConnectProviderArn": provider_arn}
-    _load_oidc(ctx, "iam:DeleteOpenIDConnectProvider", provider_arn)
-    with _missing_as(_oidc_not_found, provider_arn):
+    # Idempotent on AWS: deleting a provider that does not exist succeeds (once authorized).
+    try:
+        _load_oidc(ctx, "iam:DeleteOpenIDConnectProvider", provider_arn)
+    except NoSuchEntity:
+        return
+    try:
         ctx.runtime.store.delete_oidc_provider(provider_arn)
+    except NotFound:
+        return  # deleted meanwhile
 
 
 @operation("iam", "AddClientIDToOpenIDConnectProvider")

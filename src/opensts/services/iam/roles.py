@@ -12,11 +12,12 @@ from typing import Any
 from opensts.credentials.ids import new_unique_id
 from opensts.directory.errors import NotFound
 from opensts.directory.records import Role
-from opensts.errors import MalformedPolicyDocument
+from opensts.errors import InvalidInput, MalformedPolicyDocument
 from opensts.policy import PolicyKind
 from opensts.services.context import CallContext
 from opensts.services.iam.boundaries import register_boundary_operations
 from opensts.services.iam.common import (
+    PROTECTED_PATHS,
     TRUST_POLICY_SIZE,
     account,
     arn,
@@ -92,6 +93,9 @@ def create_role(ctx: CallContext, params: Params) -> dict[str, Any]:
     max_session = _max_session(params) or 3600
     tags = tags_param(params)
     trust = document_param(params, "AssumeRolePolicyDocument")
+    if path.startswith(PROTECTED_PATHS):
+        # Only CreateServiceLinkedRole (and AWS services) create roles in these paths.
+        raise InvalidInput(f"The path {path} is reserved for roles that AWS services create.")
     acct = account(ctx)
     role_arn = arn(acct, "role", path, name)
     ctx.audit.request_parameters = {"roleName": name, "path": path,
@@ -113,14 +117,21 @@ def create_role(ctx: CallContext, params: Params) -> dict[str, Any]:
         ctx.runtime.store.create_role(role)
     ctx.audit.response_elements = {"role": {"roleName": name, "roleId": role.role_id,
                                             "arn": role.arn}}
-    return {"Role": role_dict(role)}
+    out = role_dict(role)
+    out.pop("MaxSessionDuration")  # CreateRole's answer has none; GetRole/ListRoles do
+    return {"Role": out}
 
 
 @operation("iam", "GetRole", read_only=True)
 def get_role(ctx: CallContext, params: Params) -> dict[str, Any]:
     name = name_param(params, "RoleName")
     ctx.audit.request_parameters = {"roleName": name}
-    return {"Role": role_dict(load_role(ctx, "iam:GetRole", name), full=True)}
+    role = load_role(ctx, "iam:GetRole", name)
+    # Read past the cache: the use is recorded without moving the store's generation.
+    last_used = ctx.runtime.store.find_role_last_used(role.role_id)
+    if last_used is not None:
+        role = dataclasses.replace(role, last_used=last_used[0], last_used_region=last_used[1])
+    return {"Role": role_dict(role, full=True)}
 
 
 @operation("iam", "ListRoles", read_only=True)

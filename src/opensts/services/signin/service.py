@@ -39,7 +39,7 @@ from opensts.directory.records import LoginProfile, Role, User
 from opensts.directory.signin import SigninSession
 from opensts.errors import AccessDenied, AwsError
 from opensts.services.context import AuditRecord, CallContext, Caller, RequestMeta
-from opensts.services.iam import passwords
+from opensts.services.iam import password_policy, passwords
 from opensts.services.runtime import Runtime
 from opensts.services.signin import (
     checks,
@@ -173,8 +173,16 @@ class SigninService:
                    if d.enabled is not None]
         identity = Identity(account_id, user.name, _epoch(now),
                             stamp=self._stamp(user, profile))
+        # MaxPasswordAge: an expired password must be changed now, or with HardExpiry
+        # cannot be used until an administrator resets it (id_credentials_passwords_
+        # account-policy).
+        policy = self.store.find_password_policy(account_id)
+        expired = password_policy.expired(policy, profile, now)
+        if expired and policy is not None and policy.hard_expiry:
+            raise SignInFailed("Your password has expired. Contact your administrator to "
+                               "reset it.")
         return Authenticated(identity, devices[0].serial if devices else None,
-                             profile.password_reset_required)
+                             profile.password_reset_required or expired)
 
     def _verify_password(
         self, account_id: str, user_name: str, password: str, user_key: str,
@@ -275,12 +283,16 @@ class SigninService:
             ):
                 raise _credentials_changed()
             caller = self._user_caller(identity, meta)
-            self.runtime.authorizer.authorize(caller, "iam:ChangePassword", user.arn, meta=meta)
+            # AllowUsersToChangePassword grants it to every IAM user (password_policy).
+            password_policy.authorize_caller(
+                self.runtime.authorizer, caller, "iam:ChangePassword", user.arn, meta,
+                self.store.find_password_policy(identity.account_id))
             try:
                 # Hashing the new password costs as much as a check: the same pool.
                 changed = await self.password_checks.run(functools.partial(
                     passwords.replace_password, self.store, user.account_id, user.name,
-                    verified_hash=profile.password_hash, new_password=new_password))
+                    verified_hash=profile.password_hash, new_password=new_password,
+                    now=meta.now))
             except (passwords.PasswordChangedMeanwhile, NotFound):
                 raise _credentials_changed() from None
             except checks.Busy:

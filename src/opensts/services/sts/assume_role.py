@@ -43,16 +43,17 @@ def source_identity(params: Params) -> str | None:
 
 @operation("sts", "AssumeRole", read_only=True)
 def assume_role(ctx: CallContext, params: Params) -> dict[str, Any]:
-    caller = ctx.require_caller()
+    # AWS checks RoleSessionName before RoleArn, and all parameters before the caller.
+    session_name = sessions.role_session_name(params)
     role_account, role_name = sessions.parse_role_arn(params)
     role_arn = params.raw()["RoleArn"]
-    session_name = sessions.role_session_name(params)
     lifetime, explicit = sessions.duration(params, default=3600, minimum=900, maximum=43200)
     external_id = params.str("ExternalId", min_len=2, max_len=1224, pattern=sessions.EXTERNAL_ID)
     serial, code = sessions.mfa_params(params)
     requested_si = source_identity(params)
     tags, transitive = sessions.session_tags(params)
     policies = sessions.session_policies(ctx, params, role_account=role_account, max_inline=None)
+    caller = ctx.require_caller()
 
     if caller.is_root and not caller.is_session:
         raise AccessDenied("Roles may not be assumed by root accounts.")

@@ -301,6 +301,7 @@ def role_session(
         "op": operation,
     }
     credentials, _ = mint(ctx, role.account_id, claims, lifetime)
+    record_role_use(ctx, role)
     return credentials, {"AssumedRoleId": assumed_id, "Arn": assumed_arn}
 
 
@@ -334,3 +335,19 @@ def request_tag_context(
     if transitive:
         context["sts:TransitiveTagKeys"] = list(transitive)
     return context
+
+
+# RoleLastUsed (GetRole) is approximate, as access-key last use is: recorded when a session
+# of the role is issued, at most this often per role and node, so a burst of AssumeRole
+# calls costs one write.
+ROLE_LAST_USED_GRANULARITY_SECONDS = 300
+
+
+def record_role_use(ctx: CallContext, role: Role) -> None:
+    stamp = ctx.meta.now.timestamp()
+    key = f"role:{role.role_id}"
+    recorded = ctx.runtime.key_last_recorded
+    if stamp - recorded.get(key, 0.0) < ROLE_LAST_USED_GRANULARITY_SECONDS:
+        return
+    recorded[key] = stamp
+    ctx.runtime.store.record_role_use(role.role_id, ctx.meta.now, ctx.meta.region)
