@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import shutil
@@ -34,6 +35,25 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of ``pid``, its threads and its live child processes (``--workers``
+    children, reloaders), from /proc/<pid>/stat fields 14 and 15."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            with contextlib.suppress(OSError):
+                pending.extend(int(child) for child in task.read_text().split())
+    return total
 
 
 def pinned(command: list[str], cpu: int | None) -> list[str]:
@@ -108,6 +128,10 @@ def start_opensts(workdir: Path, cpu: int | None,
     }
     command = [str(BIN / "opensts"), "serve", "--port", str(port), "--data-dir",
                str(workdir / "data")]
+    workers = (extra_env or {}).get("OPENSTS_BENCH_WORKERS")
+    if workers:
+        command += ["--workers", workers]
+    workdir.mkdir(parents=True, exist_ok=True)
     server = _start("opensts", port, pinned(command, cpu), workdir, env)
     server.wait_ready("/health")
     return server

@@ -6,8 +6,10 @@ policy on the role), pre-signs N AssumeRole and N GetCallerIdentity requests wit
 botocore's SigV4Auth, and replays them with wrk from a separate process, bounded by time
 and by a request budget. The same requests then go to an empty ASGI handler on the same
 server stack (uvicorn, same options, one process) and to moto's server doing the same
-calls. Prints requests/s, p50/p99 latency and the ratios against the targets:
-AssumeRole >= 40% of the empty handler's throughput, and >= 20x moto's.
+calls. Prints requests/s, p50/p99 latency, the server's CPU per request (utime+stime of the
+server process and its children, from /proc, over each run: on a shared machine req/s moves
+with other work, CPU per request much less) and the ratios against issue 10's targets:
+AssumeRole >= 20% and GetCallerIdentity >= 35% of the empty handler's throughput, >= 6x moto's.
 
     .venv/bin/python bench/assume_role.py [--seconds 10] [--connections 16] [--no-moto]
 
@@ -45,6 +47,7 @@ from _servers import (
     ROOT_SECRET,
     Server,
     ServerError,
+    cpu_seconds,
     start_empty,
     start_moto,
     start_opensts,
@@ -52,8 +55,8 @@ from _servers import (
 
 STS_VERSION = "2011-06-15"
 OPERATIONS = ("AssumeRole", "GetCallerIdentity")
-AIM_EMPTY = 0.40
-AIM_MOTO = 20.0
+AIM_EMPTY = {"AssumeRole": 0.20, "GetCallerIdentity": 0.35}
+AIM_MOTO = 6.0
 
 
 def doc(*statements: dict[str, Any]) -> str:
@@ -151,6 +154,7 @@ class Row:
     operation: str
     result: LoadResult  # the median round by throughput
     rounds: tuple[float, ...]  # req/s of every round
+    cpu_us: float  # server CPU (utime+stime from /proc) per answered request, median round
 
 
 @dataclass
@@ -161,20 +165,22 @@ class Target:
     expect_sts: bool
 
 
-def median_round(results: list[LoadResult]) -> LoadResult:
-    return sorted(results, key=lambda r: r.rps)[len(results) // 2]
+def median_round(results: list[tuple[LoadResult, float]]) -> tuple[LoadResult, float]:
+    return sorted(results, key=lambda r: r[0].rps)[len(results) // 2]
 
 
 def print_header() -> None:
     print(f"{'target':<9} {'operation':<18} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
-          f"{'requests':>9} {'non-2xx':>8} {'sock err':>8}  rounds req/s", flush=True)
+          f"{'CPU us/req':>10} {'requests':>9} {'non-2xx':>8} {'sock err':>8}  rounds req/s",
+          flush=True)
 
 
 def print_row(row: Row) -> None:
     r = row.result
     rounds = " ".join(f"{rps:.0f}" for rps in row.rounds)
     print(f"{row.target:<9} {row.operation:<18} {r.rps:>9.1f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} "
-          f"{r.requests:>9} {r.non_2xx:>8} {r.socket_errors:>8}  {rounds}", flush=True)
+          f"{row.cpu_us:>10.0f} {r.requests:>9} {r.non_2xx:>8} {r.socket_errors:>8}  {rounds}",
+          flush=True)
 
 
 def verdict(ratio: float, aim: float) -> str:
@@ -183,6 +189,7 @@ def verdict(ratio: float, aim: float) -> str:
 
 def report_ratios(rows: list[Row]) -> dict[str, float]:
     rps = {(row.target, row.operation): row.result.rps for row in rows}
+    cpu = {(row.target, row.operation): row.cpu_us for row in rows}
     ratios: dict[str, float] = {}
     print()
     for operation in OPERATIONS:
@@ -193,15 +200,29 @@ def report_ratios(rows: list[Row]) -> dict[str, float]:
         if empty:
             ratio = ours / empty
             ratios[f"{operation}/empty"] = ratio
-            aim = f"   (target >= {AIM_EMPTY:.0%}: {verdict(ratio, AIM_EMPTY)})" if (
-                operation == "AssumeRole") else ""
+            goal = AIM_EMPTY[operation]
+            aim = f"   (target >= {goal:.0%}: {verdict(ratio, goal)})"
             print(f"{operation:<18} OpenSTS / empty handler = {ratio:6.1%}{aim}")
+            if cpu.get(("opensts", operation)) and cpu.get(("empty", operation)):
+                by_cpu = cpu[("empty", operation)] / cpu[("opensts", operation)]
+                ratios[f"{operation}/empty-cpu"] = by_cpu
+                print(f"{operation:<18} by CPU per request      = {by_cpu:6.1%}")
         moto = rps.get(("moto", operation))
         if moto:
             ratio = ours / moto
             ratios[f"{operation}/moto"] = ratio
             print(f"{operation:<18} OpenSTS / moto          = {ratio:6.1f}x   "
                   f"(target >= {AIM_MOTO:.0f}x: {verdict(ratio, AIM_MOTO)})")
+            if cpu.get(("opensts", operation)) and cpu.get(("moto", operation)):
+                by_cpu = cpu[("moto", operation)] / cpu[("opensts", operation)]
+                ratios[f"{operation}/moto-cpu"] = by_cpu
+                print(f"{operation:<18} by CPU per request      = {by_cpu:6.1f}x")
+    for operation in OPERATIONS:
+        ours, base = cpu.get(("opensts", operation)), cpu.get(("base", operation))
+        if ours and base:
+            ratios[f"{operation}/base-cpu"] = ours / base
+            print(f"{operation:<18} OpenSTS / base CPU per request = {ours / base:5.2f}  "
+                  f"(req/s {rps[('opensts', operation)] / rps[('base', operation)]:.2f}x)")
     return ratios
 
 
@@ -222,7 +243,16 @@ def start_targets(names: list[str], args: argparse.Namespace, workdir: Path) -> 
     try:
         for name in names:
             if name == "opensts":
-                server = start_opensts(workdir, args.server_cpu)
+                server = start_opensts(workdir, args.server_cpu, extra_env=args.server_env)
+                targets.append(Target(name, server, None, True))
+                targets[-1].caller = set_up(server.endpoint, ROOT_KEY, ROOT_SECRET)
+            elif name == "base":  # the same server from another source tree (--base-src)
+                if args.base_src is None:
+                    raise ServerError("the base target needs --base-src")
+                path = os.pathsep.join([str(args.base_src / "src"), str(args.base_src)])
+                server = start_opensts(workdir / "base", args.server_cpu,
+                                       extra_env={**args.base_env, "PYTHONPATH": path})
+                server.name = "base"
                 targets.append(Target(name, server, None, True))
                 targets[-1].caller = set_up(server.endpoint, ROOT_KEY, ROOT_SECRET)
             elif name == "empty":
@@ -264,23 +294,29 @@ def requests_for(targets: list[Target], args: argparse.Namespace) -> Signed:
 
 
 def run_rounds(targets: list[Target], args: argparse.Namespace, workdir: Path) -> list[Row]:
-    results: dict[tuple[str, str], list[LoadResult]] = {}
+    results: dict[tuple[str, str], list[tuple[LoadResult, float]]] = {}
     for round_no in range(args.rounds):
         signed = requests_for(targets, args)
         for target in targets:
             for operation in OPERATIONS:
                 script = workdir / f"{target.name}-{operation}.lua"
+                connections = (args.base_connections or args.connections) if (
+                    target.name == "base") else args.connections
                 write_wrk_script(script, signed[target.name][operation], args.budget)
                 if round_no == 0 and args.warmup > 0:
                     run_wrk(target.server.endpoint, script, seconds=args.warmup,
-                            connections=args.connections, cpu=args.load_cpu)
+                            connections=connections, cpu=args.load_cpu)
+                before = cpu_seconds(target.server.process.pid)
                 result = run_wrk(target.server.endpoint, script, seconds=args.seconds,
-                                 connections=args.connections, cpu=args.load_cpu)
-                results.setdefault((target.name, operation), []).append(result)
+                                 connections=connections, cpu=args.load_cpu)
+                used = cpu_seconds(target.server.process.pid) - before
+                cpu_us = used / result.requests * 1e6 if result.requests else 0.0
+                results.setdefault((target.name, operation), []).append((result, cpu_us))
         print(f"  round {round_no + 1}/{args.rounds} done", file=sys.stderr, flush=True)
     rows = []
     for (name, operation), runs in results.items():
-        rows.append(Row(name, operation, median_round(runs), tuple(r.rps for r in runs)))
+        result, cpu_us = median_round(runs)
+        rows.append(Row(name, operation, result, tuple(r.rps for r, _ in runs), cpu_us))
     return rows
 
 
@@ -296,7 +332,16 @@ def main() -> int:
                         help="pre-signed requests per operation (default 1000)")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--targets", default="opensts,empty,moto",
-                        help="comma-separated subset of opensts,empty,moto")
+                        help="comma-separated subset of opensts,empty,moto,base")
+    parser.add_argument("--base-src", type=Path,
+                        help="a source tree (with src/) for the 'base' target: the same "
+                        "server at another commit, measured in the same run")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="opensts serve --workers N for the opensts target")
+    parser.add_argument("--base-connections", type=int,
+                        help="wrk connections for the base target (default --connections)")
+    parser.add_argument("--base-workers", type=int, default=1,
+                        help="opensts serve --workers N for the base target")
     parser.add_argument("--pin", action="store_true",
                         help="pin servers to CPU 0 and wrk to CPU 1 (on a quiet machine)")
     parser.add_argument("--moto-venv", type=Path, default=Path(tempfile.gettempdir())
@@ -311,6 +356,9 @@ def main() -> int:
     pin = args.pin and (os.cpu_count() or 1) >= 2
     args.server_cpu = 0 if pin else None
     args.load_cpu = 1 if pin else None
+    args.server_env = {"OPENSTS_BENCH_WORKERS": str(args.workers)} if args.workers > 1 else {}
+    args.base_env = ({"OPENSTS_BENCH_WORKERS": str(args.base_workers)}
+                     if args.base_workers > 1 else {})
 
     workdir = Path(tempfile.mkdtemp(prefix="opensts-bench-"))
     print(f"OpenSTS server benchmark: {describe_machine(workdir)}")
@@ -348,7 +396,7 @@ def main() -> int:
     if args.json:
         args.json.write_text(json.dumps({
             "rows": [{"target": r.target, "operation": r.operation, **asdict(r.result),
-                      "rps": r.result.rps, "rounds": r.rounds} for r in rows],
+                      "rps": r.result.rps, "rounds": r.rounds, "cpu_us": r.cpu_us} for r in rows],
             "ratios": ratios,
             "moto_version": MOTO_VERSION,
         }, indent=2))

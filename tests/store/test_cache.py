@@ -93,3 +93,93 @@ def test_a_slow_generation_check_never_undoes_a_newer_one(store) -> None:  # typ
         events[name][1].set()
         thread.join(10)
     assert len(cached.identity_policies_for_user(ACCT, "dave")) == 1
+
+
+# Selective invalidation (issue 10): a write drops only its account's entries, here and in
+# the other processes that share the journal; anything unknown still drops everything.
+
+OTHER = "210987654321"
+
+
+def _account(store, account_id: str) -> None:  # type: ignore[no-untyped-def]
+    from opensts.directory.records import Account
+
+    store.create_account(Account(account_id, f"acct-{account_id}", f"{account_id}@example.com"))
+
+
+def test_a_write_drops_only_its_accounts_entries(store, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    cached = CachingStore(store, journal=tmp_path / "journal")
+    _account(cached, OTHER)
+    cached.create_user(user("alice"))
+    cached.create_user(dataclasses.replace(user("zed"), account_id=OTHER,
+                                           arn=f"arn:aws:iam::{OTHER}:user/zed"))
+    assert cached.identity_policies_for_user(ACCT, "alice") == []
+    assert cached.identity_policies_for_user(OTHER, "zed") == []
+    misses = cached.misses
+    cached.put_inline_policy(InlinePolicy(ACCT, "user", "alice", "p", DOC))
+    assert cached.partial_clears >= 1
+    assert cached.identity_policies_for_user(OTHER, "zed") == []  # kept: another account
+    assert cached.misses == misses
+    assert len(cached.identity_policies_for_user(ACCT, "alice")) == 1  # dropped and re-read
+    assert cached.misses == misses + 1
+
+
+def test_other_workers_drop_only_the_written_account(store_factory, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    journal = tmp_path / "journal"
+    writer = CachingStore(store_factory(), journal=journal)
+    reader = CachingStore(store_factory(), journal=journal)  # another --workers process
+    _account(writer, OTHER)
+    writer.create_user(user("bob"))
+    writer.create_user(dataclasses.replace(user("yan"), account_id=OTHER,
+                                           arn=f"arn:aws:iam::{OTHER}:user/yan"))
+    assert reader.identity_policies_for_user(ACCT, "bob") == []
+    assert reader.identity_policies_for_user(OTHER, "yan") == []
+    misses, clears = reader.misses, reader.full_clears
+    writer.put_inline_policy(InlinePolicy(ACCT, "user", "bob", "p", DOC))
+    assert len(reader.identity_policies_for_user(ACCT, "bob")) == 1  # seen at once
+    assert reader.identity_policies_for_user(OTHER, "yan") == []
+    assert (reader.misses, reader.full_clears) == (misses + 1, clears)
+
+
+def test_unknown_changes_still_drop_everything(store_factory, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    journal = tmp_path / "journal"
+    reader = CachingStore(store_factory(), journal=journal)
+    outside = store_factory()  # a writer without the journal (another node, the CLI)
+    outside.create_user(user("carl"))
+    assert reader.identity_policies_for_user(ACCT, "carl") == []
+    clears = reader.full_clears
+    outside.put_inline_policy(InlinePolicy(ACCT, "user", "carl", "p", DOC))
+    assert len(reader.identity_policies_for_user(ACCT, "carl")) == 1
+    assert reader.full_clears == clears + 1
+    # A mutation outside SCOPED (here an account, which Organizations also reach) through
+    # the journal: unknown as well.
+    writer = CachingStore(store_factory(), journal=journal)
+    _account(writer, OTHER)
+    assert reader.identity_policies_for_user(ACCT, "carl") != []
+    assert reader.full_clears == clears + 2
+
+
+def test_a_journal_emptied_or_behind_means_unknown(store_factory, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    journal = tmp_path / "journal"
+    writer = CachingStore(store_factory(), journal=journal)
+    writer.create_user(user("dora"))
+    reader = CachingStore(store_factory(), journal=journal)
+    assert reader.identity_policies_for_user(ACCT, "dora") == []
+    journal.write_bytes(b"")  # emptied (past its size limit) before the reader caught up
+    writer.put_inline_policy(InlinePolicy(ACCT, "user", "dora", "p", DOC))
+    clears = reader.full_clears
+    journal.write_bytes(b"")
+    assert len(reader.identity_policies_for_user(ACCT, "dora")) == 1
+    assert reader.full_clears == clears + 1
+
+
+def test_write_account() -> None:
+    from opensts.store.cache import read_tag, write_account
+
+    assert write_account(("user", ACCT, "alice", "arn:aws:iam::aws:policy/ReadOnly"), {}) == ACCT
+    assert write_account((f"arn:aws:iam::{ACCT}:policy/p",), {}) == ACCT
+    assert write_account((user("x"),), {}) == ACCT
+    assert write_account(("user", ACCT, OTHER), {}) is None  # two accounts: unknown
+    assert write_account(("x",), {}) is None
+    assert read_tag("find_bucket", ("b",), None) == ""
+    assert read_tag("get_managed_policy", ("arn:aws:iam::aws:policy/ReadOnly",), None) == ""

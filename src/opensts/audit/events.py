@@ -8,7 +8,7 @@ Shapes follow the CloudTrail record contents and userIdentity element documentat
 
 from __future__ import annotations
 
-import uuid
+import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -24,8 +24,27 @@ EVENT_SOURCES = {
 }
 
 
+_last_second: list[tuple[int, str]] = [(-1, "")]  # eventTime has whole seconds: format once
+
+
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    second = int(moment.timestamp())
+    cached = _last_second[0]
+    if cached[0] == second:
+        return cached[1]
+    text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    _last_second[0] = (second, text)
+    return text
+
+
+def event_id() -> str:
+    """A random (version 4) UUID as text: what ``event_id()`` gives, without building
+    the UUID object (a fifth of an audit event's build time)."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def user_identity(caller: Caller | None) -> dict[str, Any] | None:
@@ -69,7 +88,7 @@ def build_event(
         "requestParameters": record.request_parameters,
         "responseElements": record.response_elements if error_code is None else None,
         "requestID": meta.request_id,
-        "eventID": str(uuid.uuid4()),
+        "eventID": event_id(),
         "readOnly": read_only,
         "eventType": "AwsApiCall",
         "managementEvent": True,
@@ -90,7 +109,7 @@ def build_event(
 def cross_account_copy(event: dict[str, Any], account_id: str) -> list[dict[str, Any]]:
     """The caller's event and its copy for the resource's account (CloudTrail's AWSAccount
     identity), linked by ``sharedEventID``."""
-    shared = str(uuid.uuid4())
+    shared = event_id()
     caller = event.get("userIdentity") or {}
     copy = {
         **event,
@@ -99,7 +118,7 @@ def cross_account_copy(event: dict[str, Any], account_id: str) -> list[dict[str,
             "principalId": caller.get("principalId", ""),
             "accountId": caller.get("accountId", ""),
         },
-        "eventID": str(uuid.uuid4()),
+        "eventID": event_id(),
         "recipientAccountId": account_id,
         "sharedEventID": shared,
     }

@@ -133,6 +133,11 @@ def serve(
     runtime.audit.close()
     runtime.store.close()
     os.environ["OPENSTS_DATA_DIR"] = str(data_dir.resolve())
+    # One audit file per worker process (audit/YYYY-MM-DD.w<pid>.jsonl): workers never
+    # serialise on one file; ``opensts audit tail`` merges them by time.
+    from opensts.audit.log import PER_PROCESS_ENV
+
+    os.environ[PER_PROCESS_ENV] = "1"
     uvicorn.run(
         "opensts.web.app:create_app",
         factory=True,
@@ -159,23 +164,31 @@ def audit() -> None:
 @click.option("--data-dir", default="./data", show_default=True, type=click.Path(path_type=Path))
 @click.option("-n", "--lines", default=20, show_default=True, type=int)
 @click.option("--json", "as_json", is_flag=True, help="print raw events")
-def audit_tail(data_dir: Path, lines: int, as_json: bool) -> None:
-    """Show the latest audit events."""
-    from collections import deque
+@click.option("-f", "--follow", is_flag=True, help="keep printing events as they are written")
+def audit_tail(data_dir: Path, lines: int, as_json: bool, follow: bool) -> None:
+    """Show the latest audit events (across rotated and compressed files, and the files of
+    every --workers process, merged by time)."""
+    from opensts.audit.log import follow_events, tail_events
 
-    from opensts.audit.log import read_events
-
-    events = deque(read_events(data_dir / "audit"), maxlen=lines)
-    for event in events:
+    def show(event: dict[str, object]) -> None:
         if as_json:
             click.echo(json.dumps(event, separators=(",", ":")))
-            continue
-        who = (event.get("userIdentity") or {}).get("arn", "-")
+            return
+        who = (event.get("userIdentity") or {}).get("arn", "-")  # type: ignore[attr-defined]
         outcome = event.get("errorCode") or "OK"
-        click.echo(
-            f"{event['eventTime']}  {event['eventSource'].split('.')[0]}:{event['eventName']:<28}"
-            f" {outcome:<22} {who}"
-        )
+        source = str(event["eventSource"]).split(".")[0]
+        click.echo(f"{event['eventTime']}  {source}:{event['eventName']:<28} {outcome:<22} {who}")
+
+    directory = data_dir / "audit"
+    for event in tail_events(directory, max(lines, 0)):
+        show(event)
+    if follow:
+        try:
+            for event in follow_events(directory):
+                show(event)
+                sys.stdout.flush()
+        except KeyboardInterrupt:
+            pass
 
 
 @cli.group()

@@ -38,9 +38,12 @@ def build_runtime(settings: Settings) -> tuple[Runtime, FirstStart | None]:
     # Hot-path reads are cached per store generation; writes through this process are
     # visible at once, other nodes' within cache_staleness_seconds (IAM is eventually
     # consistent on AWS too).
-    # GuardedCachingStore: a CachingStore whose misses can be fenced off (services.inline).
+    # GuardedCachingStore: a CachingStore whose misses can be fenced off (services.inline);
+    # the change journal the --workers processes share lets an IAM write drop only its
+    # account's entries in every worker (store/cache.py).
     store = GuardedCachingStore(
-        open_store(settings.database_url), max_staleness=settings.cache_staleness_seconds
+        open_store(settings.database_url), max_staleness=settings.cache_staleness_seconds,
+        journal=settings.data_dir / "cache" / "journal",
     )
     box = SecretBox(settings.master_key)
     now = utcnow()
