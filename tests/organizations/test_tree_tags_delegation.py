@@ -106,8 +106,11 @@ def test_targets_for_policy(orgs: Any, root_id: str) -> None:
     assert targets[account]["Type"] == "ACCOUNT"
     assert targets[account]["Arn"].endswith(f"/{account}")
     assert targets[root_id]["Type"] == "ROOT" and targets[root_id]["Name"] == "Root"
-    full = {t["TargetId"] for t in orgs.list_targets_for_policy(PolicyId="p-FullAWSAccess")[
-        "Targets"]}
+    # Every account of the (shared) organization carries FullAWSAccess: read all pages.
+    full = {t["TargetId"]
+            for page in orgs.get_paginator("list_targets_for_policy").paginate(
+                PolicyId="p-FullAWSAccess")
+            for t in page["Targets"]}
     assert {root_id, account, ACCOUNT_ID} <= full
     assert _err(orgs.list_targets_for_policy, PolicyId="p-zzzzzzzz")[:2] == (
         "PolicyNotFoundException", 400)
