@@ -20,13 +20,18 @@ import asyncio
 import contextlib
 import ssl
 import time
+from asyncio.streams import FlowControlMixin
+from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 import httptools  # type: ignore[import-untyped]  # llhttp; ships no type hints
 
 HEAD_LIMIT = 64 * 1024
+# One read hands at most READ_SIZE bytes on; a connection stops reading its socket while
+# more than READ_BUFFER bytes wait, so it holds about that much whatever the object size.
 READ_SIZE = 256 * 1024
+READ_BUFFER = 1024 * 1024
 IDLE_SECONDS = 20.0
 WRITE_BUFFER = 1024 * 1024
 
@@ -35,9 +40,74 @@ class BackendUnavailable(Exception):
     """The storage could not be reached or broke the exchange."""
 
 
+class _Stream(FlowControlMixin, asyncio.Protocol):
+    """The storage connection's protocol: received bytes kept as the transport delivered
+    them (an ``asyncio.StreamReader`` copies each into its buffer and out again), reading
+    paused while more than READ_BUFFER waits; writes flow-controlled as asyncio's streams
+    (``FlowControlMixin`` backs ``StreamWriter.drain``)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        super().__init__(loop=loop)
+        self._event_loop = loop
+        self._chunks: deque[bytes] = deque()
+        self._size = 0
+        self._eof = False
+        self._waiter: asyncio.Future[None] | None = None
+        self._reading_paused = False
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # uvloop's is no subclass
+
+    def data_received(self, data: bytes) -> None:
+        if not data:
+            return
+        self._chunks.append(data)
+        self._size += len(data)
+        self._wake()
+        if self._size > READ_BUFFER and not self._reading_paused and self.transport:
+            self._reading_paused = True
+            self.transport.pause_reading()
+
+    def eof_received(self) -> bool:
+        self._eof = True
+        self._wake()
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._eof = True  # an error is an early end: the caller sees the body cut short
+        self._wake()
+        super().connection_lost(exc)
+
+    def _wake(self) -> None:
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def at_eof(self) -> bool:
+        return self._eof and not self._chunks
+
+    async def read(self, limit: int) -> bytes:
+        """Up to ``limit`` bytes as they arrived; b"" once the storage closed."""
+        while not self._chunks:
+            if self._eof:
+                return b""
+            self._waiter = self._event_loop.create_future()
+            await self._waiter
+        data = self._chunks.popleft()
+        if len(data) > limit:
+            self._chunks.appendleft(data[limit:])
+            data = data[:limit]
+        self._size -= len(data)
+        if self._reading_paused and self._size <= READ_BUFFER // 2 and self.transport:
+            self._reading_paused = False
+            self.transport.resume_reading()
+        return data
+
+
 @dataclass
 class _Connection:
-    reader: asyncio.StreamReader
+    reader: _Stream
     writer: asyncio.StreamWriter
     idle_since: float = 0.0
     reused: bool = False
@@ -114,6 +184,9 @@ class Response:
     _until_close: bool  # no length and not chunked: the body ends with the connection
     _keep: bool
     _done: bool = False
+    # Content-Length bodies: the bytes still to come after what the parser saw with the
+    # head; they are counted off the stream as they are, without another copy.
+    _left: int | None = None
 
     def header(self, name: str) -> str | None:
         key = name.lower().encode("latin-1")
@@ -134,6 +207,15 @@ class Response:
                     for piece in pieces:
                         yield piece
                 if parse.complete:
+                    break
+                left = self._left
+                if left is not None:
+                    while left > 0:
+                        data = await reader.read(min(left, READ_SIZE))
+                        if not data:
+                            raise BackendUnavailable("storage closed the connection mid-body")
+                        left -= len(data)
+                        yield data
                     break
                 data = await reader.read(READ_SIZE)
                 if not data:
@@ -180,17 +262,18 @@ class Http1Client:
         self._idle: list[_Connection] = []
 
     async def _connect(self) -> _Connection:
+        loop = asyncio.get_running_loop()
         try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(self.host, self.port, ssl=self.tls,
-                                        server_hostname=self.host if self.tls else None,
-                                        limit=HEAD_LIMIT),
-                self.connect_timeout)
+            async with asyncio.timeout(self.connect_timeout):
+                transport, stream = await loop.create_connection(
+                    lambda: _Stream(loop), self.host, self.port, ssl=self.tls,
+                    server_hostname=self.host if self.tls else None)
         except (OSError, TimeoutError) as exc:
             raise BackendUnavailable(f"cannot connect: {type(exc).__name__}") from None
         # A deeper write buffer than asyncio's 64 KiB lets a streamed upload keep reading
         # from the client while the storage takes the previous pieces.
-        writer.transport.set_write_buffer_limits(high=WRITE_BUFFER)
+        transport.set_write_buffer_limits(high=WRITE_BUFFER)
+        reader, writer = stream, asyncio.StreamWriter(transport, stream, None, loop)
         return _Connection(reader, writer)
 
     def _take(self) -> _Connection | None:
@@ -290,6 +373,8 @@ class Http1Client:
         no_body = method == "HEAD" or status in (204, 304)
         until_close = not no_body and length is None and not chunked
         response = Response(status, headers, self, conn, parse, until_close, keep)
+        if length is not None and not chunked and not no_body and not parse.complete:
+            response._left = length - sum(len(piece) for piece in parse.pieces)
         if no_body or (parse.complete and not parse.pieces):
             response._done = True
         return response
