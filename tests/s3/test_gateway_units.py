@@ -112,6 +112,7 @@ async def _storage(answers: list[bytes]) -> tuple[asyncio.AbstractServer, int, l
     seen: list[bytes] = []
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append(b"connection")
         while answers:
             try:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -164,7 +165,7 @@ def test_http1_lengths_chunks_reuse_and_heads() -> None:
         assert put.status == 204
         await put.aclose()
         assert seen[-1].endswith(b"\r\n\r\nabc")
-        assert len(seen) == 4  # one connection, kept alive throughout
+        assert seen.count(b"connection") == 1 and len(seen) == 5  # one, kept alive
         await client.aclose()
         server.close()
 
@@ -187,6 +188,49 @@ def test_http1_failures_are_backend_unavailable() -> None:
                 "GET", "/", [("Host", "s")])
         with pytest.raises(ValueError):
             await client.request("GET", "/", [("Host", "s"), ("X", "a\r\nInjected: 1")])
+
+    asyncio.run(run())
+
+
+@pytest.mark.parametrize("answer", [
+    b"HTTP/1.1 2x0 OK\r\nContent-Length: 0\r\n\r\n",  # status not a number
+    b"SMTP ready\r\n\r\n",  # not HTTP at all
+    b"HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n",  # bad Content-Length
+    b"HTTP/1.1 200 OK\r\nBad Header\r\n\r\n",  # header without a colon
+    b"HTTP/1.1 200 OK\r\n" + b"X-Long: " + b"a" * 70000 + b"\r\n\r\n",  # head too big
+])
+def test_malformed_storage_answer_is_s3s_503(answer: bytes) -> None:
+    from opensts.web.s3.backend import Backend
+
+    async def run() -> None:
+        server, port, _ = await _storage([answer])
+        settings = Settings(data_dir=None, database_url="", master_key=b"", account_id=None,  # type: ignore[arg-type]
+                            root_access_key_id=None, root_secret_access_key=None,
+                            s3_backend_url=f"http://127.0.0.1:{port}",
+                            s3_backend_access_key_id="k", s3_backend_secret_access_key="s")
+        backend = Backend(settings)
+        with pytest.raises(S3Error) as raised:
+            await backend.send(backend.build("GET", "b", "k", [], []))
+        assert (raised.value.code, raised.value.status) == ("ServiceUnavailable", 503)
+        await backend.aclose()
+        server.close()
+
+    asyncio.run(run())
+
+
+def test_malformed_chunk_framing_is_backend_unavailable() -> None:
+    async def run() -> None:
+        server, port, _ = await _storage([b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked"
+                                          b"\r\n\r\nzz\r\nabc\r\n0\r\n\r\n"])
+        client = Http1Client("127.0.0.1", port)
+        with pytest.raises(BackendUnavailable):  # when it is parsed: with the head or later
+            answer = await client.request("GET", "/b/k", [("Host", "s")])
+            try:
+                await answer.read(100)
+            finally:
+                await answer.aclose()
+        assert not client._idle  # a broken connection is never reused
+        server.close()
 
     asyncio.run(run())
 

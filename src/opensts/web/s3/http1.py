@@ -6,6 +6,8 @@ and reading a response head on a kept-alive asyncio stream. This client does onl
 gateway needs: one origin, keep-alive with a bounded idle pool, request bodies from bytes
 or an async iterator with a known Content-Length, response bodies by Content-Length,
 chunked transfer coding or connection close, and HEAD/1xx/204/304 without bodies.
+Responses are parsed by llhttp (``httptools.HttpResponseParser``, the parser uvicorn
+uses), not by code of our own: a malformed answer is ``BackendUnavailable`` (S3's 503).
 
 A connection goes back to the pool only when its response was read to the end and neither
 side asked to close. A request that fails on a reused connection before any response byte
@@ -18,11 +20,18 @@ import asyncio
 import contextlib
 import ssl
 import time
+from asyncio.streams import FlowControlMixin
+from collections import deque
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+import httptools  # type: ignore[import-untyped]  # llhttp; ships no type hints
 
 HEAD_LIMIT = 64 * 1024
+# One read hands at most READ_SIZE bytes on; a connection stops reading its socket while
+# more than READ_BUFFER bytes wait, so it holds about that much whatever the object size.
 READ_SIZE = 256 * 1024
+READ_BUFFER = 1024 * 1024
 IDLE_SECONDS = 20.0
 WRITE_BUFFER = 1024 * 1024
 
@@ -31,9 +40,74 @@ class BackendUnavailable(Exception):
     """The storage could not be reached or broke the exchange."""
 
 
+class _Stream(FlowControlMixin, asyncio.Protocol):
+    """The storage connection's protocol: received bytes kept as the transport delivered
+    them (an ``asyncio.StreamReader`` copies each into its buffer and out again), reading
+    paused while more than READ_BUFFER waits; writes flow-controlled as asyncio's streams
+    (``FlowControlMixin`` backs ``StreamWriter.drain``)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        super().__init__(loop=loop)
+        self._event_loop = loop
+        self._chunks: deque[bytes] = deque()
+        self._size = 0
+        self._eof = False
+        self._waiter: asyncio.Future[None] | None = None
+        self._reading_paused = False
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # uvloop's is no subclass
+
+    def data_received(self, data: bytes) -> None:
+        if not data:
+            return
+        self._chunks.append(data)
+        self._size += len(data)
+        self._wake()
+        if self._size > READ_BUFFER and not self._reading_paused and self.transport:
+            self._reading_paused = True
+            self.transport.pause_reading()
+
+    def eof_received(self) -> bool:
+        self._eof = True
+        self._wake()
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._eof = True  # an error is an early end: the caller sees the body cut short
+        self._wake()
+        super().connection_lost(exc)
+
+    def _wake(self) -> None:
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def at_eof(self) -> bool:
+        return self._eof and not self._chunks
+
+    async def read(self, limit: int) -> bytes:
+        """Up to ``limit`` bytes as they arrived; b"" once the storage closed."""
+        while not self._chunks:
+            if self._eof:
+                return b""
+            self._waiter = self._event_loop.create_future()
+            await self._waiter
+        data = self._chunks.popleft()
+        if len(data) > limit:
+            self._chunks.appendleft(data[limit:])
+            data = data[:limit]
+        self._size -= len(data)
+        if self._reading_paused and self._size <= READ_BUFFER // 2 and self.transport:
+            self._reading_paused = False
+            self.transport.resume_reading()
+        return data
+
+
 @dataclass
 class _Connection:
-    reader: asyncio.StreamReader
+    reader: _Stream
     writer: asyncio.StreamWriter
     idle_since: float = 0.0
     reused: bool = False
@@ -43,17 +117,76 @@ class _Connection:
             self.writer.close()
 
 
+class _Parse:
+    """httptools callbacks for one response: the final head, then body pieces as parsed."""
+
+    __slots__ = (
+        "complete",
+        "head_done",
+        "head_only",
+        "head_size",
+        "headers",
+        "keep",
+        "parser",
+        "pieces",
+        "status",
+    )
+
+    def __init__(self, head_only: bool):
+        self.parser = httptools.HttpResponseParser(self)
+        self.head_only = head_only
+        self.status = 0
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.head_done = False
+        self.complete = False
+        self.pieces: list[bytes] = []
+        self.head_size = 0
+        self.keep = False
+
+    def on_message_begin(self) -> None:
+        self.headers = []  # a 1xx head is followed by the real one
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if not self.head_done:  # trailers are not forwarded
+            self.headers.append((name, value))
+            self.head_size += len(name) + len(value) + 4
+
+    def on_headers_complete(self) -> None:
+        status = self.parser.get_status_code()
+        if status >= 200 or status == 101:
+            self.status = status
+            self.head_done = True
+            # Asked here: once the message is complete llhttp has reset its flags.
+            self.keep = bool(self.parser.should_keep_alive())
+
+    def on_body(self, body: bytes) -> None:
+        if not self.head_only and not self.complete:
+            self.pieces.append(body)
+
+    def on_message_complete(self) -> None:
+        if self.head_done:
+            self.complete = True
+
+    def feed(self, data: bytes) -> None:
+        try:
+            self.parser.feed_data(data)
+        except (httptools.HttpParserError, httptools.HttpParserUpgrade):
+            raise BackendUnavailable("storage answer unreadable") from None
+
+
 @dataclass
 class Response:
     status: int
     headers: list[tuple[bytes, bytes]]
     _client: Http1Client
     _connection: _Connection | None
-    _length: int | None
-    _chunked: bool
+    _parse: _Parse | None
+    _until_close: bool  # no length and not chunked: the body ends with the connection
     _keep: bool
     _done: bool = False
-    _chunk_left: int = field(default=0)
+    # Content-Length bodies: the bytes still to come after what the parser saw with the
+    # head; they are counted off the stream as they are, without another copy.
+    _left: int | None = None
 
     def header(self, name: str) -> str | None:
         key = name.lower().encode("latin-1")
@@ -63,54 +196,38 @@ class Response:
         return None
 
     async def iter_body(self) -> AsyncIterator[bytes]:
-        conn = self._connection
-        if conn is None or self._done:
+        conn, parse = self._connection, self._parse
+        if conn is None or parse is None or self._done:
             return
         reader = conn.reader
         try:
-            if self._chunked:
-                async for piece in self._chunks(reader):
-                    yield piece
-            elif self._length is not None:
-                left = self._length
-                while left > 0:
-                    data = await reader.read(min(left, READ_SIZE))
-                    if not data:
-                        raise BackendUnavailable("storage closed the connection mid-body")
-                    left -= len(data)
-                    yield data
-            else:
-                while True:
-                    data = await reader.read(READ_SIZE)
-                    if not data:
+            while True:
+                if parse.pieces:
+                    pieces, parse.pieces = parse.pieces, []
+                    for piece in pieces:
+                        yield piece
+                if parse.complete:
+                    break
+                left = self._left
+                if left is not None:
+                    while left > 0:
+                        data = await reader.read(min(left, READ_SIZE))
+                        if not data:
+                            raise BackendUnavailable("storage closed the connection mid-body")
+                        left -= len(data)
+                        yield data
+                    break
+                data = await reader.read(READ_SIZE)
+                if not data:
+                    if self._until_close:
+                        self._keep = False
                         break
-                    yield data
-                self._keep = False
+                    raise BackendUnavailable("storage closed the connection mid-body")
+                parse.feed(data)
             self._done = True
         finally:
             if not self._done:
                 self._keep = False
-
-    async def _chunks(self, reader: asyncio.StreamReader) -> AsyncIterator[bytes]:
-        while True:
-            line = await reader.readuntil(b"\r\n")
-            size_text = line.split(b";", 1)[0].strip()
-            try:
-                size = int(size_text, 16)
-            except ValueError:
-                raise BackendUnavailable("bad chunk size from storage") from None
-            if size == 0:
-                while (await reader.readuntil(b"\r\n")) != b"\r\n":
-                    pass  # trailers: not forwarded
-                return
-            left = size
-            while left > 0:
-                data = await reader.read(min(left, READ_SIZE))
-                if not data:
-                    raise BackendUnavailable("storage closed the connection mid-chunk")
-                left -= len(data)
-                yield data
-            await reader.readexactly(2)
 
     async def read(self, limit: int) -> bytes:
         parts: list[bytes] = []
@@ -145,17 +262,18 @@ class Http1Client:
         self._idle: list[_Connection] = []
 
     async def _connect(self) -> _Connection:
+        loop = asyncio.get_running_loop()
         try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(self.host, self.port, ssl=self.tls,
-                                        server_hostname=self.host if self.tls else None,
-                                        limit=HEAD_LIMIT),
-                self.connect_timeout)
+            async with asyncio.timeout(self.connect_timeout):
+                transport, stream = await loop.create_connection(
+                    lambda: _Stream(loop), self.host, self.port, ssl=self.tls,
+                    server_hostname=self.host if self.tls else None)
         except (OSError, TimeoutError) as exc:
             raise BackendUnavailable(f"cannot connect: {type(exc).__name__}") from None
         # A deeper write buffer than asyncio's 64 KiB lets a streamed upload keep reading
         # from the client while the storage takes the previous pieces.
-        writer.transport.set_write_buffer_limits(high=WRITE_BUFFER)
+        transport.set_write_buffer_limits(high=WRITE_BUFFER)
+        reader, writer = stream, asyncio.StreamWriter(transport, stream, None, loop)
         return _Connection(reader, writer)
 
     def _take(self) -> _Connection | None:
@@ -217,46 +335,48 @@ class Http1Client:
         except BaseException:
             conn.close()  # the body failed (a bad signature...): the upload is cut off
             raise
+        parse = _Parse(head_only=method == "HEAD")
+        reader = conn.reader
+        received = 0
         try:
-            while True:
-                raw = await asyncio.wait_for(conn.reader.readuntil(b"\r\n\r\n"),
-                                             self.head_timeout)
-                status, headers = _parse_head(raw)
-                if status >= 200 or status == 101:
-                    break  # skip 1xx (100 Continue) heads
-        except (asyncio.IncompleteReadError, ConnectionError) as exc:
+            async with asyncio.timeout(self.head_timeout):
+                while not parse.head_done:
+                    data = await reader.read(READ_SIZE)
+                    if not data:
+                        conn.close()
+                        if conn.reused and not received:
+                            raise _StaleConnection()
+                        raise BackendUnavailable("storage closed the connection")
+                    received += len(data)
+                    parse.feed(data)
+                    if (received if not parse.head_done else parse.head_size) > HEAD_LIMIT:
+                        raise BackendUnavailable("storage answer head too large")
+        except (_StaleConnection, BackendUnavailable):
             conn.close()
-            if conn.reused and isinstance(exc, asyncio.IncompleteReadError) and not exc.partial:
-                raise _StaleConnection() from None
-            raise BackendUnavailable("storage closed the connection") from None
-        except (asyncio.LimitOverrunError, TimeoutError, ValueError, OSError):
+            raise
+        except (TimeoutError, OSError):
             conn.close()
             raise BackendUnavailable("storage answer unreadable") from None
         except BaseException:
             conn.close()
             raise
+        status, headers = parse.status, parse.headers
         length: int | None = None
         chunked = False
-        keep = True
         for name, value in headers:
             lower = name.lower()
             if lower == b"content-length":
-                try:
-                    length = int(value)
-                except ValueError:
-                    conn.close()
-                    raise BackendUnavailable("bad Content-Length from storage") from None
+                length = int(value)  # llhttp accepted it: digits only
             elif lower == b"transfer-encoding" and b"chunked" in value.lower():
                 chunked = True
-            elif lower == b"connection" and b"close" in value.lower():
-                keep = False
-        no_body = method == "HEAD" or status in (204, 304) or 100 <= status < 200
-        if no_body:
-            response = Response(status, headers, self, conn, 0, False, keep, _done=True)
-        else:
-            response = Response(status, headers, self, conn, length, chunked, keep)
-            if length == 0 and not chunked:
-                response._done = True
+        keep = parse.keep
+        no_body = method == "HEAD" or status in (204, 304)
+        until_close = not no_body and length is None and not chunked
+        response = Response(status, headers, self, conn, parse, until_close, keep)
+        if length is not None and not chunked and not no_body and not parse.complete:
+            response._left = length - sum(len(piece) for piece in parse.pieces)
+        if no_body or (parse.complete and not parse.pieces):
+            response._done = True
         return response
 
 
@@ -271,18 +391,3 @@ def _head(method: str, target: str, headers: Sequence[tuple[str, str]]) -> bytes
             raise ValueError("header with a line break")
         lines.append(f"{name}: {value}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-
-
-def _parse_head(raw: bytes) -> tuple[int, list[tuple[bytes, bytes]]]:
-    lines = raw[:-4].split(b"\r\n")
-    parts = lines[0].split(b" ", 2)
-    if len(parts) < 2 or not parts[0].startswith(b"HTTP/1."):
-        raise ValueError("not an HTTP/1.x status line")
-    status = int(parts[1])
-    headers: list[tuple[bytes, bytes]] = []
-    for line in lines[1:]:
-        name, sep, value = line.partition(b":")
-        if not sep:
-            raise ValueError("bad header line")
-        headers.append((name.strip(), value.strip()))
-    return status, headers
