@@ -269,6 +269,27 @@ def test_user_needs_a_policy(gateway: Server, s3: Any, bucket: str) -> None:
     assert events[0]["userIdentity"]["arn"] == arn
 
 
+def test_a_missing_key_is_404_only_for_callers_who_may_list(gateway: Server, s3: Any,
+                                                             bucket: str) -> None:
+    # Without s3:ListBucket a missing key answers 403, so keys cannot be probed for existence.
+    objects = f"arn:aws:s3:::{bucket}/*"
+    _, key, secret = user(gateway, doc(allow("s3:GetObject", objects)))
+    reader = s3_client(gateway, key, secret)
+    for call in (reader.get_object, reader.head_object):
+        with pytest.raises(ClientError) as hidden:
+            call(Bucket=bucket, Key="no-such-key")
+        assert status(hidden.value) == 403
+    _, key, secret = user(gateway, doc(allow("s3:GetObject", objects),
+                                       allow("s3:ListBucket", f"arn:aws:s3:::{bucket}")))
+    lister = s3_client(gateway, key, secret)
+    with pytest.raises(ClientError) as missing:
+        lister.get_object(Bucket=bucket, Key="no-such-key")
+    assert status(missing.value) == 404 and code(missing.value) == "NoSuchKey"
+    with pytest.raises(ClientError) as missing:
+        lister.head_object(Bucket=bucket, Key="no-such-key")
+    assert status(missing.value) == 404
+
+
 def test_presigned_post(s3: Any, bucket: str, seaweed: Seaweed) -> None:
     import httpx
 

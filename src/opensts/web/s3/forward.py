@@ -8,11 +8,13 @@ request, which is then cut off) never leaves a complete object behind.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
+from opensts.s3.actions import Need
 from opensts.s3.bucket_xml import canonical_user_id
 from opensts.s3.errors import S3Error
 from opensts.sigv4.chunked import body_decoder
@@ -77,8 +79,15 @@ async def forward(gateway: S3Gateway, call: Call, receive: Receive) -> None:
     try:
         status = response.status
         if status >= 400 or (300 <= status < 400 and status != 304):
-            raise backend_error(status, await read_limited(response, ERROR_BODY_LIMIT)
-                                if call.method != "HEAD" else b"")
+            error = backend_error(status, await read_limited(response, ERROR_BODY_LIMIT)
+                                  if call.method != "HEAD" else b"")
+            if (status == 404 and error.code in ("NoSuchKey", "NotFound")
+                    and call.target.key is not None and not await _may_list(gateway, call)):
+                # S3 tells a missing key from a forbidden one only to callers allowed
+                # s3:ListBucket on the bucket (API Reference, GetObject "Permissions"):
+                # anyone else gets 403, so keys cannot be probed for existence.
+                raise S3Error("AccessDenied", "Access Denied", 403) from None
+            raise error
         if call.target.key is not None and call.method in ("PUT", "DELETE", "POST"):
             gateway.tags.forget(bucket or "", key or "")
         sent = response.header("content-length")
@@ -154,3 +163,12 @@ async def _started(stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
             yield piece
 
     return chained()
+
+
+async def _may_list(gateway: S3Gateway, call: Call) -> bool:
+    """Whether the caller may s3:ListBucket the request's bucket (decided like any Need)."""
+    bucket = (call.target.bucket if call.target else None) or ""
+    need = Need("s3:ListBucket", f"arn:aws:s3:::{bucket}", bucket, None)
+    contexts = gateway._contexts(call, [need])
+    decisions = await asyncio.to_thread(gateway._decide, call, [need], contexts, True)
+    return decisions is not None and bool(decisions[0].allowed)
