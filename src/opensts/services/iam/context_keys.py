@@ -26,7 +26,7 @@ from opensts.services.iam.common import (
     every,
 )
 from opensts.services.iam.errors import not_found
-from opensts.services.iam.simulate import ENTITY_ARN
+from opensts.services.iam.simulate import source_entity
 from opensts.services.registry import operation
 from opensts.wire.params import Params, check_str, validation_error
 
@@ -117,23 +117,12 @@ def get_context_keys_for_principal_policy(ctx: CallContext, params: Params) -> d
     the extra PolicyInputList."""
     source_arn = params.required("PolicySourceArn", min_len=ARN_MIN, max_len=ARN_MAX)
     extra = _input_list(params, required=False)
-    acct = account(ctx)
     ctx.audit.request_parameters = {"policySourceArn": source_arn}
     ctx.authorize("iam:GetContextKeysForPrincipalPolicy", source_arn)
-    match = ENTITY_ARN.fullmatch(source_arn)
-    if match is None:
-        raise InvalidInput(f"Invalid PolicySourceArn {source_arn}: it must be the ARN of an "
-                           "IAM user, group or role.")
-    entity_account, kind, path, name = match.groups()
-    if entity_account != acct:
-        raise not_found(kind, name)
-    store = ctx.runtime.store
+    match, stored_name = source_entity(ctx, source_arn)
+    kind, name = match.group(2), match.group(4)
     try:
-        entity = (store.get_user(acct, name) if kind == "user" else
-                  store.get_group(acct, name) if kind == "group" else store.get_role(acct, name))
-        if entity.path != path:
-            raise NotFound(kind, name)
-        documents = _principal_documents(ctx, kind, entity.name)
+        documents = _principal_documents(ctx, kind, stored_name)
     except NotFound:
         raise not_found(kind, name) from None
     return {"ContextKeyNames": context_keys(documents + extra)}

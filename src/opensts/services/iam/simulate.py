@@ -650,19 +650,9 @@ def simulate_principal_policy(ctx: CallContext, params: Params) -> dict[str, Any
     acct = account(ctx)
     ctx.audit.request_parameters = {"policySourceArn": source_arn}
     ctx.authorize("iam:SimulatePrincipalPolicy", source_arn)
-    match = ENTITY_ARN.fullmatch(source_arn)
-    if match is None:
-        raise InvalidInput(f"Invalid PolicySourceArn {source_arn}: it must be the ARN of an "
-                           "IAM user, group or role.")
-    entity_account, kind, path, name = match.groups()
-    if entity_account != acct:
-        raise not_found(kind, name)
-    store = ctx.runtime.store
+    match, _ = source_entity(ctx, source_arn)
+    kind, name = match.group(2), match.group(4)
     try:
-        entity = (store.get_user(acct, name) if kind == "user" else
-                  store.get_group(acct, name) if kind == "group" else store.get_role(acct, name))
-        if entity.path != path:
-            raise NotFound(kind, name)
         stored = ctx.runtime.authorizer.entity_policies(acct, kind, name)
     except NotFound:
         raise not_found(kind, name) from None
@@ -742,3 +732,26 @@ def simulate_custom_policy(ctx: CallContext, params: Params) -> dict[str, Any]:
     sim = Simulation(principal, pset, sources, actions, resources, context, owner)
     _audit(ctx, sim)
     return run(sim, offset, max_items)
+
+
+def source_entity(ctx: CallContext, source_arn: str) -> tuple[re.Match[str], str]:
+    """The PolicySourceArn parsed (``ENTITY_ARN``: account, kind, path, name) and the stored
+    name of the user, group or role it names: one of the caller's account, with the ARN's
+    path; NoSuchEntity otherwise."""
+    acct = account(ctx)
+    match = ENTITY_ARN.fullmatch(source_arn)
+    if match is None:
+        raise InvalidInput(f"Invalid PolicySourceArn {source_arn}: it must be the ARN of an "
+                           "IAM user, group or role.")
+    entity_account, kind, path, name = match.groups()
+    if entity_account != acct:
+        raise not_found(kind, name)
+    store = ctx.runtime.store
+    try:
+        entity = (store.get_user(acct, name) if kind == "user" else
+                  store.get_group(acct, name) if kind == "group" else store.get_role(acct, name))
+    except NotFound:
+        raise not_found(kind, name) from None
+    if entity.path != path:
+        raise not_found(kind, name)
+    return match, entity.name
