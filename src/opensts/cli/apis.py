@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 
-from opensts.cli.s3 import _open_store
+from opensts.cli.common import data_dir_option, open_admin_store
 
 EXIT_INVALID = 2
 
@@ -29,14 +29,9 @@ def api() -> None:
     """APIs authorized by the hooks: declare (apply), list, show and delete them."""
 
 
-def _data_dir() -> Any:
-    return click.option("--data-dir", default="./data", show_default=True,
-                        envvar="OPENSTS_DATA_DIR", type=click.Path(path_type=Path))
-
-
 @api.command("apply")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
-@_data_dir()
+@data_dir_option()
 def apply(file: Path, data_dir: Path) -> None:
     """Create or replace the API declared in FILE (JSON, or TOML if it ends in .toml).
 
@@ -59,7 +54,7 @@ def apply(file: Path, data_dir: Path) -> None:
     for finding in spec.findings:
         click.echo(f"{file}: policy: {finding.severity} {finding.code}: {finding.message}",
                    err=True)
-    store = _open_store(data_dir)
+    store, _ = open_admin_store(data_dir)
     try:
         existed = store.find_api(spec.api_id) is not None
         store.put_api(spec.record(datetime.now(UTC)))
@@ -79,10 +74,10 @@ def apply(file: Path, data_dir: Path) -> None:
 @api.command("list")
 @click.option("--account", "account_id", default=None, metavar="ID",
               help="only this account's APIs")
-@_data_dir()
+@data_dir_option()
 def list_apis(account_id: str | None, data_dir: Path) -> None:
     """List the APIs: id, owner, region, stages, number of routes, policy or -."""
-    store = _open_store(data_dir)
+    store, _ = open_admin_store(data_dir)
     try:
         apis = store.list_apis(account_id)
     finally:
@@ -116,10 +111,10 @@ def declaration(a: Any) -> dict[str, Any]:
 
 @api.command("show")
 @click.argument("api_id")
-@_data_dir()
+@data_dir_option()
 def show(api_id: str, data_dir: Path) -> None:
     """Print API_ID as a declaration file (JSON) that ``apply`` accepts."""
-    store = _open_store(data_dir)
+    store, _ = open_admin_store(data_dir)
     try:
         found = store.find_api(api_id)
     finally:
@@ -131,12 +126,12 @@ def show(api_id: str, data_dir: Path) -> None:
 
 @api.command("delete")
 @click.argument("api_id")
-@_data_dir()
+@data_dir_option()
 def delete(api_id: str, data_dir: Path) -> None:
     """Delete API_ID: the hooks then answer its calls Missing Authentication Token."""
     from opensts.directory.errors import NotFound
 
-    store = _open_store(data_dir)
+    store, _ = open_admin_store(data_dir)
     try:
         store.delete_api(api_id)
     except NotFound as exc:

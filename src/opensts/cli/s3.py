@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import click
 
-from opensts.config import ConfigError, Settings
+from opensts.cli.common import data_dir_option, open_admin_store
 
 _ACCOUNT_ID_DIGITS = 12
 
@@ -30,17 +30,6 @@ _ACCOUNT_ID_DIGITS = 12
 @click.group()
 def s3() -> None:
     """Buckets of the S3 gateway: adopt existing backend buckets, list them."""
-
-
-def _open_store(data_dir: Path):  # type: ignore[no-untyped-def]
-    from opensts.store import open_store
-
-    try:
-        settings = Settings.from_env(data_dir)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
-    # The bundled AWS managed policies are the server's to refresh; this only adds a row.
-    return open_store(settings.database_url, aws_managed=False)
 
 
 def _backend_settings(url: str | None) -> tuple[str, str, str, str] | None:
@@ -135,7 +124,7 @@ def _check_backend(backend: tuple[str, str, str, str], bucket: str) -> None:
               help="the owning account (12 digits)")
 @click.option("--region", default=None,
               help="the bucket's region (default OPENSTS_S3_REGION, else us-east-1)")
-@click.option("--data-dir", default="./data", show_default=True, type=click.Path(path_type=Path))
+@data_dir_option()
 @click.option("--s3-backend", "backend_url", metavar="URL",
               help="the storage to check the bucket in (else OPENSTS_S3_BACKEND_URL)")
 def adopt(bucket: str, account_id: str, region: str | None, data_dir: Path,
@@ -154,7 +143,7 @@ def adopt(bucket: str, account_id: str, region: str | None, data_dir: Path,
         raise click.ClickException(f"--account must be a 12-digit account id, not {account_id!r}")
     region = region or os.environ.get("OPENSTS_S3_REGION") or "us-east-1"
     backend = _backend_settings(backend_url)
-    store = _open_store(data_dir)
+    store, _ = open_admin_store(data_dir)
     try:
         if store.find_account(account_id) is None:
             raise click.ClickException(f"no account {account_id} in this OpenSTS")
@@ -183,12 +172,12 @@ def adopt(bucket: str, account_id: str, region: str | None, data_dir: Path,
 @s3.command("list")
 @click.option("--account", "account_id", default=None, metavar="ID",
               help="only this account's buckets")
-@click.option("--data-dir", default="./data", show_default=True, type=click.Path(path_type=Path))
+@data_dir_option()
 def list_buckets(account_id: str | None, data_dir: Path) -> None:
     """List the gateway's buckets: name, owner, region, created, policy and Block Public
     Access (the four settings as BlockPublicAcls, IgnorePublicAcls, BlockPublicPolicy,
     RestrictPublicBuckets: 1 on, 0 off, - none configured)."""
-    store = _open_store(data_dir)
+    store, _ = open_admin_store(data_dir)
     try:
         buckets = store.list_buckets(account_id)
     finally:
