@@ -53,10 +53,15 @@ class Settings:
     s3_data_events: str = "all"  # none | write-only | all (CloudTrail data events)
 
     @classmethod
-    def from_env(cls, data_dir: Path, env: dict[str, str] | None = None) -> Settings:
+    def from_env(cls, data_dir: Path, env: dict[str, str] | None = None, *,
+                 create: bool = False) -> Settings:
+        """Settings of the OpenSTS in ``data_dir``. Only ``create=True`` (``opensts serve``)
+        makes the directory and its master.key: an admin command run from the wrong
+        directory must fail, not start an empty OpenSTS there."""
         env = dict(os.environ if env is None else env)
-        data_dir.mkdir(parents=True, exist_ok=True)
-        os.chmod(data_dir, 0o700)
+        if create:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            os.chmod(data_dir, 0o700)
         account = env.get("OPENSTS_ACCOUNT_ID") or None
         if account is not None and not ACCOUNT_ID.fullmatch(account):
             raise ConfigError("OPENSTS_ACCOUNT_ID must be 12 digits")
@@ -64,7 +69,7 @@ class Settings:
             data_dir=data_dir,
             database_url=env.get("OPENSTS_DATABASE_URL")
             or f"sqlite:///{(data_dir / 'opensts.db').resolve()}",
-            master_key=_master_key(data_dir, env),
+            master_key=_master_key(data_dir, env, create=create),
             account_id=account,
             root_access_key_id=env.get("OPENSTS_ROOT_ACCESS_KEY_ID") or None,
             root_secret_access_key=env.get("OPENSTS_ROOT_SECRET_ACCESS_KEY") or None,
@@ -161,7 +166,7 @@ def listener_url(host: str, port: int, tls: bool) -> str:
     return f"{'https' if tls else 'http'}://{shown}:{port}"
 
 
-def _master_key(data_dir: Path, env: dict[str, str]) -> bytes:
+def _master_key(data_dir: Path, env: dict[str, str], *, create: bool) -> bytes:
     """The key that encrypts secrets at rest: env OPENSTS_MASTER_KEY, else a 0600 key file."""
     text = env.get("OPENSTS_MASTER_KEY")
     if text:
@@ -174,6 +179,9 @@ def _master_key(data_dir: Path, env: dict[str, str]) -> bytes:
         return key
     path = data_dir / "master.key"
     if not path.exists():
+        if not create:
+            raise ConfigError(f"{path} does not exist (and OPENSTS_MASTER_KEY is not set): "
+                              "only `opensts serve` creates a data directory")
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(base64.b64encode(secrets.token_bytes(32)))

@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from opensts.cli.apis import api
+from opensts.config import Settings
 from opensts.directory.records import Account
 from opensts.store import open_store
 
@@ -33,6 +34,7 @@ DECL = {
 def data_dir(tmp_path: Path) -> Path:
     data = tmp_path / "data"
     data.mkdir()
+    Settings.from_env(data, env={}, create=True)  # a server's data dir holds its master.key
     store = open_store(f"sqlite:///{(data / 'opensts.db').resolve()}", aws_managed=False)
     for account in (ACCT, OTHER):
         store.create_account(Account(account, account, "a@example.com", datetime.now(UTC)))

@@ -115,6 +115,9 @@ def test_anonymous_denials_and_several_per_request(
 
 def test_unknown_request_ids_and_bad_arguments(data_dir: Path) -> None:
     code, out = explain(data_dir, "--request-id", "NOPE")
+    assert code == 1 and "holds no OpenSTS data" in out and not data_dir.exists()
+    DecisionLog.for_data_dir(data_dir).close()
+    code, out = explain(data_dir, "--request-id", "NOPE")
     assert code == 2 and "no denial is recorded" in out
     code, out = explain(data_dir, "--request-id", "NOPE", "--action", "s3:GetObject")
     assert code == 2 and "takes no --action" in out

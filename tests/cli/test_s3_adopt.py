@@ -19,6 +19,7 @@ from botocore.credentials import Credentials
 from click.testing import CliRunner, Result
 
 from opensts.cli.s3 import s3, signed_head_bucket
+from opensts.config import Settings
 from opensts.directory.records import Account, PublicAccessBlock
 from opensts.store import open_store
 from tests.conftest import BIN
@@ -32,6 +33,7 @@ CLEAN = {name: None for name in os.environ if name.startswith("OPENSTS_")}
 def data_dir(tmp_path: Path) -> Path:
     data = tmp_path / "data"
     data.mkdir()
+    Settings.from_env(data, env={}, create=True)  # a server's data dir holds its master.key
     store = open_store(f"sqlite:///{(data / 'opensts.db').resolve()}", aws_managed=False)
     store.create_account(Account(ACCT, "main", "a@example.com", datetime.now(UTC)))
     store.close()

@@ -81,7 +81,8 @@ def test_credential_report_authorization(server: Any, new_user: Any) -> None:
 
 
 def _in_process(tmp_path: Path) -> Any:
-    settings = Settings.from_env(tmp_path / "data", env={"OPENSTS_ACCOUNT_ID": "123456789012"})
+    settings = Settings.from_env(tmp_path / "data", create=True,
+                                 env={"OPENSTS_ACCOUNT_ID": "123456789012"})
     runtime, _ = build_runtime(settings)
     return runtime
 

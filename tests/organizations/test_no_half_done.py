@@ -83,7 +83,7 @@ def database_env(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
 
 @pytest.fixture
 def runtime(tmp_path: Path, database_env: dict[str, str]) -> Iterator[Runtime]:
-    settings = Settings.from_env(tmp_path / "data", env={"OPENSTS_ACCOUNT_ID": ACCT,
+    settings = Settings.from_env(tmp_path / "data", create=True, env={"OPENSTS_ACCOUNT_ID": ACCT,
                                                          **database_env})
     built, _ = build_runtime(settings)
     yield built
@@ -181,7 +181,7 @@ def test_create_organization_failing_at_any_write_is_all_or_nothing(runtime: Run
 def test_first_start_failing_at_any_write_leaves_no_account_without_root_key(
     tmp_path: Path,
 ) -> None:
-    settings = Settings.from_env(tmp_path / "data", env={"OPENSTS_ACCOUNT_ID": ACCT})
+    settings = Settings.from_env(tmp_path / "data", create=True, env={"OPENSTS_ACCOUNT_ID": ACCT})
     box = SecretBox(settings.master_key)
     for n in range(1, 8):
         store = open_store(f"sqlite:///{tmp_path / f'first-{n}.db'}", aws_managed=False)
@@ -200,7 +200,7 @@ def test_first_start_failing_at_any_write_leaves_no_account_without_root_key(
 def test_a_concurrent_first_start_uses_the_other_nodes_management_account(
     tmp_path: Path,
 ) -> None:
-    settings = Settings.from_env(tmp_path / "data", env={"OPENSTS_ACCOUNT_ID": ACCT})
+    settings = Settings.from_env(tmp_path / "data", create=True, env={"OPENSTS_ACCOUNT_ID": ACCT})
     box = SecretBox(settings.master_key)
     store = open_store(f"sqlite:///{tmp_path / 'shared.db'}", aws_managed=False)
     other = replace(settings, account_id="111122223333")

@@ -119,11 +119,12 @@ def test_a_trusted_proxy_reports_https(proxied: Server) -> None:
 def test_trusted_proxies_from_the_environment(tmp_path: Path) -> None:
     from opensts.config import ConfigError, Settings
 
-    settings = Settings.from_env(tmp_path / "d", env={
+    settings = Settings.from_env(tmp_path / "d", create=True, env={
         "OPENSTS_TRUSTED_PROXIES": "10.1.0.0/16, ::1, 127.0.0.1"})
     assert settings.trusted_proxies == ("10.1.0.0/16", "::1/128", "127.0.0.1/32")
     with pytest.raises(ConfigError):
-        Settings.from_env(tmp_path / "d", env={"OPENSTS_TRUSTED_PROXIES": "10.1.0.1/16"})
+        Settings.from_env(tmp_path / "d", create=True,
+                          env={"OPENSTS_TRUSTED_PROXIES": "10.1.0.1/16"})
 
 
 def _resolve(peer: str, trusted: tuple[str, ...], **headers: str) -> tuple[str, bool]:

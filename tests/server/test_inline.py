@@ -47,7 +47,7 @@ def _signed(params: dict[str, str]) -> tuple[dict[str, Any], bytes]:
 
 @pytest.fixture
 def app(tmp_path: Path) -> Any:
-    settings = Settings.from_env(tmp_path / "data", env={
+    settings = Settings.from_env(tmp_path / "data", create=True, env={
         "OPENSTS_ACCOUNT_ID": ACCOUNT,
         "OPENSTS_ROOT_ACCESS_KEY_ID": KEY,
         "OPENSTS_ROOT_SECRET_ACCESS_KEY": SECRET,

@@ -58,7 +58,8 @@ class FakeHasher:
 
 @pytest.fixture
 def runtime(tmp_path: Path) -> Iterator[Any]:
-    settings = Settings.from_env(tmp_path / "data", env={"OPENSTS_ACCOUNT_ID": ACCOUNT})
+    settings = Settings.from_env(tmp_path / "data", create=True,
+                                 env={"OPENSTS_ACCOUNT_ID": ACCOUNT})
     built, _ = build_runtime(settings)
     now = datetime.now(UTC)
     for name in ("alice", "bob"):

@@ -26,7 +26,7 @@ LOOPBACK = "http://127.0.0.1:5000/oauth/callback"
 
 @pytest.fixture
 def service(tmp_path: Path) -> SigninService:
-    settings = replace(Settings.from_env(tmp_path / "data", env={
+    settings = replace(Settings.from_env(tmp_path / "data", create=True, env={
         "OPENSTS_ACCOUNT_ID": "123456789012"}))
     runtime, _ = build_runtime(settings)
     now = datetime.now(UTC)

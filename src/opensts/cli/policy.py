@@ -172,7 +172,9 @@ def explain(request_id: str | None, data_dir: Path, action: str | None, resource
 
 def _explain_recorded(request_id: str, data_dir: Path, as_json: bool) -> None:
     from opensts.audit.decisions import decisions_dir, find_denials
+    from opensts.cli.common import require_data_dir
 
+    require_data_dir(data_dir)
     records = find_denials(decisions_dir(data_dir), request_id)
     if not records:
         click.echo(f"no denial is recorded for request id {request_id!r} under {data_dir} "

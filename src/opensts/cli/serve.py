@@ -90,7 +90,7 @@ def serve(
             click.echo("Listening on all interfaces: set --public-url to the address clients "
                        "use, or cross-device sign-in will not work", err=True)
     try:
-        settings = Settings.from_env(data_dir)
+        settings = Settings.from_env(data_dir, create=True)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
     runtime, first = build_runtime(settings)

@@ -31,7 +31,7 @@ class FirstStart:
 def ensure_management_account(
     store: Store, box: SecretBox, settings: Settings, now: datetime
 ) -> tuple[str, FirstStart | None]:
-    existing = _management_account(store, now)
+    existing = management_account(store, now)
     if existing is not None:
         return existing, None
     account_id = settings.account_id or f"{secrets.randbelow(9 * 10**11) + 10**11:012d}"
@@ -55,7 +55,7 @@ def ensure_management_account(
         )
     except AlreadyExists:
         # Another node sharing the database made its first start meanwhile: use its.
-        existing = _management_account(store, now)
+        existing = management_account(store, now)
         if existing is None:
             raise
         return existing, None
@@ -63,7 +63,8 @@ def ensure_management_account(
     return account_id, FirstStart(account_id, key_id, shown)
 
 
-def _management_account(store: Store, now: datetime) -> str | None:
+def management_account(store: Store, now: datetime) -> str | None:
+    """The management account: the first one made (None before the first start)."""
     accounts = store.list_accounts()
     if not accounts:
         return None
