@@ -159,7 +159,7 @@ def test_key_rotation_keeps_live_sessions_and_retiring_revokes_them(tmp_path: Pa
         return result.stdout
 
     try:
-        old_key = keys("list").split()[0]
+        old_key = keys("list").splitlines()[1].split()[0]  # below the header
         before = creds(server.client("sts").get_session_token())
         new_key = keys("rotate").strip()
         assert new_key != old_key

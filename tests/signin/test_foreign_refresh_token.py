@@ -87,7 +87,7 @@ def test_refresh_token_of_a_retired_key_makes_botocore_ask_to_sign_in_again(
     client = Client(keyed_server.endpoint)
     tokens = client.exchange(Browser(keyed_server.endpoint).login(
         user, challenge=client.challenge)["code"]).json()
-    old_key = keys("list").split()[0]
+    old_key = keys("list").splitlines()[1].split()[0]  # below the header
     keys("rotate")
     keys("retire", old_key)
     # No AWS API call in between: the sign-in service itself must see the retirement.

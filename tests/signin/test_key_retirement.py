@@ -25,7 +25,7 @@ def test_a_sign_in_flow_sealed_with_a_retired_key_is_refused(tmp_path: Path) -> 
         browser = Browser(server.endpoint)
         page = browser.authorize(challenge=pkce_pair()[1])
         assert page.status_code == 200 and 'action="/v1/signin"' in page.text
-        old_key = keys("list").split()[0]
+        old_key = keys("list").splitlines()[1].split()[0]  # below the header
         keys("rotate")
         keys("retire", old_key)
         refused = browser.sign_in(page.text, user)

@@ -17,18 +17,26 @@ def keys() -> None:
 @keys.command("list")
 @data_dir_option()
 def keys_list(data_dir: Path) -> None:
-    """List signing keys (ids and dates only; key material is never printed)."""
+    """List the signing keys: id, creation time, and whether each is the primary (signs new
+    sessions) or verify-only (still accepted). Key material is never printed."""
     store, _ = open_admin_store(data_dir)
-    for key in store.list_signing_keys():
-        mark = "primary" if key.primary else "verify-only"
-        click.echo(f"{key.key_id}  {key.created:%Y-%m-%dT%H:%M:%SZ}  {mark}")
-    store.close()
+    try:
+        found = store.list_signing_keys()
+    finally:
+        store.close()
+    rows = [("KEY ID", "CREATED", "USE")] + [
+        (key.key_id, f"{key.created:%Y-%m-%dT%H:%M:%SZ}",
+         "primary" if key.primary else "verify-only") for key in found]
+    widths = [max(len(row[i]) for row in rows) for i in range(2)]
+    for key_id, created, use in rows:
+        click.echo(f"{key_id:<{widths[0]}}  {created:<{widths[1]}}  {use}")
 
 
 @keys.command("rotate")
 @data_dir_option()
 def keys_rotate(data_dir: Path) -> None:
-    """Make a new primary key; sessions sealed with older keys stay valid until retired."""
+    """Make a new primary key and print its id; sessions sealed with older keys stay valid
+    until those keys are retired. Running servers switch within OPENSTS_KEY_REFRESH_SECONDS."""
     from opensts.services.bootstrap import add_signing_key, utcnow
 
     store, box = open_admin_store(data_dir)
@@ -40,7 +48,8 @@ def keys_rotate(data_dir: Path) -> None:
 @click.argument("key_id")
 @data_dir_option()
 def keys_retire(key_id: str, data_dir: Path) -> None:
-    """Delete a non-primary key: every session sealed with it stops working."""
+    """Delete the non-primary key KEY_ID (see ``keys list``): every session sealed with it
+    stops working."""
     store, _ = open_admin_store(data_dir)
     try:
         current = {k.key_id: k for k in store.list_signing_keys()}
