@@ -4,13 +4,18 @@ directory used to make a new empty store and report success)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from opensts.directory.records import Account
+from opensts.store import open_store
+from opensts.store.probe import LATEST_MIGRATION
 from tests.conftest import BIN
 
 CLEAN = {k: v for k, v in os.environ.items() if not k.startswith("OPENSTS_")}
@@ -106,6 +111,17 @@ def test_an_empty_postgresql_database_is_refused_and_left_empty(tmp_path: Path) 
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = %s",
             (schema,)).fetchone()[0]
         assert tables == 0
+        # Once a server has made its schema and account there, the same commands work.
+        store = open_store(url, schema=schema, aws_managed=False)
+        store.create_account(Account("111122223333", "management", "m@example.com",
+                                     datetime.now(UTC)))
+        store.close()
+        shown = opensts("status", "--json", "--data-dir", str(data), env=env)
+        assert shown.returncode == 0, shown.stderr
+        report = json.loads(shown.stdout)
+        assert report["management_account"] == "111122223333"
+        assert report["database"]["dialect"] == "postgresql"
+        assert report["database"]["migration"] == LATEST_MIGRATION
         # The password, were there one, never appears: the URL is shown redacted.
         secret_url = "postgresql+psycopg://opensts:s3cr3t-pw@127.0.0.1:1/none"
         result = opensts("status", "--data-dir", str(data),

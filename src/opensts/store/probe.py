@@ -74,7 +74,9 @@ def probe(url: str) -> DatabaseInfo:
         path = sqlite_path(url)
         if path is None or not path.is_file():
             raise ProbeError(f"no OpenSTS database: {path or shown} does not exist")
-    engine = sa.create_engine(url, poolclass=NullPool)
+    # A database that does not answer is an answer too: do not wait for TCP's timeout.
+    connect_args = {"connect_timeout": 10} if dialect == "postgresql" else {}
+    engine = sa.create_engine(url, poolclass=NullPool, connect_args=connect_args)
     try:
         with engine.connect() as conn:
             inspector = sa.inspect(conn)
