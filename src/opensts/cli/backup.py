@@ -92,11 +92,14 @@ def backup(file: Path, data_dir: Path) -> None:
               help="replace the store and master.key of a data dir that is not empty (its "
                    "servers must be stopped; the audit log is kept)")
 def restore(file: Path, data_dir: Path, force: bool) -> None:
-    """Restore the store and master key from the archive FILE (made by ``opensts backup``)
-    into DATA_DIR, after verifying the whole archive.
+    """Restore the store and master key from the archive FILE (made by 'opensts backup')
+    into DATA_DIR.
 
-    Refuses a data dir that is not empty unless --force; stop the servers first. Embedded
-    SQLite store only; for PostgreSQL use pg_restore.
+    The whole archive is verified first (checksums, integrity_check, a schema not newer than
+    this version, the master key opening the store's secrets); then each file is written
+    under a temporary name, fsynced and renamed into place. Refuses a data dir that is not
+    empty unless --force, and a store a server is using. Embedded SQLite store only; for
+    PostgreSQL use pg_restore.
     """
     from opensts.store.probe import sqlite_path
     from opensts.store.sqlite_backup import SnapshotError, check, release_for_replacement

@@ -48,7 +48,7 @@ def keys_rotate(data_dir: Path) -> None:
 @click.argument("key_id")
 @data_dir_option()
 def keys_retire(key_id: str, data_dir: Path) -> None:
-    """Delete the non-primary key KEY_ID (see ``keys list``): every session sealed with it
+    """Delete the non-primary key KEY_ID (see 'keys list'): every session sealed with it
     stops working."""
     store, _ = open_admin_store(data_dir)
     try:

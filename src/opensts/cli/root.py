@@ -41,7 +41,7 @@ def create_access_key(data_dir: Path, credentials_file: Path | None) -> None:
     """Create a new root access key for the management account and print it once.
 
     Refused when the root already has two access keys (AWS's limit): delete one first
-    (``opensts root delete-access-key KEY_ID`` or ``aws iam delete-access-key``). Audited
+    ('opensts root delete-access-key KEY_ID' or 'aws iam delete-access-key'). Audited
     as a CreateAccessKey event whose source is this operator.
     """
     from opensts.credentials.ids import new_access_key_id, new_secret_access_key
