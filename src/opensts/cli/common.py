@@ -2,7 +2,10 @@
 
 An admin command (``keys``, ``audit``, ``s3``, ``api``, ...) acts on an existing OpenSTS: run
 from the wrong directory, it must say so rather than create an empty store and report
-success. Only ``opensts serve`` creates a data directory.
+success. ``--data-dir`` (``data_dir_option``) refuses a directory holding no OpenSTS data as
+it is parsed; ``open_admin_store`` also refuses a database without an OpenSTS schema and
+account (an empty PostgreSQL database, say) before ``open_store`` would create one. Only
+``opensts serve`` (and ``restore``) create a data directory.
 """
 
 from __future__ import annotations
