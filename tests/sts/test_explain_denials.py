@@ -298,3 +298,33 @@ def test_an_assertion_that_does_not_verify_is_explained(
     assert "Refused by: the identity provider's assertion or token (it did not verify)" in out
     assert f"Answered: InvalidIdentityToken: {message}" in out
     assert f"did not verify against {provider}" in out
+
+
+def test_a_web_identity_token_that_does_not_verify_is_explained(
+    server: Server, iam: Any
+) -> None:
+    import jwt
+
+    from tests.federation_e2e.helpers import unsigned_sts
+
+    issuer = "https://issuer.unregistered.example"
+    role = iam.create_role(RoleName=unique("web"), AssumeRolePolicyDocument=trust(
+        {"Federated": f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/issuer.unregistered.example"},
+        "sts:AssumeRoleWithWebIdentity"))["Role"]["Arn"]
+    token = jwt.encode({"iss": issuer, "aud": "ci-app", "sub": "repo:org/x", "exp":
+                        int(time.time()) + 300}, "not-a-real-key-but-long-enough-for-hs256",
+                       algorithm="HS256")
+    code, message, request_id = denied(unsigned_sts(server).assume_role_with_web_identity,
+                                       RoleArn=role, RoleSessionName="s1",
+                                       WebIdentityToken=token)
+    assert code == "InvalidIdentityToken"
+    status, out = explain(server, request_id)
+    assert status == 1, out
+    assert "Operation: AssumeRoleWithWebIdentity" in out
+    assert f"Answered: InvalidIdentityToken: {message}" in out
+    assert "Refused by: the identity provider's assertion or token" in out
+    assert f"iss='{issuer}', aud='ci-app', sub='repo:org/x'" in out
+    assert f"no OIDC provider of account {ACCOUNT_ID} has this issuer" in out
+    assert token not in out  # the token itself is a credential: never recorded
+    status, raw = explain(server, request_id, "--json")
+    assert token.split(".")[2] not in raw
