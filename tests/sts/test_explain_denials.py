@@ -133,6 +133,23 @@ def test_the_callers_own_policy_refusing_is_told_apart(
     assert status == 1 and "Refused by: the caller's identity-based policies" in out, out
 
 
+def test_a_permissions_boundary_refusing_is_told_apart(
+    server: Server, iam: Any, new_user: NewUser
+) -> None:
+    boundary = iam.create_policy(PolicyName=unique("bound"), PolicyDocument=doc(
+        allow("sts:DecodeAuthorizationMessage")))["Policy"]["Arn"]
+    _, key, secret = new_user(CALLER_POLICY, PermissionsBoundary=boundary)
+    role = iam.create_role(RoleName=unique("acct"), AssumeRolePolicyDocument=trust(
+        {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"}))["Role"]["Arn"]
+    _, message, request_id = denied(server.client("sts", key, secret).assume_role,
+                                    RoleArn=role, RoleSessionName="s1")
+    assert decode(server, keys(key, secret), message)["refusedBy"] == "boundary"
+    status, out = explain(server, request_id)
+    assert status == 1 and "Refused by: the caller's permissions boundary" in out, out
+    assert f"no Allow statement for sts:AssumeRole in permissions boundary {boundary}" in out
+    assert f"[boundary] {boundary}" in out
+
+
 def test_refusals_no_policy_decided_are_recorded(server: Server, new_user: NewUser) -> None:
     _, key, secret = new_user(CALLER_POLICY)
     missing = f"arn:aws:iam::{ACCOUNT_ID}:role/{unique('nope')}"

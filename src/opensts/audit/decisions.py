@@ -211,7 +211,7 @@ def _line(item: _Pending) -> bytes:
                                  else f"Decision: {decision.decision} — {decision.reason}")
         if record["decision"].get("policies") and record.get("refusedBy"):
             # Records that say which side refused (STS/IAM) get a line per reason too.
-            record["reasons"] = reasons(record["decision"], record["refusedBy"])
+            record["reasons"] = reasons(record["decision"], record["refusedBy"], item.action)
     line = json.dumps(record, separators=(",", ":"), default=str).encode()
     if len(line) > MAX_RECORD:
         if decision is not None:
@@ -268,11 +268,12 @@ CALLER_SIDE = frozenset({"identity", "boundary", "session", "scp"})
 RESOURCE_SIDE = frozenset({"resource", "rcp"})
 
 
-def reasons(decision: Mapping[str, Any], refused_by: str | None = None) -> list[str]:
+def reasons(decision: Mapping[str, Any], refused_by: str | None = None,
+            action: str = "the action") -> list[str]:
     """Why, in a line each: the deciding Deny statements of an explicit deny, else the
     statements that named the action but did not apply (a failing condition, a principal
     not named, a resource not covered) in the policies of the side that refused
-    (``refused_by``; every policy when None)."""
+    (``refused_by``; every policy when None), else that none of them names the action."""
     lines: list[str] = []
     if decision.get("decision") == "explicitDeny":
         for m in decision.get("matchedStatements") or ():
@@ -293,6 +294,11 @@ def reasons(decision: Mapping[str, Any], refused_by: str | None = None) -> list[
             sid = f" (Sid {st['sid']})" if st.get("sid") else ""
             lines.append(f"{_noun(group['type'], refused_by)} {group['source']} "
                          f"Statement[{st['statement']}]{sid} does not apply: {why}")
+    if not lines and side is not None:
+        names = [f"{_noun(g['type'], refused_by)} {g['source']}"
+                 for g in decision.get("policies") or () if g.get("type") in side]
+        lines.append(f"no Allow statement for {action} in "
+                     + (", ".join(names) if names else f"any {refused_by} policy"))
     return lines
 
 

@@ -54,6 +54,8 @@ def refused_by(decision: Decision) -> str:
     if side is None:
         side = next((s for marker, s in _IMPLICIT_SIDES if marker in decision.reason),
                     "identity")
+        if side == "identity" and decision.boundary_decision == "implicitDeny":
+            side = "boundary"  # "cross-account: the caller's policies do not allow"
     return "trust" if side == "resource" and trust else side
 
 
