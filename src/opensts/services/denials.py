@@ -54,9 +54,20 @@ def refused_by(decision: Decision) -> str:
     if side is None:
         side = next((s for marker, s in _IMPLICIT_SIDES if marker in decision.reason),
                     "identity")
-        if side == "identity" and decision.boundary_decision == "implicitDeny":
-            side = "boundary"  # "cross-account: the caller's policies do not allow"
+        if ("caller's policies do not allow" in decision.reason
+                and decision.boundary_decision == "implicitDeny"
+                and _allows(decision)):
+            side = "boundary"  # across accounts the evaluator names only "the caller's"
     return "trust" if side == "resource" and trust else side
+
+
+def _allows(decision: Decision) -> list[dict[str, Any]]:
+    """The identity policies with an Allow that applied (an implicit deny lists no matched
+    statements, so they are found again from the trace; only on this rare path)."""
+    if decision._request is None or decision._policies is None:
+        return []
+    return [group for group in decision.trace() if group["type"] == "identity"
+            and any(st["matched"] and st["effect"] == "Allow" for st in group["statements"])]
 
 
 def refusal_owner(decision: Decision, caller_account: str, resource_account: str | None) -> str:
