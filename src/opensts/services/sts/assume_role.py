@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from opensts.directory.errors import NotFound
-from opensts.errors import AccessDenied, InvalidParameterValue, ValidationError
+from opensts.errors import AccessDenied, AwsError, InvalidParameterValue, ValidationError
 from opensts.services.context import CallContext, Caller
 from opensts.services.registry import operation
 from opensts.services.sts import sessions
@@ -27,11 +27,10 @@ def _denied(caller: Caller, action: str, role_arn: str) -> AccessDenied:
     )
 
 
-def _refused(ctx: CallContext, caller: Caller, error: Exception, role_arn: str, reason: str,
-             action: str = "sts:AssumeRole") -> Exception:
-    """Record a refusal that no policy decided (for ``opensts audit explain``)."""
-    if not isinstance(error, AccessDenied):
-        return error
+def _refused(ctx: CallContext, caller: Caller, error: AccessDenied, role_arn: str,
+             reason: str, action: str = "sts:AssumeRole") -> AwsError:
+    """Record a refusal that no policy decided, with the reason the caller is not told (for
+    ``opensts audit explain``), and return ``error`` to raise."""
     return sessions.refusal(ctx, error, principal=caller.arn, action=action, resource=role_arn,
                             reason=reason, operation="AssumeRole",
                             extra={"accounts": {"caller": caller.account_id,

@@ -344,10 +344,10 @@ def assume_role_with_web_identity(ctx: CallContext, params: Params) -> dict[str,
                "issuer)"),
             extra={"token": claims}) from None
     if not identity.authorizes_role(role_arn):
-        raise _refused(ctx, InvalidIdentityToken(
-            "The target role ARN is not present in the roles claim of the identity token"
-        ), identity.provider_arn, action, role_arn, f"the token's roles claim does not name "
-           f"{role_arn}")
+        not_in_roles = InvalidIdentityToken(
+            "The target role ARN is not present in the roles claim of the identity token")
+        raise _refused(ctx, not_in_roles, identity.provider_arn, action, role_arn,
+                       f"the token's roles claim does not name {role_arn}")
     lifetime = sessions.role_lifetime(lifetime, explicit, role)
     tags, transitive = identity.principal_tags, list(identity.transitive_tag_keys)
     context: dict[str, Any] = {
