@@ -99,3 +99,25 @@ def test_follow_applies_the_filters(server: Server, two_users: dict[str, Any]) -
     finally:
         follower.terminate()
         follower.wait(timeout=10)
+
+
+def test_a_sessions_events_match_its_roles_arn(server: Server) -> None:
+    iam = server.client("iam")
+    iam.create_user(UserName="tail-carol")
+    iam.put_user_policy(UserName="tail-carol", PolicyName="p", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}))
+    key = iam.create_access_key(UserName="tail-carol")["AccessKey"]
+    role = iam.create_role(RoleName="tail-role", AssumeRolePolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"},
+            "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+    got = server.client("sts", key["AccessKeyId"], key["SecretAccessKey"]).assume_role(
+        RoleArn=role, RoleSessionName="tailing")["Credentials"]
+    server.client("sts", got["AccessKeyId"], got["SecretAccessKey"],
+                  got["SessionToken"]).get_caller_identity()
+    events = tail(server, "-n", "100", "--principal", role)
+    assert [e["eventName"] for e in events] == ["GetCallerIdentity"]
+    assert events[0]["userIdentity"]["arn"].endswith(":assumed-role/tail-role/tailing")
+    sessions = tail(server, "-n", "100", "--principal", "arn:aws:sts::*:assumed-role/tail-*")
+    assert [e["eventName"] for e in sessions] == ["GetCallerIdentity"]
