@@ -38,7 +38,15 @@ from opensts.policy import (
     parse_policy,
 )
 from opensts.services.context import Caller, RequestMeta
-from opensts.services.denials import encode_message, refusal_owner, refused_by
+from opensts.services.denials import (  # denial_message and _reason: re-exported
+    _reason as _reason,
+)
+from opensts.services.denials import (
+    denial_message,
+    encode_message,
+    refusal_owner,
+    refused_by,
+)
 
 if TYPE_CHECKING:
     from opensts.audit.decisions import DecisionLog
@@ -648,39 +656,3 @@ def _say_what_is_gone(decision: Decision) -> Decision:
                 decision, reason=f"the {noun} {what} could not be resolved (deleted or "
                 "replaced), so it denies everything")
     return decision
-
-
-def denial_message(principal_arn: str, action: str, resource: str, decision: Decision) -> str:
-    """AWS's AccessDenied wording, including the reason clause AWS added in 2021."""
-    base = f"User: {principal_arn} is not authorized to perform: {action} on resource: {resource}"
-    reason = _reason(action, decision)
-    return f"{base} {reason}" if reason else base
-
-
-_POLICY_TYPE_NAMES = {
-    "identity": "an identity-based policy",
-    "resource": "a resource-based policy",
-    "boundary": "a permissions boundary",
-    "session": "a session policy",
-    "scp": "a service control policy",
-    "rcp": "a resource control policy",
-}
-
-
-def _reason(action: str, decision: Decision) -> str:
-    if decision.decision == "explicitDeny":
-        denying = [m for m in decision.matched_statements if m.effect == "Deny"]
-        kind = _POLICY_TYPE_NAMES.get(denying[0].policy_type, "a policy") if denying else "a policy"
-        return f"with an explicit deny in {kind}"
-    why = decision.reason
-    for marker, noun in (
-        ("service control policy", "service control policy"),
-        ("resource control policy", "resource control policy"),
-        ("permissions boundary", "permissions boundary"),
-        ("session policy", "session policy"),
-        ("trust/key policy", "resource-based policy"),
-        ("resource-based policy allows", "resource-based policy"),
-    ):
-        if marker in why:
-            return f"because no {noun} allows the {action} action"
-    return f"because no identity-based policy allows the {action} action"
