@@ -1,6 +1,16 @@
 """Denied decisions, kept so that a denial can be explained after the fact from its request id
-(``opensts policy explain --request-id ID``), the way CloudTrail keeps the ``errorMessage`` of
-an AccessDenied and IAM's DecodeAuthorizationMessage keeps the decision behind it.
+(``opensts audit explain ID``, also ``opensts policy explain --request-id ID``), the way
+CloudTrail keeps the ``errorMessage`` of an AccessDenied and IAM's DecodeAuthorizationMessage
+keeps the decision behind it.
+
+Two kinds of record: a policy decision (``record_denial``: identity denials, and trust-policy
+denials of AssumeRole / AssumeRoleWithSAML / AssumeRoleWithWebIdentity with the trust policy
+that was evaluated), and a refusal no policy decided (``record_refusal``: an assertion or
+token that did not verify, a role that does not exist, a failed MFA code), kept with its
+reason. Either may carry ``details``: which side refused (``refusedBy``: identity, boundary,
+session, scp, rcp, trust, resource, federation, sts), the accounts involved, the operation.
+The records are for the operator, who owns every account of the server: they are never
+filtered by account (the encoded messages principals get are; see services.authz).
 
 Layout: JSON lines in ``<data dir>/decisions/denials.jsonl``, rotated to ``denials.1.jsonl`` …
 ``denials.<keep>.jsonl`` when it would pass ``max_bytes``: at most ``(keep + 1) × max_bytes``
@@ -24,7 +34,7 @@ import logging
 import os
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,7 +67,9 @@ class _Pending:
     action: str
     resource: str
     time: datetime
-    decision: Decision
+    decision: Decision | None
+    reason: str = ""
+    details: Mapping[str, Any] | None = None
 
 
 def decisions_dir(data_dir: Path) -> Path:
@@ -86,10 +98,22 @@ class DecisionLog:
     # -- the hot path -------------------------------------------------------------------
 
     def record_denial(self, request_id: str, caller_arn: str | None, need: NeedLike,
-                      decision: Decision, *, now: datetime | None = None) -> None:
-        """Queue a denied decision; returns at once (safe to call on the event loop)."""
-        item = _Pending(request_id, caller_arn or "anonymous", need.action, need.resource,
-                        now or datetime.now(UTC), decision)
+                      decision: Decision, *, now: datetime | None = None,
+                      details: Mapping[str, Any] | None = None) -> None:
+        """Queue a denied decision; returns at once (safe to call on the event loop).
+        ``details`` are JSON-able facts the decision does not hold (see the module doc)."""
+        self._put(_Pending(request_id, caller_arn or "anonymous", need.action, need.resource,
+                           now or datetime.now(UTC), decision, decision.reason, details))
+
+    def record_refusal(self, request_id: str, principal: str | None, action: str,
+                       resource: str, reason: str, *, now: datetime | None = None,
+                       details: Mapping[str, Any] | None = None) -> None:
+        """Queue a denial that no policy decided (an assertion that did not verify, a role
+        that does not exist), with the reason the caller was not told."""
+        self._put(_Pending(request_id, principal or "anonymous", action, resource,
+                           now or datetime.now(UTC), None, reason, details))
+
+    def _put(self, item: _Pending) -> None:
         try:
             self._queue.put_nowait(item)
         except queue.Full:
@@ -175,13 +199,24 @@ def _line(item: _Pending) -> bytes:
         "principal": item.principal,
         "action": item.action,
         "resource": item.resource,
-        "decision": decision.to_dict(),
-        "explanation": decision.explain() if decision._request is not None
-        else f"Decision: {decision.decision} — {decision.reason}",
     }
+    if item.details:
+        record.update(item.details)
+    if decision is None:
+        record["decision"] = {"decision": "denied", "allowed": False, "reason": item.reason}
+        record["explanation"] = f"Decision: denied — {item.reason}"
+    else:
+        record["decision"] = decision.to_dict()
+        record["explanation"] = (decision.explain() if decision._request is not None
+                                 else f"Decision: {decision.decision} — {decision.reason}")
+        if record["decision"].get("policies") and record.get("refusedBy"):
+            # Records that say which side refused (STS/IAM) get a line per reason too.
+            record["reasons"] = reasons(record["decision"], record["refusedBy"], item.action)
     line = json.dumps(record, separators=(",", ":"), default=str).encode()
     if len(line) > MAX_RECORD:
-        record["decision"]["policies"] = None
+        if decision is not None:
+            record["decision"]["policies"] = None
+        record.pop("trustPolicy", None)
         record["truncated"] = True
         line = json.dumps(record, separators=(",", ":"), default=str).encode()
     if len(line) > MAX_RECORD:
@@ -225,3 +260,75 @@ def find_denials(directory: Path, request_id: str) -> list[dict[str, Any]]:
             continue  # rotated away while reading
         found = matches + found
     return found
+
+
+# The policy types on each side of a request: the caller's account decides the first, the
+# resource's account (the role's, for a trust policy) the second.
+CALLER_SIDE = frozenset({"identity", "boundary", "session", "scp"})
+RESOURCE_SIDE = frozenset({"resource", "rcp"})
+
+
+def reasons(decision: Mapping[str, Any], refused_by: str | None = None,
+            action: str = "the action") -> list[str]:
+    """Why, in a line each: the deciding Deny statements of an explicit deny, else the
+    statements that named the action but did not apply (a failing condition, a principal
+    not named, a resource not covered) in the policies of the side that refused
+    (``refused_by``; every policy when None), else that none of them names the action."""
+    lines: list[str] = []
+    if decision.get("decision") == "explicitDeny":
+        for m in decision.get("matchedStatements") or ():
+            if m.get("effect") == "Deny":
+                sid = f" (Sid {m['sid']})" if m.get("sid") else ""
+                lines.append(f"{_noun(m['sourcePolicyType'], refused_by)} "
+                             f"{m['sourcePolicyId']} Statement[{m['statementIndex']}]{sid} "
+                             "explicitly denies")
+        return lines
+    side = _side_types(refused_by)
+    for group in decision.get("policies") or ():
+        if side is not None and group.get("type") not in side:
+            continue
+        for st in group.get("statements") or ():
+            if st.get("effect") != "Allow" or st.get("matched") or not st["action"]["matched"]:
+                continue
+            why = _why_not(st)
+            sid = f" (Sid {st['sid']})" if st.get("sid") else ""
+            lines.append(f"{_noun(group['type'], refused_by)} {group['source']} "
+                         f"Statement[{st['statement']}]{sid} does not apply: {why}")
+    if not lines and side is not None:
+        names = [f"{_noun(g['type'], refused_by)} {g['source']}"
+                 for g in decision.get("policies") or () if g.get("type") in side]
+        lines.append(f"no Allow statement for {action} in "
+                     + (", ".join(names) if names else f"any {refused_by} policy"))
+    return lines
+
+
+def _side_types(refused_by: str | None) -> frozenset[str] | None:
+    if refused_by in ("trust", "resource", "rcp"):
+        return RESOURCE_SIDE if refused_by != "rcp" else frozenset({"rcp"})
+    if refused_by in CALLER_SIDE:
+        return frozenset({refused_by})
+    return None
+
+
+def _noun(policy_type: str, refused_by: str | None) -> str:
+    if policy_type == "resource" and refused_by == "trust":
+        return "trust policy of"
+    return {"identity": "identity policy", "boundary": "permissions boundary",
+            "session": "session policy", "scp": "SCP", "rcp": "RCP",
+            "resource": "resource policy of"}.get(policy_type, policy_type)
+
+
+def _why_not(st: Mapping[str, Any]) -> str:
+    res = st.get("resource")
+    if res is not None and not res["matched"]:
+        return f"{res['element']} does not cover the resource"
+    pr = st.get("principal")
+    if pr is not None and not pr["matched"]:
+        return f"{pr['element']} does not name the caller"
+    failed = []
+    for c in st.get("conditions") or ():
+        if not c["matched"]:
+            got = "missing" if c["requestValue"] is None else repr(c["requestValue"])
+            failed.append(f"condition {c['operator']} {c['key']} failed (request value {got}, "
+                          f"policy values {c['policyValues']})")
+    return "; ".join(failed) or "it did not match"

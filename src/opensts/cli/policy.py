@@ -171,25 +171,10 @@ def explain(request_id: str | None, data_dir: Path, action: str | None, resource
 
 
 def _explain_recorded(request_id: str, data_dir: Path, as_json: bool) -> None:
-    from opensts.audit.decisions import decisions_dir, find_denials
-    from opensts.cli.common import require_data_dir
+    # One implementation with ``opensts audit explain`` (cli/audit.py).
+    from opensts.cli.audit import explain_recorded
 
-    require_data_dir(data_dir)
-    records = find_denials(decisions_dir(data_dir), request_id)
-    if not records:
-        click.echo(f"no denial is recorded for request id {request_id!r} under {data_dir} "
-                   "(allowed requests are not recorded; old denials are rotated away)",
-                   err=True)
-        sys.exit(EXIT_INVALID)
-    if as_json:
-        click.echo(json.dumps(records if len(records) > 1 else records[0], indent=2))
-    else:
-        for i, record in enumerate(records):
-            if i:
-                click.echo("")
-            click.echo(f"Request id: {record['requestId']} at {record['eventTime']}")
-            click.echo(record["explanation"])
-    sys.exit(EXIT_DENIED)
+    explain_recorded(request_id, data_dir, as_json)
 
 
 _KINDS = {k.value: k for k in PolicyKind}

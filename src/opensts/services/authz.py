@@ -4,15 +4,21 @@ This module gathers the inputs the pure policy engine needs — the caller's ide
 policies, permissions boundary, session policies, the SCPs above its account, the request
 context keys — and turns a denial into AWS's AccessDenied message. It is the only place
 that knows how a :class:`Caller` maps onto an IAM principal.
+
+Every denial it makes is recorded for the operator (``opensts audit explain REQUEST_ID``,
+``audit.decisions``) and, for AccessDenied answers, sealed into an encoded authorization
+message after AWS's text (``services.denials``, which says how such a message is kept to
+the account whose policies refused).
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import logging
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -32,6 +38,20 @@ from opensts.policy import (
     parse_policy,
 )
 from opensts.services.context import Caller, RequestMeta
+from opensts.services.denials import (  # denial_message and _reason: re-exported
+    _reason as _reason,
+)
+from opensts.services.denials import (
+    denial_message,
+    encode_message,
+    refusal_owner,
+    refused_by,
+)
+
+if TYPE_CHECKING:
+    from opensts.audit.decisions import DecisionLog
+
+log = logging.getLogger(__name__)
 
 SCP = "SERVICE_CONTROL_POLICY"
 RCP = "RESOURCE_CONTROL_POLICY"
@@ -90,9 +110,11 @@ def _merge_tags(*layers: Mapping[str, str]) -> dict[str, str]:
 class Authorizer:
     """Decides requests; reads go through the store (a CachingStore in the server)."""
 
-    def __init__(self, store: Store, keyring: KeyRing):
+    def __init__(self, store: Store, keyring: KeyRing, denials: DecisionLog | None = None):
         self.store = store
         self.keyring = keyring
+        # Where denials are recorded for ``opensts audit explain`` (None: not recorded).
+        self.denials = denials
         self._allow_all = parse_policy(ALLOW_ALL, PolicyKind.IDENTITY)
         self._memo: tuple[int, dict[tuple[Any, ...], tuple[PolicySet, dict[str, str]]]] = (
             -1, {}
@@ -460,30 +482,78 @@ class Authorizer:
             trust=trust,
         )
         if not decision.allowed:
-            message = denial_message(caller.arn, action, resource, decision)
-            encoded = self.encode_denial(caller, action, resource, decision, meta)
-            raise AccessDenied(f"{message}. Encoded authorization failure message: {encoded}")
+            raise self.refuse(caller, action, resource, decision, meta,
+                              resource_account=resource_account)
         return decision
 
+    # -- denials ---------------------------------------------------------------------------
+
+    def refuse(
+        self,
+        caller: Caller,
+        action: str,
+        resource: str,
+        decision: Decision,
+        meta: RequestMeta,
+        *,
+        resource_account: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> AccessDenied:
+        """Record a denied decision and build its AccessDenied: AWS's text first, then the
+        encoded authorization message (which AWS's AssumeRole answer does not carry; ours is
+        added after its text, as for every other denial here)."""
+        owner = refusal_owner(decision, caller.account_id, resource_account)
+        self.record(meta, caller.arn, action, resource, decision, details={
+            "refusedBy": refused_by(decision),
+            "accounts": {"caller": caller.account_id,
+                         "resource": resource_account or caller.account_id},
+            **(details or {}),
+        })
+        message = denial_message(caller.arn, action, resource, decision)
+        encoded = self.encode_denial(caller, action, resource, decision, meta,
+                                     resource_account=resource_account, owner=owner)
+        return AccessDenied(f"{message}. Encoded authorization failure message: {encoded}")
+
+    def record(
+        self,
+        meta: RequestMeta,
+        principal: str | None,
+        action: str,
+        resource: str,
+        decision: Decision | None,
+        *,
+        reason: str = "",
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Queue a denial for the operator's record; never fails the request."""
+        if self.denials is None:
+            return
+        try:
+            if decision is None:
+                self.denials.record_refusal(meta.request_id, principal, action, resource,
+                                            reason, now=meta.now, details=details)
+            else:
+                self.denials.record_denial(meta.request_id, principal,
+                                           _Need(action, resource), decision, now=meta.now,
+                                           details=details)
+        except Exception:  # the record is for explaining; the denial stands regardless
+            log.exception("could not record the denial (request %s)", meta.request_id)
+
     def encode_denial(
-        self, caller: Caller, action: str, resource: str, decision: Decision, meta: RequestMeta
+        self,
+        caller: Caller,
+        action: str,
+        resource: str,
+        decision: Decision,
+        meta: RequestMeta,
+        *,
+        resource_account: str | None = None,
+        owner: str | None = None,
     ) -> str:
-        """A sealed copy of the decision for DecodeAuthorizationMessage (valid 1 hour)."""
-        body = {
-            "allowed": False,
-            "explicitDeny": decision.decision == "explicitDeny",
-            "matchedStatements": {"items": [m.to_dict() for m in decision.matched_statements]},
-            "failures": {"items": []},
-            "context": {
-                "principal": {"id": caller.principal_id, "arn": caller.arn},
-                "action": action,
-                "resource": resource,
-            },
-            "explanation": decision.explain(),
-        }
-        return self.keyring.seal(
-            {"kind": "authz", "exp": int(meta.now.timestamp()) + 3600, "body": body}
-        )
+        """A sealed copy of the decision for DecodeAuthorizationMessage (valid 1 hour),
+        decodable only in ``owner``'s account (see services.denials)."""
+        return encode_message(self.keyring, caller, action, resource, decision, meta,
+                              resource_account=resource_account, owner=owner)
 
     def decide_federated(
         self,
@@ -511,6 +581,14 @@ class Authorizer:
 
 
 MEMO_ENTRIES = 4096
+
+
+@dataclasses.dataclass(frozen=True)
+class _Need:
+    """What ``DecisionLog.record_denial`` reads of a request: its action and resource."""
+
+    action: str
+    resource: str
 
 
 def _caller_key(caller: Caller) -> tuple[Any, ...]:
@@ -578,39 +656,3 @@ def _say_what_is_gone(decision: Decision) -> Decision:
                 decision, reason=f"the {noun} {what} could not be resolved (deleted or "
                 "replaced), so it denies everything")
     return decision
-
-
-def denial_message(principal_arn: str, action: str, resource: str, decision: Decision) -> str:
-    """AWS's AccessDenied wording, including the reason clause AWS added in 2021."""
-    base = f"User: {principal_arn} is not authorized to perform: {action} on resource: {resource}"
-    reason = _reason(action, decision)
-    return f"{base} {reason}" if reason else base
-
-
-_POLICY_TYPE_NAMES = {
-    "identity": "an identity-based policy",
-    "resource": "a resource-based policy",
-    "boundary": "a permissions boundary",
-    "session": "a session policy",
-    "scp": "a service control policy",
-    "rcp": "a resource control policy",
-}
-
-
-def _reason(action: str, decision: Decision) -> str:
-    if decision.decision == "explicitDeny":
-        denying = [m for m in decision.matched_statements if m.effect == "Deny"]
-        kind = _POLICY_TYPE_NAMES.get(denying[0].policy_type, "a policy") if denying else "a policy"
-        return f"with an explicit deny in {kind}"
-    why = decision.reason
-    for marker, noun in (
-        ("service control policy", "service control policy"),
-        ("resource control policy", "resource control policy"),
-        ("permissions boundary", "permissions boundary"),
-        ("session policy", "session policy"),
-        ("trust/key policy", "resource-based policy"),
-        ("resource-based policy allows", "resource-based policy"),
-    ):
-        if marker in why:
-            return f"because no {noun} allows the {action} action"
-    return f"because no identity-based policy allows the {action} action"

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from opensts.audit.decisions import DecisionLog
 from opensts.audit.log import AuditLog
 from opensts.config import Settings
 from opensts.credentials.at_rest import SecretBox
@@ -55,7 +56,8 @@ def build_runtime(settings: Settings) -> tuple[Runtime, FirstStart | None]:
         secret_box=box,
         keyring=keyring,
         audit=AuditLog(settings.data_dir / "audit"),
-        authorizer=Authorizer(store, keyring),
+        # Denials of STS/IAM calls (AssumeRole's trust policy included) for `audit explain`.
+        authorizer=Authorizer(store, keyring, DecisionLog.for_data_dir(settings.data_dir)),
         signing_keys=SigningKeyCache(),
         management_account=management,
         extras={"jwks": JwksCache(ca_bundle=settings.ca_bundle)},
@@ -174,6 +176,8 @@ class OpenStsApp:
 
     def close(self) -> None:
         self.runtime.audit.close()
+        if self.runtime.authorizer.denials is not None:
+            self.runtime.authorizer.denials.close()  # queued denial records
         self.hooks.close()
         self.runtime.store.close()
 

@@ -11,8 +11,7 @@ import re
 from typing import Any
 
 from opensts.directory.errors import NotFound
-from opensts.errors import AccessDenied, InvalidParameterValue, ValidationError
-from opensts.services.authz import denial_message
+from opensts.errors import AccessDenied, AwsError, InvalidParameterValue, ValidationError
 from opensts.services.context import CallContext, Caller
 from opensts.services.registry import operation
 from opensts.services.sts import sessions
@@ -26,6 +25,16 @@ def _denied(caller: Caller, action: str, role_arn: str) -> AccessDenied:
     return AccessDenied(
         f"User: {caller.arn} is not authorized to perform: {action} on resource: {role_arn}"
     )
+
+
+def _refused(ctx: CallContext, caller: Caller, error: AccessDenied, role_arn: str,
+             reason: str, action: str = "sts:AssumeRole") -> AwsError:
+    """Record a refusal that no policy decided, with the reason the caller is not told (for
+    ``opensts audit explain``), and return ``error`` to raise."""
+    return sessions.refusal(ctx, error, principal=caller.arn, action=action, resource=role_arn,
+                            reason=reason, operation="AssumeRole",
+                            extra={"accounts": {"caller": caller.account_id,
+                                                "resource": role_arn.split(":")[4]}})
 
 
 def source_identity(params: Params) -> str | None:
@@ -49,17 +58,25 @@ def assume_role(ctx: CallContext, params: Params) -> dict[str, Any]:
     role_arn = params.raw()["RoleArn"]
     lifetime, explicit = sessions.duration(params, default=3600, minimum=900, maximum=43200)
     external_id = params.str("ExternalId", min_len=2, max_len=1224, pattern=sessions.EXTERNAL_ID)
-    serial, code = sessions.mfa_params(params)
+    try:
+        serial, code = sessions.mfa_params(params)
+    except AccessDenied as error:
+        caller = ctx.require_caller()
+        raise _refused(ctx, caller, error, role_arn, "SerialNumber and TokenCode must be "
+                       "given together") from None
     requested_si = source_identity(params)
     tags, transitive = sessions.session_tags(params)
     policies = sessions.session_policies(ctx, params, role_account=role_account, max_inline=None)
     caller = ctx.require_caller()
 
     if caller.is_root and not caller.is_session:
-        raise AccessDenied("Roles may not be assumed by root accounts.")
+        raise _refused(ctx, caller, AccessDenied("Roles may not be assumed by root accounts."),
+                       role_arn, "the account root user may not assume roles")
     claims_in = caller.session or {}
     if caller.type == "FederatedUser" or (caller.is_root and caller.is_session):
-        raise _denied(caller, "sts:AssumeRole", role_arn)
+        raise _refused(ctx, caller, _denied(caller, "sts:AssumeRole", role_arn), role_arn,
+                       f"a {'federated user' if caller.type == 'FederatedUser' else 'root'} "
+                       "session may not call AssumeRole")
 
     ctx.audit.request_parameters = {
         "roleArn": role_arn,
@@ -77,9 +94,12 @@ def assume_role(ctx: CallContext, params: Params) -> dict[str, Any]:
     try:
         role = ctx.runtime.store.get_role(role_account, role_name)
     except NotFound:
-        raise _denied(caller, "sts:AssumeRole", role_arn) from None
+        # The same AccessDenied as a refusal, so that role names cannot be probed.
+        raise _refused(ctx, caller, _denied(caller, "sts:AssumeRole", role_arn), role_arn,
+                       "the role does not exist") from None
     if role.arn != role_arn and f"arn:aws:iam::{role_account}:role/{role_name}" != role_arn:
-        raise _denied(caller, "sts:AssumeRole", role_arn)
+        raise _refused(ctx, caller, _denied(caller, "sts:AssumeRole", role_arn), role_arn,
+                       f"the role's path differs: it is {role.arn}")
 
     # Role chaining: any temporary credentials cap the new session at one hour.
     chained = caller.is_session
@@ -105,13 +125,21 @@ def assume_role(ctx: CallContext, params: Params) -> dict[str, Any]:
     # Source identity is fixed for the rest of a chain.
     carried_si = claims_in.get("si")
     if carried_si and requested_si and requested_si != carried_si:
-        raise _denied(caller, "sts:SetSourceIdentity", role_arn)
+        raise _refused(ctx, caller, _denied(caller, "sts:SetSourceIdentity", role_arn),
+                       role_arn, f"the calling session's source identity {carried_si!r} is "
+                       f"fixed for the chain; {requested_si!r} was requested",
+                       action="sts:SetSourceIdentity")
     final_si = carried_si or requested_si
 
     mfa_context: dict[str, str | list[str]] = {}
     mfa_at: int | None = None
     if serial and code:
-        sessions.verify_mfa(ctx, caller, serial, code)
+        try:
+            sessions.verify_mfa(ctx, caller, serial, code)
+        except AccessDenied as error:
+            raise _refused(ctx, caller, error, role_arn, f"the MFA code for {serial} did not "
+                           "verify (unknown or disabled device, another user's, wrong or "
+                           "reused code)") from None
         mfa_context = {"aws:MultiFactorAuthPresent": "true", "aws:MultiFactorAuthAge": "0"}
         mfa_at = int(ctx.meta.now.timestamp())
 
@@ -146,7 +174,12 @@ def assume_role(ctx: CallContext, params: Params) -> dict[str, Any]:
             trust=True,
         )
         if not decision.allowed:
-            raise AccessDenied(denial_message(caller.arn, action, role.arn, decision))
+            # Recorded with the trust policy for the operator; the encoded message after
+            # AWS's text is decodable only by the account whose policies refused (the role's
+            # for its trust policy, the caller's for its own policies; services.denials).
+            raise authorizer.refuse(caller, action, role.arn, decision, ctx.meta,
+                                    resource_account=role.account_id,
+                                    details=sessions.trust_details(role, "AssumeRole"))
 
     session_tags = {**inherited, **tags}
     packed = sessions.packed_policy_size(policies, tags, inherited)

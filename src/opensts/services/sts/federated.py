@@ -9,14 +9,16 @@ Guide, id_roles_providers_create_saml_assertions and id_roles_providers_oidc.
 
 from __future__ import annotations
 
+import base64
 import functools
+import json
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
 from opensts.directory.errors import NotFound
 from opensts.directory.records import Role
-from opensts.errors import AccessDenied
+from opensts.errors import AccessDenied, AwsError
 from opensts.federation.errors import InvalidIdentityToken
 from opensts.federation.oidc import (
     JwksCache,
@@ -27,6 +29,7 @@ from opensts.federation.oidc import (
 from opensts.federation.saml import SamlMetadata, parse_metadata, verify_saml_response
 from opensts.policy import Principal, PrincipalKind
 from opensts.services.context import CallContext
+from opensts.services.denials import refused_by
 from opensts.services.registry import operation
 from opensts.services.sts import sessions
 from opensts.wire.params import Params
@@ -38,13 +41,27 @@ def _saml_metadata(xml: str) -> SamlMetadata:
     return parse_metadata(xml)
 
 
-def _find_role(ctx: CallContext, params: Params, action: str) -> tuple[str, Role]:
+def _refused(ctx: CallContext, error: AwsError, principal: str | None, action: str,
+             role_arn: str, reason: str, *, refused_by: str = "federation",
+             extra: Mapping[str, Any] | None = None) -> AwsError:
+    """Record a federation refusal that no policy decided, for ``opensts audit explain``:
+    the caller is told AWS's words only, the operator why."""
+    return sessions.refusal(ctx, error, principal=principal, action=action, resource=role_arn,
+                            reason=reason, operation=action.removeprefix("sts:"),
+                            refused_by=refused_by,
+                            extra={"accounts": {"resource": role_arn.split(":")[4]},
+                                   **(extra or {})})
+
+
+def _find_role(ctx: CallContext, params: Params, action: str,
+               principal: str | None = None) -> tuple[str, Role]:
     account, name = sessions.parse_role_arn(params)
     role_arn = params.raw()["RoleArn"]
     try:
         return role_arn, ctx.runtime.store.get_role(account, name)
     except NotFound:
-        raise AccessDenied(f"Not authorized to perform {action}") from None
+        raise _refused(ctx, AccessDenied(f"Not authorized to perform {action}"), principal,
+                       action, role_arn, "the role does not exist", refused_by="sts") from None
 
 
 def _trust(
@@ -72,6 +89,15 @@ def _trust(
             principal, check, role.arn, role.assume_role_policy, full
         )
         if not decision.allowed:
+            # AWS's words only for the (unsigned) caller, which has no account to decode an
+            # encoded message in; the decision, with the trust policy and the assertion's
+            # condition keys it was evaluated against, goes to the operator's record.
+            operation = action.removeprefix("sts:")
+            ctx.runtime.authorizer.record(
+                ctx.meta, principal.arn, check, role.arn, decision,
+                details={**sessions.trust_details(role, operation),
+                         "refusedBy": refused_by(decision),
+                         "accounts": {"resource": role.account_id}})
             raise AccessDenied(f"Not authorized to perform {check}")
 
 
@@ -125,7 +151,7 @@ def assume_role_with_saml(ctx: CallContext, params: Params) -> dict[str, Any]:
     provider_arn = params.required("PrincipalArn", min_len=20, max_len=2048)
     assertion = params.required("SAMLAssertion", min_len=4, max_len=100_000)
     lifetime, explicit = sessions.duration(params, default=3600, minimum=900, maximum=43200)
-    role_arn, role = _find_role(ctx, params, action)
+    role_arn, role = _find_role(ctx, params, action, provider_arn)
     policies = sessions.session_policies(ctx, params, role_account=role.account_id, max_inline=2048)
     ctx.audit.resources = [
         {"ARN": role_arn, "accountId": role.account_id, "type": "AWS::IAM::Role"},
@@ -134,7 +160,8 @@ def assume_role_with_saml(ctx: CallContext, params: Params) -> dict[str, Any]:
     try:
         provider = ctx.runtime.store.get_saml_provider(provider_arn)
     except NotFound:
-        raise AccessDenied(f"Not authorized to perform {action}") from None
+        raise _refused(ctx, AccessDenied(f"Not authorized to perform {action}"), provider_arn,
+                       action, role_arn, "the SAML provider does not exist") from None
     keys = [
         ctx.runtime.secret_box.open(
             key.sealed_pem,
@@ -144,22 +171,30 @@ def assume_role_with_saml(ctx: CallContext, params: Params) -> dict[str, Any]:
     ]
     now = ctx.meta.now
     store = ctx.runtime.store
-    identity = verify_saml_response(
-        assertion,
-        provider_arn=provider.arn,
-        provider_name=provider.name,
-        account_id=provider.account_id,
-        metadata=_saml_metadata(provider.metadata),
-        decryption_keys=keys,
-        now=now,
-        # One-time use (saml-profiles-2.0 §4.1.4.5): a replayed assertion id is refused.
-        seen=lambda assertion_id: (
-            not store.add_used_token(f"saml:{provider.arn}:{assertion_id}", now + timedelta(days=1))
-        ),
-        require_encryption=provider.assertion_encryption_mode == "Required",
-    )
+    try:
+        identity = verify_saml_response(
+            assertion,
+            provider_arn=provider.arn,
+            provider_name=provider.name,
+            account_id=provider.account_id,
+            metadata=_saml_metadata(provider.metadata),
+            decryption_keys=keys,
+            now=now,
+            # One-time use (saml-profiles-2.0 §4.1.4.5): a replayed assertion id is refused.
+            seen=lambda assertion_id: (
+                not store.add_used_token(f"saml:{provider.arn}:{assertion_id}",
+                                         now + timedelta(days=1))
+            ),
+            require_encryption=provider.assertion_encryption_mode == "Required",
+        )
+    except AwsError as error:
+        raise _refused(ctx, error, provider.arn, action, role_arn,
+                       f"the SAML response did not verify against {provider.arn}: "
+                       f"{error.code}: {error.message}") from None
     if not identity.has_role_pair(role_arn, provider_arn):
-        raise AccessDenied(f"Not authorized to perform {action}")
+        raise _refused(ctx, AccessDenied(f"Not authorized to perform {action}"), provider.arn,
+                       action, role_arn, "the assertion's Role attribute does not pair "
+                       f"{role_arn} with {provider_arn}")
     lifetime = sessions.role_lifetime(lifetime, explicit, role)
     if identity.session_duration is not None and not explicit:
         lifetime = min(identity.session_duration, role.max_session_duration)
@@ -238,6 +273,27 @@ def assume_role_with_saml(ctx: CallContext, params: Params) -> dict[str, Any]:
     return result
 
 
+def _unverified_claims(token: str) -> dict[str, Any]:
+    """The claims that say which token it was (``iss``, ``aud``, ``azp``, ``sub``), read
+    without verifying it, for the operator's record of a token that did not verify; never
+    the token itself (a bearer credential), and nothing when it does not parse."""
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):
+        return {}
+    if not isinstance(claims, dict):
+        return {}
+    kept: dict[str, Any] = {}
+    for key in ("iss", "aud", "azp", "sub"):
+        value = claims.get(key)
+        if isinstance(value, str):
+            kept[key] = value[:256]
+        elif isinstance(value, list):
+            kept[key] = [v[:256] for v in value[:10] if isinstance(v, str)]
+    return kept
+
+
 def _oidc_provider(ctx: CallContext, account_id: str, issuer: str) -> OidcProvider | None:
     """The IAM OIDC provider of the role's account whose URL is the token's ``iss``."""
     try:
@@ -267,16 +323,31 @@ def assume_role_with_web_identity(ctx: CallContext, params: Params) -> dict[str,
         {"ARN": role_arn, "accountId": role.account_id, "type": "AWS::IAM::Role"}
     ]
     jwks: JwksCache = ctx.runtime.extras["jwks"]
-    identity = verify_web_identity_token(
-        token,
-        providers=lambda issuer: _oidc_provider(ctx, role.account_id, issuer),
-        jwks=jwks,
-        now=ctx.meta.now,
-    )
-    if not identity.authorizes_role(role_arn):
-        raise InvalidIdentityToken(
-            "The target role ARN is not present in the roles claim of the identity token"
+    try:
+        identity = verify_web_identity_token(
+            token,
+            providers=lambda issuer: _oidc_provider(ctx, role.account_id, issuer),
+            jwks=jwks,
+            now=ctx.meta.now,
         )
+    except AwsError as error:
+        claims = _unverified_claims(token)
+        issuer = claims.get("iss")
+        provider = _oidc_provider(ctx, role.account_id, issuer) if issuer else None
+        seen = ", ".join(f"{k}={v!r}" for k, v in claims.items()) or "none readable"
+        raise _refused(
+            ctx, error, provider.arn if provider else None, action, role_arn,
+            f"the web identity token did not verify: {error.code}: {error.message} (claims, "
+            f"unverified: {seen}; "
+            + (f"the provider {provider.arn} accepts audiences {list(provider.client_ids)})"
+               if provider else f"no OIDC provider of account {role.account_id} has this "
+               "issuer)"),
+            extra={"token": claims}) from None
+    if not identity.authorizes_role(role_arn):
+        not_in_roles = InvalidIdentityToken(
+            "The target role ARN is not present in the roles claim of the identity token")
+        raise _refused(ctx, not_in_roles, identity.provider_arn, action, role_arn,
+                       f"the token's roles claim does not name {role_arn}")
     lifetime = sessions.role_lifetime(lifetime, explicit, role)
     tags, transitive = identity.principal_tags, list(identity.transitive_tag_keys)
     context: dict[str, Any] = {

@@ -8,7 +8,7 @@ from typing import Any
 
 from opensts.credentials.ids import account_from_access_key_id
 from opensts.credentials.tokens import InvalidToken
-from opensts.errors import SenderError
+from opensts.errors import AccessDenied, SenderError
 from opensts.services.context import CallContext
 from opensts.services.registry import operation
 from opensts.wire.params import Params
@@ -59,5 +59,19 @@ def decode_authorization_message(ctx: CallContext, params: Params) -> dict[str, 
     if message.get("kind") != "authz" or message.get("exp", 0) < ctx.meta.now.timestamp():
         raise InvalidAuthorizationMessage(
             "The message is not a valid authorization message, or it has expired."
+        )
+    # Cross-account secrecy (services.denials): a message explains one account's policies
+    # and is sealed with that account's id; only that account's principals may read it,
+    # whoever holds the blob (a caller refused by another account's trust policy does).
+    # Refused as AccessDenied, the way AWS refuses a decoder its policies do not allow:
+    # sts:DecodeAuthorizationMessage is granted by an account's own policies, which cannot
+    # reach another account's messages. A message sealed with no account (none are) or
+    # any other account than the caller's is refused: fail closed.
+    caller = ctx.require_caller()
+    if message.get("account") != caller.account_id:
+        raise AccessDenied(
+            f"User: {caller.arn} is not authorized to perform: sts:DecodeAuthorizationMessage "
+            "on resource: * because the message explains the policies of another account; "
+            "only that account's principals can decode it"
         )
     return {"DecodedMessage": json.dumps(message["body"], separators=(",", ":"))}

@@ -26,6 +26,7 @@ from opensts.directory.errors import NotFound
 from opensts.directory.records import Role
 from opensts.errors import (
     AccessDenied,
+    AwsError,
     InvalidParameterValue,
     MalformedPolicyDocument,
     PackedPolicyTooLarge,
@@ -351,3 +352,40 @@ def record_role_use(ctx: CallContext, role: Role) -> None:
         return
     recorded[key] = stamp
     ctx.runtime.store.record_role_use(role.role_id, ctx.meta.now, ctx.meta.region)
+
+
+# -- denials, for the operator's record (``opensts audit explain``) ---------------------
+
+
+def trust_details(role: Role, operation: str) -> dict[str, Any]:
+    """What a trust-policy denial's record keeps besides the decision: the operation and
+    the trust policy as it was evaluated (it may have changed by the time anyone asks)."""
+    try:
+        document: Any = json.loads(role.assume_role_policy)
+    except ValueError:
+        document = role.assume_role_policy
+    return {"operation": operation, "trustPolicy": {"role": role.arn, "document": document}}
+
+
+def refusal(
+    ctx: CallContext,
+    error: AwsError,
+    *,
+    principal: str | None,
+    action: str,
+    resource: str,
+    reason: str,
+    operation: str,
+    refused_by: str = "sts",
+    extra: Mapping[str, Any] | None = None,
+) -> AwsError:
+    """Record a denial no policy decided (``refused_by`` ``sts``: a rule of the service,
+    ``federation``: the assertion or token) with the reason the caller is not told, and
+    return ``error`` to raise."""
+    details: dict[str, Any] = {"operation": operation, "refusedBy": refused_by,
+                               "errorCode": error.code, "errorMessage": error.message}
+    if extra:
+        details.update(extra)
+    ctx.runtime.authorizer.record(ctx.meta, principal, action, resource, None, reason=reason,
+                                  details=details)
+    return error
