@@ -32,6 +32,7 @@ from opensts.policy import (
     parse_policy,
     validate_policy,
 )
+from opensts.policy.validate import resource_mismatch
 
 EXIT_ALLOWED, EXIT_DENIED, EXIT_INVALID = 0, 1, 2
 
@@ -157,12 +158,8 @@ def explain(request_id: str | None, data_dir: Path, action: str | None, resource
         policies.resource_must_allow = trust
     request = Request(principal, action, resource, resource_account=resource_account,
                       context=parse_context(context))
+    warn_request(action, resource)
     decision: Decision = evaluate(request, policies)
-    service = action.partition(":")[0]
-    if service and "*" not in service and not catalog.service_exists(service):
-        # A team's own action (issue 11): evaluated like any other, but nothing knows it.
-        click.echo(f"note: {service} is not an AWS service; its actions are not checked",
-                   err=True)
     if as_json:
         click.echo(json.dumps(decision.to_dict(), indent=2))
     else:
@@ -188,6 +185,24 @@ def _explain_recorded(request_id: str, data_dir: Path, as_json: bool) -> None:
             click.echo(f"Request id: {record['requestId']} at {record['eventTime']}")
             click.echo(record["explanation"])
     sys.exit(EXIT_DENIED)
+
+
+def warn_request(action: str, resource: str) -> None:
+    """On stderr, what the catalog says against the request itself (as validate says it
+    against a policy): an unknown action, a resource the action cannot act on."""
+    service = action.partition(":")[0]
+    if not service or "*" in action or "?" in action:
+        return
+    if not catalog.service_exists(service):
+        # A team's own action (issue 11): evaluated like any other, but nothing knows it.
+        click.echo(f"note: {service} is not an AWS service; its actions are not checked",
+                   err=True)
+    elif not catalog.action_exists(action):
+        click.echo(f"warning: unknown action {action} (not in the IAM service catalog)",
+                   err=True)
+    elif not catalog.resource_fits(action, resource):
+        click.echo("warning: " + resource_mismatch(action, f"{resource} is none of them"),
+                   err=True)
 
 
 _KINDS = {k.value: k for k in PolicyKind}
