@@ -125,17 +125,32 @@ def policy() -> None:
 @click.option("--context", "context", multiple=True, metavar="KEY=VALUE",
               help="request context key (repeat a key for a multivalued key)")
 @click.option("--json", "as_json", is_flag=True, help="print the decision as JSON")
+@click.option("--endpoint-url", help="read the live policies from this OpenSTS server "
+              "(IAM, Organizations, S3 APIs) instead of files, signed with your AWS "
+              "credentials")
+@click.option("--profile", help="AWS profile whose credentials read the live policies "
+              "(default: the environment, then $AWS_PROFILE or default)")
+@click.option("--organizations-profile", help="AWS profile for the Organizations calls "
+              "(SCPs/RCPs), e.g. the management account's (default: as --profile)")
+@click.option("--region", help="region to sign for (default: $AWS_REGION, the profile's, "
+              "us-east-1)")
+@click.option("--no-session-policy", is_flag=True, help="with --endpoint-url: the role "
+              "session has no session policies (no API can show them)")
 def explain(request_id: str | None, data_dir: Path, action: str | None, resource: str,
             principal_arn: str | None, identity: tuple[Path, ...],
             boundary: Path | None, session: tuple[Path, ...], resource_policy: Path | None,
             trust: bool, resource_account: str | None, scps: tuple[Path, ...],
-            context: tuple[str, ...], as_json: bool) -> None:
+            context: tuple[str, ...], as_json: bool, endpoint_url: str | None,
+            profile: str | None, organizations_profile: str | None, region: str | None,
+            no_session_policy: bool) -> None:
     """Explain whether PRINCIPAL may perform ACTION on RESOURCE under the given policies,
-    or, with --request-id, why the server denied that request.
+    or under the live policies of a server (--endpoint-url), or, with --request-id, why
+    the server denied that request.
 
     Exit status: 0 when the request is allowed, 1 when it is denied (explicitly or
     implicitly), 2 when an argument or a policy document is invalid or no denial is recorded
-    for the request id.
+    for the request id, 3 when live policies that could change the decision could not be
+    read (the readable ones would allow, or deny only implicitly).
     """
     if request_id is not None:
         if action or principal_arn:
@@ -146,6 +161,18 @@ def explain(request_id: str | None, data_dir: Path, action: str | None, resource
     if not action or not principal_arn:
         raise click.UsageError("give --action and --principal, or --request-id")
     principal = principal_from_arn(principal_arn)
+    if endpoint_url is not None:
+        if identity or boundary or resource_policy or scps or trust:
+            raise click.UsageError("--endpoint-url reads the identity, boundary, resource, "
+                                   "trust and Organizations policies from the server; give "
+                                   "no policy files but --session")
+        from opensts.cli.explain_live import explain_live
+
+        explain_live(endpoint_url, profile, organizations_profile, region, principal,
+                     action, resource, resource_account,
+                     [_load(p, PolicyKind.SESSION) for p in session] if session else None,
+                     no_session_policy, parse_context(context), as_json)
+        return
     policies = PolicySet(
         identity=[_load(p, PolicyKind.IDENTITY) for p in identity],
         boundary=_load(boundary, PolicyKind.BOUNDARY) if boundary else None,
