@@ -4,6 +4,7 @@ own SimulatePrincipalPolicy and against real calls (issue 12)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import Server, unique
+from tests.conftest import Server, free_port, unique
 from tests.sts.helpers import allow, creds, deny, doc
 
 OPENSTS = str(Path(sys.executable).parent / "opensts")
@@ -61,8 +62,8 @@ def alice(server: Server, iam: Any) -> dict[str, Any]:
         allow(["s3:*", "sts:AssumeRole"])))["Policy"]["Arn"]
     iam.put_user_permissions_boundary(UserName=name, PermissionsBoundary=boundary)
     key = iam.create_access_key(UserName=name)["AccessKey"]
-    return {"name": name, "arn": user["Arn"], "guard": guard, "writer": writer,
-            "boundary": boundary, "group": group, "key": key["AccessKeyId"],
+    return {"name": name, "arn": user["Arn"], "id": user["UserId"], "guard": guard,
+            "writer": writer, "boundary": boundary, "group": group, "key": key["AccessKeyId"],
             "secret": key["SecretAccessKey"]}
 
 
@@ -100,11 +101,16 @@ def test_live_explain_names_every_policy_it_read(server: Server, alice: dict[str
     group_arn = f"arn:aws:iam::{server.account_id}:group/{alice['group']}"
     start = lines.index(f"Live policies read from {server.endpoint} with the credentials "
                         "of environment:") + 1
-    read = [line for line in lines[start:] if not line.startswith("  note: ")]
+    listed = list(itertools.takewhile(lambda line: line.startswith("  "), lines[start:]))
+    read = [line for line in listed if not line.startswith("  note: ")]
     assert read == [f"  {alice['arn']}#inline:read", f"  {alice['guard']}",
                     f"  {group_arn}#inline:list", f"  {alice['writer']}",
                     f"  {alice['boundary']}"]
     assert "Permissions boundary: allowed" in lines
+    assert lines[-1] == ("Context keys taken from the principal (--context overrides): "
+                         f"aws:PrincipalAccount='{server.account_id}', "
+                         f"aws:PrincipalArn='{alice['arn']}', aws:userid='{alice['id']}', "
+                         f"aws:username='{alice['name']}'")
 
 
 def test_trust_policy_is_read_for_assume_role_and_matches_sts(
@@ -140,8 +146,9 @@ def test_unreadable_policies_never_claim_an_allow(server: Server, alice: dict[st
                      key=alice["key"], secret=alice["secret"])
     assert result.returncode == 3, result.stdout + result.stderr
     first, second = result.stdout.splitlines()[:2]
-    assert first.startswith("Decision: undetermined — 1 of the policies that apply could not "
-                            "be read")
+    assert first.startswith("Decision: undetermined — policies that apply could not be read "
+                            "(1 below) and could change this; the policies read give "
+                            "implicitDeny")
     assert second.startswith(f"  could not read: {alice['arn']}: GetUser answered "
                              "AccessDenied: User: ")
     assert "Decision: allowed" not in result.stdout
@@ -183,7 +190,20 @@ def test_credentials_from_a_profile(server: Server, alice: dict[str, Any],
     assert f"credentials of {tmp_path / 'no-creds'} [ops]:" in result.stdout
     missing = explain(server, alice["arn"], "s3:ListBucket", BUCKET, "--profile", "none",
                       home=tmp_path)
-    assert missing.returncode == 1 and "no AWS credentials found" in missing.stderr
+    assert missing.returncode == 2 and "no AWS credentials found" in missing.stderr
+    assert missing.stdout == ""
+
+
+def test_a_principal_that_does_not_exist_or_a_dead_endpoint_is_an_error(
+        server: Server) -> None:
+    ghost = f"arn:aws:iam::{server.account_id}:user/{unique('ghost')}"
+    result = explain(server, ghost, "s3:GetObject", "*")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == (f"Error: {ghost} does not exist on this server (The user with "
+                             f"name {ghost.rsplit('/', 1)[1]} cannot be found.)\n")
+    dead = Server(f"http://127.0.0.1:{free_port()}", server.data_dir, server.process)
+    refused = explain(dead, ghost, "s3:GetObject", "*")
+    assert refused.returncode == 2 and "did not answer" in refused.stderr
 
 
 def test_scps_are_read_from_organizations(server: Server, new_user: Any,

@@ -19,7 +19,7 @@ from opensts.cli.aws_client import AwsClient, find_credentials, profile_region
 from opensts.cli.live_policies import LivePolicies, read_live
 from opensts.policy import Decision, Policy, Principal, Request, evaluate
 
-EXIT_ALLOWED, EXIT_DENIED, EXIT_UNDETERMINED = 0, 1, 3
+EXIT_ALLOWED, EXIT_DENIED, EXIT_INVALID, EXIT_UNDETERMINED = 0, 1, 2, 3
 
 
 def explain_live(endpoint: str, profile: str | None, organizations_profile: str | None,
@@ -29,18 +29,23 @@ def explain_live(endpoint: str, profile: str | None, organizations_profile: str 
                  as_json: bool) -> None:
     from opensts.cli.policy import warn_request
 
-    region = region or profile_region(profile)
-    credentials = find_credentials(profile)
-    iam = AwsClient(endpoint, credentials, region)
-    orgs = (AwsClient(endpoint, find_credentials(organizations_profile), region)
-            if organizations_profile else iam)
     try:
-        live = read_live(iam, orgs, principal, action, resource, resource_account,
-                         session_known=session is not None or no_session_policy)
-    finally:
-        iam.close()
-        if orgs is not iam:
-            orgs.close()
+        region = region or profile_region(profile)
+        credentials = find_credentials(profile)
+        iam = AwsClient(endpoint, credentials, region)
+        orgs = (AwsClient(endpoint, find_credentials(organizations_profile), region)
+                if organizations_profile else iam)
+        try:
+            live = read_live(iam, orgs, principal, action, resource, resource_account,
+                             session_known=session is not None or no_session_policy)
+        finally:
+            iam.close()
+            if orgs is not iam:
+                orgs.close()
+    except click.ClickException as exc:
+        # Exit 1 means "denied": a failure to ask is not an answer.
+        click.echo(f"Error: {exc.message}", err=True)
+        sys.exit(EXIT_INVALID)
     if session is not None:
         live.policies.session = session
     warn_request(action, resource)
@@ -63,9 +68,9 @@ def _render(decision: Decision, live: LivePolicies, endpoint: str, source: str,
             certain: bool) -> str:
     lines = []
     if not certain:
-        lines.append(f"Decision: undetermined — {len(live.unreadable)} of the policies that "
-                     "apply could not be read, and they could change this; without them the "
-                     f"policies read give {decision.decision} ({decision.reason})")
+        lines.append("Decision: undetermined — policies that apply could not be read "
+                     f"({len(live.unreadable)} below) and could change this; the policies "
+                     f"read give {decision.decision} ({decision.reason})")
         lines.extend(f"  could not read: {u}" for u in live.unreadable)
     lines.append(decision.explain())
     lines.append(f"Live policies read from {endpoint} with the credentials of {source}:")
@@ -76,6 +81,9 @@ def _render(decision: Decision, live: LivePolicies, endpoint: str, source: str,
         lines.extend(f"  could not read (an explicit deny wins regardless): {u}"
                      for u in live.unreadable)
     lines.extend(f"  note: {n}" for n in live.notes)
+    if live.context:
+        lines.append("Context keys taken from the principal (--context overrides): " + ", ".join(
+            f"{k}={v!r}" for k, v in sorted(live.context.items())))
     return "\n".join(lines)
 
 
@@ -87,5 +95,6 @@ def _as_dict(decision: Decision, live: LivePolicies, endpoint: str, source: str,
         out["readableDecision"] = out["decision"]
         out["decision"] = "undetermined"
     out["live"] = {"endpoint": endpoint, "credentials": source, "read": live.read,
-                   "unreadable": live.unreadable, "notes": live.notes}
+                   "unreadable": live.unreadable, "notes": live.notes,
+                   "principalContext": live.context}
     return out

@@ -19,11 +19,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import click
+
 from opensts.cli.aws_client import AwsCallError, AwsClient, members, text
 from opensts.errors import MalformedPolicyDocument
 from opensts.policy import Policy, PolicyKind, PolicySet, Principal, PrincipalKind, parse_policy
 
 SCP, RCP = "SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"
+_NS = "{https://iam.amazonaws.com/doc/2010-05-08/}"
 #: Services whose resources RCPs govern (as services/authz.RCP_SERVICES).
 RCP_SERVICES = frozenset({"sts", "s3"})
 #: STS actions a role's trust policy decides.
@@ -90,6 +93,17 @@ class Reader:
         except AwsCallError as exc:
             raise Unreadable(f"{what}: {action} answered {exc.code}: {exc.message}") from None
 
+    def _entity(self, action: str, arn: str, **params: str) -> Any:
+        """GetUser/GetRole of the principal: one that does not exist has nothing to
+        explain (the server would not even authenticate it)."""
+        try:
+            return self.iam.iam(action, **params)
+        except AwsCallError as exc:
+            if exc.code == "NoSuchEntity":
+                raise click.ClickException(f"{arn} does not exist on this server "
+                                           f"({exc.message})") from None
+            raise Unreadable(f"{arn}: {action} answered {exc.code}: {exc.message}") from None
+
     def _managed(self, arn: str, kind: PolicyKind) -> tuple[str, Policy]:
         policy = self._call(arn, "GetPolicy", PolicyArn=arn)
         version = text(policy, "Policy/DefaultVersionId") or "v1"
@@ -155,8 +169,8 @@ class Reader:
 
     def _user(self, given: Principal) -> None:
         name = given.arn.rsplit("/", 1)[1]
-        got = self._call(given.arn, "GetUser", UserName=name)
-        user = got.find("{https://iam.amazonaws.com/doc/2010-05-08/}User")
+        got = self._entity("GetUser", given.arn, UserName=name)
+        user = got.find(f"{_NS}User")
         self._tags(user)
         self.out.context["aws:username"] = text(user, "UserName") or name
         user_id = text(user, "UserId")
@@ -182,7 +196,7 @@ class Reader:
             name = (given.issuer_arn or "").rsplit("/", 1)[1]
         else:
             name = given.arn.rsplit("/", 1)[1]
-        role = self._get_role(name, given.arn)
+        role = self._entity("GetRole", given.arn, RoleName=name).find(f"{_NS}Role")
         role_arn = text(role, "Arn") or given.issuer_arn or given.arn
         role_id = text(role, "RoleId")
         self._tags(role)
@@ -203,7 +217,7 @@ class Reader:
 
     def _get_role(self, name: str, what: str) -> Any:
         got = self._call(what, "GetRole", RoleName=name)
-        return got.find("{https://iam.amazonaws.com/doc/2010-05-08/}Role")
+        return got.find(f"{_NS}Role")
 
     def _tags(self, entity: Any) -> None:
         for tag in members(entity, "Tags"):
