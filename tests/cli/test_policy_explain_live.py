@@ -77,19 +77,25 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("action", "resource"), CASES)
 def test_live_explain_agrees_with_simulate_principal_policy(
-        server: Server, iam: Any, alice: dict[str, Any], action: str, resource: str) -> None:
-    simulated = iam.simulate_principal_policy(PolicySourceArn=alice["arn"],
-                                              ActionNames=[action], ResourceArns=[resource])
-    expected = simulated["EvaluationResults"][0]["EvalDecision"]
-    result = explain(server, alice["arn"], action, resource, "--json")
-    assert result.returncode == (0 if expected == "allowed" else 1), result.stderr
-    out = json.loads(result.stdout)
-    assert out["decision"] == expected
-    assert out["determined"] is True
-    assert out["live"]["unreadable"] == []
-    assert out["live"]["credentials"] == "environment"
+        server: Server, alice: dict[str, Any]) -> None:
+    actions = sorted({a for a, _ in CASES})
+    resources = sorted({r for _, r in CASES})
+    simulated = server.aws_json("iam", "simulate-principal-policy", "--policy-source-arn",
+                                alice["arn"], "--action-names", *actions,
+                                "--resource-arns", *resources)
+    expected = {(r["EvalActionName"], r["EvalResourceName"]): r["EvalDecision"]
+                for r in simulated["EvaluationResults"]}
+    assert {expected[c] for c in CASES} == {"allowed", "explicitDeny", "implicitDeny"}
+    for action, resource in CASES:
+        result = explain(server, alice["arn"], action, resource, "--json")
+        out = json.loads(result.stdout)
+        assert (action, resource, out["decision"]) == (action, resource,
+                                                       expected[(action, resource)])
+        assert result.returncode == (0 if out["decision"] == "allowed" else 1), result.stderr
+        assert out["determined"] is True
+        assert out["live"]["unreadable"] == []
+        assert out["live"]["credentials"] == "environment"
 
 
 def test_live_explain_names_every_policy_it_read(server: Server, alice: dict[str, Any]) -> None:
@@ -173,6 +179,12 @@ def test_an_explicit_deny_stands_even_with_unreadable_policies(
     # ... unless the caller says the session has none, or passes them.
     assert explain(server, session, "s3:GetObject", f"{BUCKET}/x",
                    "--no-session-policy").returncode == 0
+    only_list = server.data_dir.parent / f"{role}-session.json"
+    only_list.write_text(doc(allow("s3:ListBucket")))
+    limited = explain(server, session, "s3:GetObject", f"{BUCKET}/x", "--session",
+                      str(only_list))
+    assert limited.returncode == 1, limited.stdout + limited.stderr
+    assert f"[session] {only_list}" in limited.stdout
     # An explicit deny needs nothing else to be certain.
     denied = explain(server, session, "s3:DeleteBucket", BUCKET)
     assert denied.returncode == 1, denied.stdout + denied.stderr
@@ -231,6 +243,11 @@ def test_scps_are_read_from_organizations(server: Server, new_user: Any,
         f"{admin['secret']}\naws_session_token = {admin['token']}\n"
         f"[management]\naws_access_key_id = {server.root_key}\n"
         f"aws_secret_access_key = {server.root_secret}\n")
+    # The management account's credentials cannot read the member's IAM: fail closed.
+    elsewhere = explain(server, bob, "iam:ListUsers", "*")
+    assert elsewhere.returncode == 3, elsewhere.stdout + elsewhere.stderr
+    assert (f"could not read: policies: {bob} is in account {member}, the credentials are "
+            f"of account {server.account_id}") in elsewhere.stdout
     # The member account's credentials may not read Organizations: fail closed.
     alone = explain(server, bob, "iam:ListUsers", "*", "--profile", "member", home=home)
     assert alone.returncode == 3, alone.stdout + alone.stderr

@@ -32,9 +32,10 @@ import httpx
 from opensts.sigv4.canonical import uri_encode
 from opensts.sigv4.outbound import sign_headers
 
-IAM_VERSION = "2010-05-08"
+IAM_VERSION, STS_VERSION = "2010-05-08", "2011-06-15"
 ORGANIZATIONS_TARGET = "AWSOrganizationsV20161128"
 _IAM_NS = "{https://iam.amazonaws.com/doc/2010-05-08/}"
+_STS_NS = "{https://sts.amazonaws.com/doc/2011-06-15/}"
 
 
 @dataclass(frozen=True)
@@ -157,17 +158,30 @@ class AwsClient:
 
     def iam(self, action: str, **params: str) -> Any:
         """An IAM query call; the XML answer's ``{Action}Result`` element (lxml)."""
+        return self._query("iam", IAM_VERSION, _IAM_NS, action, params)
+
+    def caller_account(self) -> str:
+        """The account of these credentials (sts:GetCallerIdentity, which needs no
+        permission)."""
+        result = self._query("sts", STS_VERSION, _STS_NS, "GetCallerIdentity", {})
+        account = result.findtext(f"{_STS_NS}Account")
+        if not account:
+            raise _bad_answer("GetCallerIdentity has no Account")
+        return str(account)
+
+    def _query(self, service: str, version: str, ns: str, action: str,
+               params: dict[str, str]) -> Any:
         from opensts.federation.saml.xmlsafe import parse_untrusted
 
-        body = urllib.parse.urlencode({"Action": action, "Version": IAM_VERSION, **params})
-        response = self._send("POST", "/", "", "iam", body.encode(), [
+        body = urllib.parse.urlencode({"Action": action, "Version": version, **params})
+        response = self._send("POST", "/", "", service, body.encode(), [
             ("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")])
         root = parse_untrusted(response.content, _bad_answer)
         if response.status_code != 200:
-            code = root.findtext(f".//{_IAM_NS}Code") or root.findtext(".//Code") or "Error"
-            message = root.findtext(f".//{_IAM_NS}Message") or root.findtext(".//Message") or ""
+            code = root.findtext(f".//{ns}Code") or root.findtext(".//Code") or "Error"
+            message = root.findtext(f".//{ns}Message") or root.findtext(".//Message") or ""
             raise AwsCallError(code, message, response.status_code)
-        result = root.find(f"{_IAM_NS}{action}Result")
+        result = root.find(f"{ns}{action}Result")
         if result is None:
             raise _bad_answer(f"no {action}Result")
         return result

@@ -75,6 +75,19 @@ class Reader:
         self.iam = iam
         self.orgs = organizations
         self.out = LivePolicies()
+        try:
+            self.account = iam.caller_account()
+        except AwsCallError as exc:
+            raise click.ClickException(f"the credentials were refused: {exc.code}: "
+                                       f"{exc.message}") from None
+
+    def _own(self, arn: str, account: str | None, what: str) -> None:
+        """IAM answers about the caller's own account only: asking it for another
+        account's user or role by name would read a namesake."""
+        if account != self.account:
+            raise Unreadable(f"{what}: {arn} is in account {account}, the credentials are of "
+                             f"account {self.account} (use --profile with credentials of "
+                             f"account {account})")
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -167,10 +180,17 @@ class Reader:
                 f"policies of {given.arn}: a federated user's session policies and issuing "
                 "user are not readable through the API; explain with files instead")
 
+    def _same(self, given: str, found: str | None) -> None:
+        if found and found != given:
+            raise click.ClickException(f"{given} does not exist on this server; the entity of "
+                                       f"that name is {found}")
+
     def _user(self, given: Principal) -> None:
+        self._own(given.arn, given.account, "policies")
         name = given.arn.rsplit("/", 1)[1]
         got = self._entity("GetUser", given.arn, UserName=name)
         user = got.find(f"{_NS}User")
+        self._same(given.arn, text(user, "Arn"))
         self._tags(user)
         self.out.context["aws:username"] = text(user, "UserName") or name
         user_id = text(user, "UserId")
@@ -192,12 +212,15 @@ class Reader:
         self._boundary(user)
 
     def _role(self, given: Principal) -> None:
+        self._own(given.arn, given.account, "policies")
         if given.kind == PrincipalKind.ASSUMED_ROLE:
             name = (given.issuer_arn or "").rsplit("/", 1)[1]
         else:
             name = given.arn.rsplit("/", 1)[1]
         role = self._entity("GetRole", given.arn, RoleName=name).find(f"{_NS}Role")
         role_arn = text(role, "Arn") or given.issuer_arn or given.arn
+        if given.kind == PrincipalKind.ROLE:
+            self._same(given.arn, role_arn)
         role_id = text(role, "RoleId")
         self._tags(role)
         if given.kind == PrincipalKind.ASSUMED_ROLE:
@@ -242,12 +265,16 @@ class Reader:
                     out.principal.account if out.principal else None):
                 out.resource_account = parts[4]
             if action_l in TRUST_ACTIONS:
-                self._guard(lambda: self._trust(resource, parts[5]))
+                self._guard(lambda: self._trust(resource, parts[4], parts[5]))
         elif len(parts) == 6 and parts[0] == "arn" and parts[2] == "s3" and parts[5]:
             self._guard(lambda: self._bucket_policy(resource, parts[5].split("/", 1)[0]))
 
-    def _trust(self, resource: str, path: str) -> None:
+    def _trust(self, resource: str, account: str, path: str) -> None:
+        self._own(resource, account, "trust policy")
         role = self._get_role(path.rsplit("/", 1)[1], f"trust policy of {resource}")
+        if text(role, "Arn") not in (None, resource):
+            raise Unreadable(f"trust policy of {resource}: no such role (the role of that "
+                             f"name is {text(role, 'Arn')})")
         source = f"{text(role, 'Arn') or resource} (trust policy)"
         self.out.policies.resource = self._parse(
             source, _doc(text(role, "AssumeRolePolicyDocument")), PolicyKind.TRUST)
