@@ -200,6 +200,22 @@ def test_credentials_from_a_profile(server: Server, alice: dict[str, Any],
                      home=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"credentials of {tmp_path / 'no-creds'} [ops]:" in result.stdout
+    # The config file: credential_process, then static keys (botocore's order).
+    process = tmp_path / "creds.py"
+    process.write_text("import json\nprint(json.dumps({'Version': 1, 'AccessKeyId': "
+                       f"{server.root_key!r}, 'SecretAccessKey': {server.root_secret!r}}}))\n")
+    (tmp_path / "no-config").write_text(
+        f"[profile proc]\ncredential_process = {sys.executable} {process}\n"
+        f"[profile static]\naws_access_key_id = {server.root_key}\n"
+        f"aws_secret_access_key = {server.root_secret}\nregion = eu-west-1\n")
+    via_process = explain(server, alice["arn"], "s3:ListBucket", BUCKET, "--profile", "proc",
+                          home=tmp_path)
+    assert via_process.returncode == 0, via_process.stdout + via_process.stderr
+    assert "credentials of credential_process of profile proc:" in via_process.stdout
+    via_config = explain(server, alice["arn"], "s3:ListBucket", BUCKET, "--profile", "static",
+                         home=tmp_path)
+    assert via_config.returncode == 0, via_config.stdout + via_config.stderr
+    assert f"credentials of {tmp_path / 'no-config'} [static]:" in via_config.stdout
     missing = explain(server, alice["arn"], "s3:ListBucket", BUCKET, "--profile", "none",
                       home=tmp_path)
     assert missing.returncode == 2 and "no AWS credentials found" in missing.stderr
@@ -218,7 +234,7 @@ def test_a_principal_that_does_not_exist_or_a_dead_endpoint_is_an_error(
     assert refused.returncode == 2 and "did not answer" in refused.stderr
 
 
-def test_scps_are_read_from_organizations(server: Server, new_user: Any,
+def test_scps_and_rcps_are_read_from_organizations(server: Server, new_user: Any,
                                           organization: dict[str, Any]) -> None:
     orgs = server.client("organizations")
     name = unique("acct")
@@ -261,3 +277,33 @@ def test_scps_are_read_from_organizations(server: Server, new_user: Any,
     assert created.stdout.startswith("Decision: explicitDeny")
     assert f"decisive: Deny scp level 1 {scp['Arn']} Statement[0]" in created.stdout, \
         created.stdout
+
+    # RCPs of the resource's account, for STS: a role of the member that trusts bob.
+    root = orgs.list_roots()["Roots"][0]
+    if not any(t["Type"] == "RESOURCE_CONTROL_POLICY" for t in root["PolicyTypes"]):
+        orgs.enable_policy_type(RootId=root["Id"], PolicyType="RESOURCE_CONTROL_POLICY")
+    guarded = unique("guarded")
+    guarded_arn = member_iam.create_role(RoleName=guarded, AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": bob},
+                                                "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+    member_iam.put_user_policy(UserName=bob.rsplit("/", 1)[1], PolicyName="assume",
+                               PolicyDocument=doc(allow("sts:AssumeRole", guarded_arn)))
+    rcp = orgs.create_policy(Content=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Principal": "*", "Action": "sts:AssumeRole",
+         "Resource": guarded_arn}]}), Description="not this role", Name=unique("rcp"),
+        Type="RESOURCE_CONTROL_POLICY")["Policy"]["PolicySummary"]
+    orgs.attach_policy(PolicyId=rcp["Id"], TargetId=member)
+    assumed = explain(server, bob, "sts:AssumeRole", guarded_arn, *both, home=home)
+    assert assumed.returncode == 1, assumed.stdout + assumed.stderr
+    assert f"decisive: Deny rcp level 1 {rcp['Arn']} Statement[0]" in assumed.stdout, \
+        assumed.stdout
+    assert f"[resource] {guarded_arn} (trust policy)" in assumed.stdout
+    bob_key = member_iam.create_access_key(UserName=bob.rsplit("/", 1)[1])["AccessKey"]
+    with pytest.raises(ClientError) as refused:
+        server.client("sts", bob_key["AccessKeyId"], bob_key["SecretAccessKey"]).assume_role(
+            RoleArn=guarded_arn, RoleSessionName="ep")
+    assert "explicit deny in a resource control policy" in refused.value.response["Error"][
+        "Message"]
+    orgs.detach_policy(PolicyId=rcp["Id"], TargetId=member)
+    assert explain(server, bob, "sts:AssumeRole", guarded_arn, *both,
+                   home=home).returncode == 0

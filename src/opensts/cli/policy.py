@@ -1,12 +1,14 @@
-"""``opensts policy``: explain and validate IAM policies from local files, with no server.
+"""``opensts policy``: explain and validate IAM policies.
 
 ``explain`` evaluates one request with ``opensts.policy`` (the same engine the server
 authorizes with) and prints why it was allowed or denied: the deciding statements, then every
-statement of every policy with the element that did not match. ``explain --request-id ID``
-prints the same trace for a denial the server recorded (``opensts.audit.decisions``), read
-from the data dir. ``validate`` parses a
-document (MalformedPolicyDocument errors) and prints the non-blocking findings of
-``validate_policy``.
+statement of every policy with the element that did not match. The policies come from local
+files, or with ``--endpoint-url`` from a running server's API (``cli.explain_live``).
+``explain --request-id ID`` prints the same trace for a denial the server recorded
+(``opensts.audit.decisions``), read from the data dir. Both warn when the catalog knows no
+such action or the action cannot act on the resource. ``validate`` parses a document
+(MalformedPolicyDocument errors, JSON ones with line and column) and prints the
+non-blocking findings of ``validate_policy``.
 """
 
 from __future__ import annotations
@@ -97,7 +99,7 @@ def parse_context(items: tuple[str, ...]) -> dict[str, str | list[str]]:
 
 @click.group()
 def policy() -> None:
-    """Explain and validate IAM policies locally (no server needed)."""
+    """Explain and validate IAM policies: local files, or a server's live policies."""
 
 
 @policy.command()
