@@ -144,6 +144,12 @@ def test_trust_policy_is_read_for_assume_role_and_matches_sts(
     with pytest.raises(ClientError) as refused:
         sts.assume_role(RoleArn=other_arn, RoleSessionName="ep")
     assert refused.value.response["Error"]["Code"] == "AccessDenied"
+    # The service the other role trusts: no identity side, the trust policy decides.
+    service = explain(server, "ec2.amazonaws.com", "sts:AssumeRole", other_arn, "--json")
+    assert service.returncode == 0, service.stdout + service.stderr
+    out = json.loads(service.stdout)
+    assert out["live"]["read"] == [f"{other_arn} (trust policy)"]
+    assert out["live"]["principalContext"] == {}
 
 
 def test_unreadable_policies_never_claim_an_allow(server: Server, alice: dict[str, Any]) -> None:

@@ -158,10 +158,10 @@ class Reader:
         """Identity policies, boundary and principal context keys of ``given``."""
         out = self.out
         out.principal = given
-        account = given.account
-        if account:
-            out.context["aws:PrincipalAccount"] = account
-        out.context["aws:PrincipalArn"] = given.arn
+        if given.is_iam and given.account:
+            # As the server sets them (services/authz.context); a session's are its role's.
+            out.context["aws:PrincipalAccount"] = given.account
+            out.context["aws:PrincipalArn"] = given.arn
         if given.kind == PrincipalKind.ROOT:
             # The root user is allowed everything its account's SCPs allow.
             out.policies.identity = [("root", parse_policy(
