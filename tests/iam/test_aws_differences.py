@@ -61,7 +61,8 @@ def test_iam_policy_grammar_refusals_and_acceptances(iam: Any, server: Any) -> N
             "sts:AssumeRole, sts:AssumeRoleWithSAML,  and sts:AssumeRoleWithWebIdentity")
     assert error_of(iam.create_role, RoleName=unique("tj"),
                     AssumeRolePolicyDocument='{"Version": "2012-10-17", "Statement": [') == (
-        "MalformedPolicyDocument", 400, "This policy contains invalid Json")
+        "MalformedPolicyDocument", 400,
+        "This policy contains invalid Json (line 1, column 41: Expecting value)")
 
 
 def test_simulate_reports_each_requested_resource(iam: Any) -> None:

@@ -226,5 +226,8 @@ def test_trust_policies_take_sts_actions(action):
 
 
 def test_a_trust_policy_json_error_reads_invalid_json():
-    bad('{"Version": "2012-10-17", "Statement": [', K.TRUST, "^This policy contains invalid Json$")
-    bad('{"Version": "2012-10-17", "Statement": [', K.IDENTITY, r"^Syntax errors in policy\.$")
+    where = r" \(line 1, column 41: Expecting value\)$"
+    bad('{"Version": "2012-10-17", "Statement": [', K.TRUST, "^This policy contains invalid Json"
+        + where)
+    bad('{"Version": "2012-10-17", "Statement": [', K.IDENTITY, r"^Syntax errors in policy\."
+        + where)

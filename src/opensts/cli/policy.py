@@ -1,12 +1,14 @@
-"""``opensts policy``: explain and validate IAM policies from local files, with no server.
+"""``opensts policy``: explain and validate IAM policies.
 
 ``explain`` evaluates one request with ``opensts.policy`` (the same engine the server
 authorizes with) and prints why it was allowed or denied: the deciding statements, then every
-statement of every policy with the element that did not match. ``explain --request-id ID``
-prints the same trace for a denial the server recorded (``opensts.audit.decisions``), read
-from the data dir. ``validate`` parses a
-document (MalformedPolicyDocument errors) and prints the non-blocking findings of
-``validate_policy``.
+statement of every policy with the element that did not match. The policies come from local
+files, or with ``--endpoint-url`` from a running server's API (``cli.explain_live``).
+``explain --request-id ID`` prints the same trace for a denial the server recorded
+(``opensts.audit.decisions``), read from the data dir. Both warn when the catalog knows no
+such action or the action cannot act on the resource. ``validate`` parses a document
+(MalformedPolicyDocument errors, JSON ones with line and column) and prints the
+non-blocking findings of ``validate_policy``.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from opensts.policy import (
     parse_policy,
     validate_policy,
 )
+from opensts.policy.validate import resource_mismatch
 
 EXIT_ALLOWED, EXIT_DENIED, EXIT_INVALID = 0, 1, 2
 
@@ -96,7 +99,7 @@ def parse_context(items: tuple[str, ...]) -> dict[str, str | list[str]]:
 
 @click.group()
 def policy() -> None:
-    """Explain and validate IAM policies locally (no server needed)."""
+    """Explain and validate IAM policies: local files, or a server's live policies."""
 
 
 @policy.command()
@@ -124,17 +127,32 @@ def policy() -> None:
 @click.option("--context", "context", multiple=True, metavar="KEY=VALUE",
               help="request context key (repeat a key for a multivalued key)")
 @click.option("--json", "as_json", is_flag=True, help="print the decision as JSON")
+@click.option("--endpoint-url", help="read the live policies from this OpenSTS server "
+              "(IAM, Organizations, S3 APIs) instead of files, signed with your AWS "
+              "credentials")
+@click.option("--profile", help="AWS profile whose credentials read the live policies "
+              "(default: the environment, then $AWS_PROFILE or default)")
+@click.option("--organizations-profile", help="AWS profile for the Organizations calls "
+              "(SCPs/RCPs), e.g. the management account's (default: as --profile)")
+@click.option("--region", help="region to sign for (default: $AWS_REGION, the profile's, "
+              "us-east-1)")
+@click.option("--no-session-policy", is_flag=True, help="with --endpoint-url: the role "
+              "session has no session policies (no API can show them)")
 def explain(request_id: str | None, data_dir: Path, action: str | None, resource: str,
             principal_arn: str | None, identity: tuple[Path, ...],
             boundary: Path | None, session: tuple[Path, ...], resource_policy: Path | None,
             trust: bool, resource_account: str | None, scps: tuple[Path, ...],
-            context: tuple[str, ...], as_json: bool) -> None:
+            context: tuple[str, ...], as_json: bool, endpoint_url: str | None,
+            profile: str | None, organizations_profile: str | None, region: str | None,
+            no_session_policy: bool) -> None:
     """Explain whether PRINCIPAL may perform ACTION on RESOURCE under the given policies,
-    or, with --request-id, why the server denied that request.
+    or under the live policies of a server (--endpoint-url), or, with --request-id, why
+    the server denied that request.
 
     Exit status: 0 when the request is allowed, 1 when it is denied (explicitly or
     implicitly), 2 when an argument or a policy document is invalid or no denial is recorded
-    for the request id.
+    for the request id, 3 when live policies that could change the decision could not be
+    read (the readable ones would allow, or deny only implicitly).
     """
     if request_id is not None:
         if action or principal_arn:
@@ -145,6 +163,18 @@ def explain(request_id: str | None, data_dir: Path, action: str | None, resource
     if not action or not principal_arn:
         raise click.UsageError("give --action and --principal, or --request-id")
     principal = principal_from_arn(principal_arn)
+    if endpoint_url is not None:
+        if identity or boundary or resource_policy or scps or trust:
+            raise click.UsageError("--endpoint-url reads the identity, boundary, resource, "
+                                   "trust and Organizations policies from the server; give "
+                                   "no policy files but --session")
+        from opensts.cli.explain_live import explain_live
+
+        explain_live(endpoint_url, profile, organizations_profile, region, principal,
+                     action, resource, resource_account,
+                     [_load(p, PolicyKind.SESSION) for p in session] if session else None,
+                     no_session_policy, parse_context(context), as_json)
+        return
     policies = PolicySet(
         identity=[_load(p, PolicyKind.IDENTITY) for p in identity],
         boundary=_load(boundary, PolicyKind.BOUNDARY) if boundary else None,
@@ -157,12 +187,8 @@ def explain(request_id: str | None, data_dir: Path, action: str | None, resource
         policies.resource_must_allow = trust
     request = Request(principal, action, resource, resource_account=resource_account,
                       context=parse_context(context))
+    warn_request(action, resource)
     decision: Decision = evaluate(request, policies)
-    service = action.partition(":")[0]
-    if service and "*" not in service and not catalog.service_exists(service):
-        # A team's own action (issue 11): evaluated like any other, but nothing knows it.
-        click.echo(f"note: {service} is not an AWS service; its actions are not checked",
-                   err=True)
     if as_json:
         click.echo(json.dumps(decision.to_dict(), indent=2))
     else:
@@ -175,6 +201,24 @@ def _explain_recorded(request_id: str, data_dir: Path, as_json: bool) -> None:
     from opensts.cli.audit import explain_recorded
 
     explain_recorded(request_id, data_dir, as_json)
+
+
+def warn_request(action: str, resource: str) -> None:
+    """On stderr, what the catalog says against the request itself (as validate says it
+    against a policy): an unknown action, a resource the action cannot act on."""
+    service = action.partition(":")[0]
+    if not service or "*" in action or "?" in action:
+        return
+    if not catalog.service_exists(service):
+        # A team's own action (issue 11): evaluated like any other, but nothing knows it.
+        click.echo(f"note: {service} is not an AWS service; its actions are not checked",
+                   err=True)
+    elif not catalog.action_exists(action):
+        click.echo(f"warning: unknown action {action} (not in the IAM service catalog)",
+                   err=True)
+    elif not catalog.resource_fits(action, resource):
+        click.echo("warning: " + resource_mismatch(action, f"{resource} is none of them"),
+                   err=True)
 
 
 _KINDS = {k.value: k for k in PolicyKind}

