@@ -164,3 +164,31 @@ def test_index_lists_every_page() -> None:
     missing = [p.name for p in DOCS.glob("*.md")
                if p.name != "README.md" and f"({p.name})" not in index]
     assert not missing
+
+
+HEREDOC = re.compile(r"cat > (\S+\.json) <<(\w+)\n(.*?)\n\2\n", re.S)
+SHELL_VARIABLE = re.compile(r"\$\{(\w+)\}")
+
+
+def test_policy_documents_in_the_pages_are_json() -> None:
+    """The trust and permission policies the pages write with ``cat > X.json <<JSON`` are
+    valid JSON once the shell has filled in their variables, and valid policies."""
+    import json
+
+    from opensts.policy.model import PolicyKind
+    from opensts.policy.parser import parse_policy
+
+    values = {"ACCOUNT": "111122223333", "PREFIX": "k8s.example.internal:6443"}
+    found = 0
+    for page in sorted(DOCS.glob("*.md")):
+        for name, _, body in HEREDOC.findall(page.read_text()):
+            text = SHELL_VARIABLE.sub(lambda m: values[m.group(1)], body)
+            try:
+                document = json.loads(text)
+                # A document with a Principal is a trust policy; the others are attached.
+                trust = any("Principal" in st for st in document["Statement"])
+                parse_policy(text, PolicyKind.TRUST if trust else PolicyKind.IDENTITY)
+            except Exception as exc:
+                raise AssertionError(f"{page.name}: {name}: {exc}") from exc
+            found += 1
+    assert found >= 5
