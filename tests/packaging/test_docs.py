@@ -39,7 +39,6 @@ PENDING: frozenset[tuple[str, ...]] = frozenset({
     ("audit", "tail", "--principal"), ("audit", "tail", "--event"), ("audit", "tail", "--errors"),
     ("policy", "explain", "--endpoint-url"),
     ("doctor",), ("doctor", "--profile"),
-    ("login", "--endpoint-url"),  # becomes optional (read from the profile) on signin-ux
 })
 
 
