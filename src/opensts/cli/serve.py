@@ -158,13 +158,13 @@ def serve(
             handle.close()
             credentials_file.unlink(missing_ok=True)
             handle = None
-    if first is not None:
-        click.echo(f"OpenSTS management account: {first.account_id}")
-        click.echo(f"Root access key id: {first.access_key_id}")
+    if first is not None:  # on stdout: for whoever started the server, not for its log
+        say(f"OpenSTS management account: {first.account_id}", out=True)
+        say(f"Root access key id: {first.access_key_id}", out=True)
         if handle is not None:
-            click.echo(f"Root secret access key written to {credentials_file} (mode 0600)")
+            say(f"Root secret access key written to {credentials_file} (mode 0600)", out=True)
         elif first.secret_access_key:
-            click.echo(f"Root secret access key (shown once): {first.secret_access_key}")
+            say(f"Root secret access key (shown once): {first.secret_access_key}", out=True)
     sys.stdout.flush()
     listening = f"OpenSTS listening on {listener_url(host, port, tls_cert is not None)}"
     # uvicorn shuts down gracefully on SIGTERM/SIGINT and then re-raises the signal; exit 0
@@ -256,13 +256,12 @@ class _Say:
     def __init__(self, log_format: str):
         self.json = log_format == "json"
 
-    def __call__(self, message: str, level: str = "info") -> None:
+    def __call__(self, message: str, level: str = "info", *, out: bool = False) -> None:
         if self.json:
             from opensts.web.access_log import json_line
 
-            click.echo(json_line(level, "opensts", message), err=True)
-        else:
-            click.echo(message, err=True)
+            message = json_line(level, "opensts", message)
+        click.echo(message, err=not out)
 
 
 def _metrics_dir(data_dir: Path) -> None:
