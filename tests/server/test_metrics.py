@@ -180,7 +180,7 @@ def test_metrics_refused_to_peers_outside_the_allow_list(tmp_path: Path) -> None
     # Bound beyond loopback (0.0.0.0) without TLS: a warning. The test reaches it on
     # 127.0.0.1, which OPENSTS_METRICS_ALLOW leaves out; a forwarded header does not help.
     server = start_server(tmp_path / "data", {"OPENSTS_METRICS_ALLOW": "10.0.0.0/8"},
-                          args=("--host", "0.0.0.0"))
+                          args=("--host", "0.0.0.0"))  # noqa: S104 - the warning tested
     try:
         assert _get(f"{server.endpoint}/metrics") == 403
         assert _get(f"{server.endpoint}/metrics", {"X-Forwarded-For": "10.1.2.3"}) == 403
