@@ -105,7 +105,19 @@ def verify_failure_reason(error: AwsError) -> str:
         return "request_expired"
     if isinstance(error, IncompleteSignature):
         return "incomplete_signature"
-    return "other"
+    # S3's own answers (sigv4.s3) are plain AwsErrors with S3's codes.
+    return _S3_REASONS.get((error.code, error.message), _S3_REASONS.get((error.code, ""),
+                                                                          "other"))
+
+
+_S3_REASONS = {
+    ("SignatureDoesNotMatch", ""): "signature_mismatch",
+    ("RequestTimeTooSkewed", ""): "clock_skew",
+    ("ExpiredToken", ""): "expired_token",
+    ("AccessDenied", "Request has expired"): "request_expired",
+    ("AuthorizationHeaderMalformed", ""): "incomplete_signature",
+    ("AuthorizationQueryParametersError", ""): "incomplete_signature",
+}
 
 
 class _Refused(Exception):

@@ -98,6 +98,8 @@ class Metrics:
                                   registry=registry)
         self.cache_misses = Counter("opensts_cache_misses", "Hot-path store cache misses",
                                     registry=registry)
+        self._timers: dict[str, Any] = {}
+        self._counters: dict[tuple[str, str, str], Any] = {}
         self._copied = (0, 0)
         self._synced_at = 0.0
         _active = self
@@ -112,10 +114,19 @@ class Metrics:
     def request_done(self, notes: RequestNotes, seconds: float, now: float) -> None:
         """At the end of every HTTP request, from what its notes say."""
         service = notes.service
-        self.duration.labels(service or notes.route or "other").observe(seconds)
+        label = service or notes.route or "other"
+        # The labelled children, kept: ``labels()`` would cost as much again as the update.
+        timer = self._timers.get(label)
+        if timer is None:
+            timer = self._timers[label] = self.duration.labels(label)
+        timer.observe(seconds)
         if service is not None:
-            action, code = notes.action[:MAX_LABEL], notes.error_code[:MAX_LABEL]
-            self.requests.labels(service, action, code).inc()
+            key = (service, notes.action[:MAX_LABEL], notes.error_code[:MAX_LABEL])
+            counter = self._counters.get(key)
+            if counter is None:
+                counter = self._counters[key] = self.requests.labels(*key)
+            counter.inc()
+            action, code = key[1], key[2]
             if service == "signin" and code:
                 self.signin_failures.labels(action, code).inc()
         if notes.auth_failure is not None:
