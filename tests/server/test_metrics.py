@@ -220,3 +220,26 @@ def test_workers_share_their_counts_in_one_scrape(tmp_path: Path) -> None:
                          action="GetCallerIdentity", error_code="") == 6
     finally:
         stop_server(server)
+
+
+def test_a_wrong_sign_in_password_is_counted(ops: Server) -> None:
+    from tests.signin.helpers import Browser, Client, make_user
+
+    user = make_user(ops.client("iam"), ops.account_id)
+    before = scrape(ops)
+    browser = Browser(ops.endpoint)
+    page = browser.authorize(challenge=Client(ops.endpoint).challenge)
+    assert page.status_code == 200, page.text
+    refused = browser.sign_in(page.text, user, password="Not-The-Password-1")
+    assert "incorrect" in refused.text
+    after = scrape(ops)
+    labels = {"action": "CheckPassword", "error_code": "IncorrectCredentials"}
+    assert value(after, "opensts_signin_failures_total", **labels) - value(
+        before, "opensts_signin_failures_total", **labels) == 1
+    # The sign-in pages' query strings (PKCE challenge, state) stay out of the access log.
+    deadline = time.monotonic() + 10
+    while "/v1/signin" not in (log := server_log(ops)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    authorize = [json.loads(x) for x in log.splitlines() if '"/v1/authorize"' in x]
+    assert authorize and all(a["path"] == "/v1/authorize" for a in authorize)
+    assert "code_challenge" not in log
