@@ -118,9 +118,9 @@ class OpenStsApp:
             return
         if scope["type"] != "http":
             return
+        started = time.perf_counter()
         # The client's address and scheme, from the connection or a trusted proxy (web/proxy.py).
         scope = proxy.apply(scope, self.proxies)
-        started = time.perf_counter()
         s3 = self.s3 is not None and self._is_s3(scope)
         path = scope["path"]
         notes = request_notes.begin("s3" if s3 else _route_name(path))
