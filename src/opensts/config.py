@@ -38,6 +38,8 @@ class Settings:
     # Reverse proxies whose X-Forwarded-For/-Proto are believed (CIDRs); none by default,
     # so a client cannot choose its own aws:SourceIp or aws:SecureTransport.
     trusted_proxies: tuple[str, ...] = ()
+    # Peers (CIDRs) that may read GET /metrics, judged by the TCP connection (web.metrics).
+    metrics_allow: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
     # scheme://host[:port] clients use to reach this server (the cross-device sign-in
     # confirmation URL); never taken from a request's Host header. `opensts serve`
     # derives it from its listener when unset.
@@ -79,6 +81,7 @@ class Settings:
             login_credential_seconds=int(env.get("OPENSTS_LOGIN_CREDENTIAL_SECONDS", "900")),
             login_session_max_seconds=int(env.get("OPENSTS_LOGIN_SESSION_MAX_SECONDS", "43200")),
             trusted_proxies=trusted_proxies(env.get("OPENSTS_TRUSTED_PROXIES", "")),
+            metrics_allow=trusted_proxies(env.get("OPENSTS_METRICS_ALLOW", "127.0.0.0/8,::1")),
             public_url=public_url(env["OPENSTS_PUBLIC_URL"])
             if env.get("OPENSTS_PUBLIC_URL")
             else None,

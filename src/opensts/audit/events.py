@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from opensts.audit import notes as request_notes
 from opensts.services.context import AuditRecord, Caller, RequestMeta
 from opensts.services.session_claims import session_context
 
@@ -103,7 +104,31 @@ def build_event(
     if error_code is not None:
         event["errorCode"] = error_code
         event["errorMessage"] = error_message or ""
+    notes = request_notes.current()
+    if notes is not None:
+        _with_notes(event, notes, error_code)
     return event
+
+
+def _with_notes(event: dict[str, Any], notes: request_notes.RequestNotes,
+                error_code: str | None) -> None:
+    """Tell the request's notes what its event says; a request refused for authentication
+    gets the access key id and reason that ``services.authn`` noted (never the secret)."""
+    if notes.service is None:
+        notes.service = event["eventSource"].removesuffix(".amazonaws.com")
+        notes.action = event["eventName"]
+        notes.error_code = error_code or ""
+        notes.request_id = event["requestID"]
+    if error_code is None or notes.auth_failure is None:
+        return
+    identity = event["userIdentity"]
+    if identity.get("type") == "Unknown":
+        event["userIdentity"] = {**identity, "accessKeyId": notes.access_key_id}
+    event["additionalEventData"] = {
+        **(event.get("additionalEventData") or {}),
+        "authenticationFailure": {"accessKeyId": notes.access_key_id,
+                                  "reason": notes.auth_failure},
+    }
 
 
 def cross_account_copy(event: dict[str, Any], account_id: str) -> list[dict[str, Any]]:

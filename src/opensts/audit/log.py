@@ -32,7 +32,8 @@ import queue
 import re
 import shutil
 import threading
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from datetime import UTC, datetime
 from pathlib import Path
@@ -83,6 +84,10 @@ class AuditLog:
             for path in sorted(directory.glob(f"*{stream}.[0-9]*.jsonl")):
                 if _parse(path.name) and _parse(path.name)[1] == stream:  # type: ignore[index]
                     self._compressor.add(path)
+        # Called by the writer thread after each group commit with the number of events it
+        # took (those that were waiting: the queue's depth) and the seconds the write and
+        # fdatasync took (web.metrics); off the request path, once per flush.
+        self.on_flush: Callable[[int, float], None] | None = None
         self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
         self._thread.start()
 
@@ -146,15 +151,19 @@ class AuditLog:
 
     def _flush(self, items: list[_Item], state: _Live) -> None:
         error: OSError | None = None
+        count = 0
+        started = time.perf_counter()
         try:
             by_day: dict[str, list[bytes]] = {}
             for _, waiters in items:
+                count += len(waiters)
                 for line, day, _ in waiters:
                     by_day.setdefault(day, []).append(line)
             for day, lines in by_day.items():
                 state.append(day, b"".join(lines))
         except OSError as exc:
             error = exc
+        elapsed = time.perf_counter() - started
         by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
         for loop, waiters in items:
             if loop is None:
@@ -168,6 +177,9 @@ class AuditLog:
         for loop, futures in by_loop.items():
             with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
                 loop.call_soon_threadsafe(_resolve, futures, error)
+        if self.on_flush is not None:  # after the waiters are released
+            with contextlib.suppress(Exception):  # metrics never fail the log
+                self.on_flush(count, elapsed)
 
 
 def _resolve(futures: list[asyncio.Future[None]], error: OSError | None) -> None:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
+from opensts.audit import notes as request_notes
 from opensts.audit.decisions import DecisionLog
 from opensts.audit.log import AuditLog
 from opensts.config import Settings
@@ -26,11 +29,13 @@ from opensts.services.runtime import Runtime
 from opensts.sigv4 import SigningKeyCache
 from opensts.store import open_store
 from opensts.web import proxy
+from opensts.web.access_log import AccessLog
 from opensts.web.asgi import Receive, Scope, Send
 from opensts.web.authorizer import PREFIX as AUTHORIZE_PREFIX
 from opensts.web.authorizer.endpoint import AuthorizerHooks
 from opensts.web.aws import AwsEndpoint
 from opensts.web.limits import BodyLimit
+from opensts.web.metrics import Metrics
 
 log = logging.getLogger("opensts")
 
@@ -67,6 +72,15 @@ def build_runtime(settings: Settings) -> tuple[Runtime, FirstStart | None]:
     return runtime, first
 
 
+def first_start_pending(settings: Settings) -> bool:
+    """Whether :func:`build_runtime` would make the first start (the store has no account)."""
+    store = open_store(settings.database_url)
+    try:
+        return not store.list_accounts()
+    finally:
+        store.close()
+
+
 def create_app() -> OpenStsApp:
     """Factory for worker processes (``opensts serve --workers N``): settings from the env."""
     settings = Settings.from_env(Path(os.environ["OPENSTS_DATA_DIR"]))
@@ -75,7 +89,9 @@ def create_app() -> OpenStsApp:
 
 
 class OpenStsApp:
-    """Routes: ``/`` the AWS APIs, ``/health`` readiness, ``/v1/...`` sign-in; else 404."""
+    """Routes: ``/`` the AWS APIs, ``/health`` readiness, ``/metrics`` Prometheus (web.metrics),
+    ``/v1/...`` sign-in; else 404. Every request is timed, counted and (``--access-log``)
+    logged here, from the notes its handlers leave (audit.notes)."""
 
     def __init__(self, runtime: Runtime):
         self.runtime = runtime
@@ -94,6 +110,9 @@ class OpenStsApp:
             from opensts.web.s3 import S3Gateway
 
             self.s3 = S3Gateway(runtime)
+        self.metrics = Metrics(runtime.store, runtime.settings.metrics_allow, self.proxies)
+        runtime.audit.on_flush = self.metrics.audit_flushed
+        self.access_log = AccessLog()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -101,12 +120,35 @@ class OpenStsApp:
             return
         if scope["type"] != "http":
             return
+        started = time.perf_counter()
         # The client's address and scheme, from the connection or a trusted proxy (web/proxy.py).
         scope = proxy.apply(scope, self.proxies)
-        if self.s3 is not None and self._is_s3(scope):
-            await self.s3(scope, receive, send)
-            return
-        await self.bounded(scope, receive, send)
+        s3 = self.s3 is not None and self._is_s3(scope)
+        path = scope["path"]
+        notes = request_notes.begin("s3" if s3 else _route_name(path))
+        logging_on = self.access_log.enabled()
+        status, request_id = 0, ""
+
+        async def watched(message: MutableMapping[str, Any]) -> None:
+            nonlocal status, request_id
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                if logging_on:
+                    request_id = _request_id(message.get("headers", ()))
+            await send(message)
+
+        try:
+            if s3:
+                await self.s3(scope, receive, watched)
+            elif path == "/metrics":
+                await self.metrics(scope, receive, watched)
+            else:
+                await self.bounded(scope, receive, watched)
+        finally:
+            done = time.perf_counter()
+            self.metrics.request_done(notes, done - started, done)
+            if logging_on:
+                self.access_log.write(scope, status, done - started, notes, request_id)
 
     def _is_s3(self, scope: Scope) -> bool:
         """S3 or STS/IAM/Organizations/sign-in on the one endpoint (s3.addressing's rules);
@@ -124,10 +166,12 @@ class OpenStsApp:
                          keep_blank_values=True)
         s3 = is_s3_request(scope["method"], path, query, headers,
                            self.runtime.settings.s3_domain)
-        if s3 and path.startswith(("/v1/", "/signin/", "/latest/", AUTHORIZE_PREFIX)):
-            # Sign-in's and the HTTP authorizer's own routes, unless the request is signed
-            # for S3 or names a bucket host ("v1" is no bucket name; a bucket named
-            # "signin" or "latest" is reached signed, or virtual-hosted).
+        if s3 and (path == "/metrics"
+                   or path.startswith(("/v1/", "/signin/", "/latest/", AUTHORIZE_PREFIX))):
+            # Sign-in's, the HTTP authorizer's and the metrics' own routes, unless the
+            # request is signed for S3 or names a bucket host ("v1" is no bucket name; a
+            # bucket named "signin", "latest" or "metrics" is reached signed, or
+            # virtual-hosted).
             from opensts.s3.addressing import signing_service
 
             return signing_service(query, headers) == "s3" or _bucket_host(
@@ -180,6 +224,26 @@ class OpenStsApp:
             self.runtime.authorizer.denials.close()  # queued denial records
         self.hooks.close()
         self.runtime.store.close()
+
+
+def _route_name(path: str) -> str:
+    """The label of a request that writes no audit event (``/metrics``' ``service``)."""
+    if path == "/":
+        return "aws"
+    if path in ("/health", "/metrics"):
+        return path[1:]
+    if path.startswith(AUTHORIZE_PREFIX):
+        return "authorizer"
+    if path.startswith(("/v1/", "/signin/", "/latest/")):
+        return "signin"
+    return "other"
+
+
+def _request_id(headers: Any) -> str:
+    for name, value in headers:
+        if name.lower() in (b"x-amzn-requestid", b"x-amz-request-id"):
+            return bytes(value).decode("latin-1")
+    return ""
 
 
 def _bucket_host(host: str, s3_domain: str | None) -> bool:

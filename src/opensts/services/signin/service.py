@@ -59,6 +59,7 @@ from opensts.services.signin.errors import (
     token_expired,
 )
 from opensts.services.sts import sessions
+from opensts.web.metrics import signin_failure
 
 REFRESH_TOKEN_MAX = 2048
 CODE_MAX = 4096
@@ -198,6 +199,7 @@ class SigninService:
             if ip_key is not None:
                 self.store.record_signin_failure(
                     ip_key, now, window_seconds=throttle.SOURCE_IP.window_seconds)
+            signin_failure("CheckPassword")  # /metrics: writes no audit event (web.metrics)
             raise SignInFailed("Your authentication information is incorrect. Please try again.")
         self.store.clear_signin_failures(user_key)
         return user, profile

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from opensts.audit import notes
 from opensts.audit.events import build_event, cross_account_copy
 from opensts.config import Settings
 from opensts.errors import AwsError
@@ -51,7 +52,8 @@ def build(settings: Settings, call: Call, error: AwsError | None) -> list[dict[s
         return []  # not an S3 API call (the request named no operation)
     read_only = operation.startswith(READ_PREFIXES)
     data = is_data_event(call)
-    denied = error is not None and error.code == "AccessDenied"
+    # Denials and authentication failures are logged whatever the data-event setting.
+    denied = error is not None and (error.code == "AccessDenied" or _auth_refused())
     if data and not denied:
         if settings.s3_data_events == "none":
             return []
@@ -108,6 +110,11 @@ def build(settings: Settings, call: Call, error: AwsError | None) -> list[dict[s
             return [{**event, "recipientAccountId": owner}]
         return cross_account_copy(event, owner)
     return [event]
+
+
+def _auth_refused() -> bool:
+    found = notes.current()
+    return found is not None and found.auth_failure is not None
 
 
 def _auth_method(call: Call) -> str | None:

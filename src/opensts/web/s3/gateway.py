@@ -27,13 +27,14 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from opensts.audit.decisions import DecisionLog, decisions_dir
+from opensts.audit.notes import note_auth_failure
 from opensts.errors import AwsError
 from opensts.s3 import actions as s3_actions
 from opensts.s3 import conditions as s3_conditions
 from opensts.s3.addressing import Target, locate
 from opensts.s3.errors import S3Error, access_denied, no_such_bucket
 from opensts.s3.operations import identify
-from opensts.services.authn import record_use, resolve_credentials
+from opensts.services.authn import record_use, resolve_credentials, verify_failure_reason
 from opensts.services.context import Caller, RequestMeta
 from opensts.services.runtime import Runtime
 from opensts.services.s3.authorize import authorize_s3, s3_access_denied
@@ -192,12 +193,16 @@ class S3Gateway:
             except ExpiredToken:
                 raise S3Error("ExpiredToken", "The provided token has expired.", 400) from None
             call.caller = caller
-            call.auth = verify_s3(
-                signed, method=call.method, raw_path=call.raw_path,
-                raw_query=call.raw_query, headers=call.headers, secret_access_key=secret,
-                now=call.now, key_cache=self.runtime.signing_keys, token_expires_at=expires,
-                regions={self.settings.s3_region},
-            )
+            try:
+                call.auth = verify_s3(
+                    signed, method=call.method, raw_path=call.raw_path,
+                    raw_query=call.raw_query, headers=call.headers, secret_access_key=secret,
+                    now=call.now, key_cache=self.runtime.signing_keys,
+                    token_expires_at=expires, regions={self.settings.s3_region},
+                )
+            except AwsError as error:  # for the audit event and /metrics (audit.notes)
+                note_auth_failure(signed.access_key_id, verify_failure_reason(error))
+                raise
             call.meta = dataclasses.replace(call.meta, region=signed.region)
             record_use(self.runtime, signed, "s3", call.now)
         if call.target is not None and call.target.bucket is not None:
