@@ -62,6 +62,8 @@ SETTINGS: dict[str, Setting] = {
                                        "are believed (default none)"),
     "public_url": Setting("str", "http(s)://host[:port] clients reach the server at "
                                  "(default the listener)"),
+    "metrics_allow": Setting("list", "direct peers (CIDRs) allowed to scrape GET /metrics "
+                                     "(default 127.0.0.0/8,::1; never through a proxy)"),
     "audit_max_bytes": Setting("int", "size at which an audit log file is rotated and "
                                       "compressed (default 268435456)"),
     "s3_backend_url": Setting("str", "S3-compatible storage behind the S3 gateway (default "

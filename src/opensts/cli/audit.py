@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 
-from opensts.cli.common import data_dir_option, holds_opensts_data
+from opensts.cli.common import data_dir_option, require_data_dir
 
 EXIT_DENIED, EXIT_INVALID = 1, 2
 
@@ -179,12 +179,8 @@ def explain_recorded(request_id: str, data_dir: Path, as_json: bool) -> None:
     The one implementation of ``opensts audit explain`` and ``policy explain --request-id``."""
     from opensts.audit.decisions import decisions_dir, find_denials
 
+    require_data_dir(data_dir)  # policy explain's --data-dir is checked only here
     directory = decisions_dir(data_dir)
-    if not directory.is_dir() and not holds_opensts_data(data_dir):
-        click.echo(f"no denial is recorded for request id {request_id!r}: {data_dir} holds no "
-                   "OpenSTS data (give the server's --data-dir or set OPENSTS_DATA_DIR)",
-                   err=True)
-        sys.exit(EXIT_INVALID)
     records = find_denials(directory, request_id)
     if not records:
         click.echo(f"no denial is recorded for request id {request_id!r} under {data_dir} "
