@@ -50,6 +50,7 @@ def test_forced_password_change_in_chromium(
                       "--disable-sync", "--no-first-run"])
             page = browser.new_page()
             page.goto(url)
+            page.get_by_label("Account ID").fill(user.account)  # not prefilled by default
             page.get_by_label("IAM user name").fill(user.name)
             page.get_by_label("Password").fill(PASSWORD)
             page.keyboard.press("Enter")
@@ -77,9 +78,9 @@ def test_forced_password_change_in_chromium(
             page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
             page.get_by_label("Confirm new password", exact=True).fill(NEW_PASSWORD)
             page.keyboard.press("Enter")
-            page.get_by_role("group", name="Active sessions and roles").wait_for()
+            # One choice (the user itself): consent straight away, no picker.
+            page.get_by_role("heading", name="Allow access?").wait_for()
             page.screenshot(path=str(ARTIFACTS / "signin-password-changed.png"))
-            page.get_by_role("button", name="Continue").click()
             page.get_by_role("button", name="Allow access").click()
             page.get_by_role("heading", name="You are signed in").wait_for()
             browser.close()
