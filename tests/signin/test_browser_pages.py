@@ -261,6 +261,8 @@ def test_a_broken_link_says_how_to_start_again(page: Any, server: Server) -> Non
     expect(page.get_by_role("alert")).to_have_text("The application is not known to OpenSTS.")
     expect(page.locator("main")).to_contain_text(
         "To start again, run opensts login (or aws login) again in your terminal.")
+    # A tab of its own (as the terminal opens it): nothing to go back to, so no "Go back".
+    expect(page.get_by_role("link", name="Go back")).to_be_hidden()
     shot(page, "10-error-unknown-client")
     page.goto(server.endpoint + "/v1/sessions/confirmation")
     expect(page.get_by_role("alert")).to_contain_text("the link is incomplete")

@@ -280,3 +280,13 @@ def test_mfa_user_needs_the_totp_code(
     good = browser.post("/v1/mfa", bad.text, code=mfa_user.totp())
     assert good.status_code == 200 and is_consent(good.text)
     assert LOOPBACK  # the module constant used by the flow helpers
+
+
+def test_the_account_id_is_not_prefilled_unless_configured(
+    signin_server: Server, browser: Browser, client: Client
+) -> None:
+    # signin_server sets no OPENSTS_SIGNIN_ACCOUNT_ID (test_browser_pages configures one).
+    page = browser.authorize(challenge=client.challenge).text
+    field = re.search(r'<input id="account"[^>]*>', page)
+    assert field and 'value=""' in field.group(0), page
+    assert signin_server.account_id not in page

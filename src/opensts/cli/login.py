@@ -43,10 +43,22 @@ CROSS_DEVICE = "arn:aws:signin:::devtools/cross-device"
 VERIFIER_ALPHABET = string.ascii_letters + string.digits + "-._~"
 REFRESH_THRESHOLD = timedelta(minutes=5)  # botocore's LoginCredentialFetcher threshold
 LOGIN_TIMEOUT = 600  # seconds to wait for the browser, or for the pasted code (--remote)
+# Served by this command's loopback listener, so it cannot use the server's stylesheet:
+# the same look (card, type, colours) inline.
 SUCCESS_PAGE = b"""<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>Signed in</title></head><body><main><h1>You are signed in</h1>
-<p role="status">The command line received your credentials. You can close this window.</p>
-</main></body></html>"""
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Signed in \xc2\xb7 OpenSTS sign-in</title><style>
+:root { color-scheme: light dark; }
+body { margin: 0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; }
+header { padding: 1rem 1.5rem; font-weight: 600; }
+main { max-width: 28rem; margin: 2rem auto; padding: 1.5rem 2rem 2rem; border-radius: .5rem;
+       border: 1px solid color-mix(in srgb, CanvasText 20%, transparent); }
+h1 { font-size: 1.4rem; margin-top: 0; }
+.ok { border-left: 4px solid #2e7d32; padding: .25rem .75rem;
+      background: color-mix(in srgb, #2e7d32 10%, transparent); }
+</style></head><body><header>\xe2\x97\x86 OpenSTS</header><main><h1>You are signed in</h1>
+<p role="status" class="ok">The command line received your credentials. You can close this
+window.</p></main></body></html>"""
 
 
 # -- files botocore reads -------------------------------------------------------------------

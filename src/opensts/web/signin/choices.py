@@ -24,8 +24,13 @@ SIGNIN_ACTIONS = ("signin:AuthorizeOAuth2Access", "signin:CreateOAuth2Token")
 @dataclass(frozen=True)
 class Choice:
     value: str  # the radio value: "<identity index>:<role name or empty>"
-    text: str
+    name: str  # the user or role name, then what it is
+    what: str
     grant: grants.Grant
+
+    @property
+    def text(self) -> str:
+        return f"{self.name} {self.what}"
 
 
 @dataclass
@@ -61,7 +66,7 @@ def choices(service: SigninService, flow: state.Flow, identities: list[Identity]
         offered = 0
         if not missing:
             found.allowed.append(Choice(
-                f"{index}:", f"{identity.user_name} (IAM user, account {identity.account_id})",
+                f"{index}:", identity.user_name, f"(IAM user, account {identity.account_id})",
                 own))
             offered += 1
         for role in roles:
@@ -69,7 +74,7 @@ def choices(service: SigninService, flow: state.Flow, identities: list[Identity]
             if not service.missing_permissions(grant, redirect_uri=flow.redirect_uri,
                                                meta=meta):
                 found.allowed.append(Choice(
-                    f"{index}:{role.name}", f"{role.name} (role, as {identity.user_name})",
+                    f"{index}:{role.name}", role.name, f"(role, as {identity.user_name})",
                     grant))
                 offered += 1
         if not offered:

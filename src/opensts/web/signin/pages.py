@@ -50,13 +50,16 @@ def page(title: str, body: Markup, status: int = 200,
 START_OVER = Markup(
     '<p class="help">To start again, run <code>opensts login</code> (or '
     '<code>aws login</code>) again in your terminal.</p>'
-    '<p class="way-back" hidden><a href="#" data-back>Go back</a></p>')
+    '<div class="ways-back way-back" hidden><a href="#" data-back>Go back</a></div>')
 
 
 def restart_link(path: str) -> Markup:
     """The way back while the terminal still waits: the sign-in again, from the start."""
-    return Markup(f'<p class="way-back"><a href="{html.escape(path)}">'
-                  "Start the sign-in again</a></p>")
+    return Markup(f'<p><a href="{html.escape(path)}">Start the sign-in again</a></p>')
+
+
+def ways_back(*ways: Markup) -> Markup:
+    return Markup('<div class="ways-back">' + "".join(ways) + "</div>")
 
 
 def error_page(message: str, code: str, status: int = 400,
@@ -65,7 +68,8 @@ def error_page(message: str, code: str, status: int = 400,
     """Every error page says what happened and offers a way back (``back``, else
     ``START_OVER``)."""
     return page(title, fill("error.html", message=message, code=code,
-                            back=START_OVER if back is None else back), status, headers)
+                            back=START_OVER if back is None else ways_back(back)), status,
+                headers)
 
 
 def alert(message: str | None, element_id: str = "") -> Markup:

@@ -31,7 +31,15 @@ from opensts.services.signin.service import Authenticated, Identity, SignInFaile
 from opensts.web import proxy
 from opensts.web.signin import api, choices, state
 from opensts.web.signin.api import meta_of, now_utc
-from opensts.web.signin.pages import Markup, alert, error_page, fill, page, restart_link
+from opensts.web.signin.pages import (
+    Markup,
+    alert,
+    error_page,
+    fill,
+    page,
+    restart_link,
+    ways_back,
+)
 
 CLIENT_NAMES = {clients.SAME_DEVICE: "the OpenSTS / AWS command line on this computer",
                 clients.CROSS_DEVICE: "a command line on another device"}
@@ -141,7 +149,8 @@ class SigninRoutes:
             rows.append(
                 f'<div class="choice"><input type="radio" name="choice" id="{element_id}" '
                 f'value="{_attr(choice.value)}"{checked}><label for="{element_id}">'
-                f"{_attr(choice.text)}</label></div>")
+                f'<strong>{_attr(choice.name)}</strong> <span class="what">'
+                f"{_attr(choice.what)}</span></label></div>")
         body = fill("choose.html", **self._common(flow, browser), error=alert(error),
                     choices=Markup("\n".join(rows)), different=self._different(flow, browser))
         return page("Choose a session", body)
@@ -150,7 +159,8 @@ class SigninRoutes:
                  status: int = 403) -> Response:
         """No principal of this identity may sign in here: say so in plain words, with
         the exact actions to grant, before any further step."""
-        back = Markup(restart_link(state.restart_path(flow)) + self._different(flow, browser))
+        back = ways_back(restart_link(state.restart_path(flow)),
+                         self._different(flow, browser))
         body = fill("denied.html", message=choices.refusal_message(refusal),
                     resource=choices.resource_of(flow, self.service,
                                                  refusal.identity.account_id), back=back)
@@ -167,7 +177,8 @@ class SigninRoutes:
                     minutes=str(max(1, settings.login_credential_seconds // 60)),
                     hours=str(max(1, settings.login_session_max_seconds // 3600)),
                     where="this device" if flow.client_id == clients.SAME_DEVICE
-                    else "another device", different=self._different(flow, browser))
+                    else "another device", different=self._different(flow, browser),
+                    client_title=_sentence_start(CLIENT_NAMES[flow.client_id]))
         return page("Allow access?", body)
 
     # -- GET /v1/authorize -------------------------------------------------------------------
@@ -448,7 +459,15 @@ class SigninRoutes:
                               "the link is incomplete.", "invalid_request")
         text = urlencode({"state": state_value, "code": code})
         verification = base64.b64encode(text.encode()).decode()
-        return page("Verification code", fill("confirmation.html", code=verification))
+        # A few lines of it: the code is several hundred characters, copied with the
+        # button (or selected whole), never read; a box of all of it is a wall of text.
+        rows = str(min(6, -(-len(verification) // 38)))
+        return page("Verification code", fill("confirmation.html", code=verification,
+                                              rows=rows))
+
+def _sentence_start(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
 
 def _attr(value: str) -> str:
     import html

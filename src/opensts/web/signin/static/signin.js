@@ -24,8 +24,12 @@ document.addEventListener("DOMContentLoaded", () => {
     button.hidden = false;
     button.addEventListener("click", () => copyFrom(button));
   }
-  // "Go back" only when there is a page to go back to (not in a tab the terminal opened).
-  if (window.history.length > 1) {
+  // "Go back" only when there is a page of this site to go back to (not in a tab the
+  // terminal opened). The Navigation API lists this origin's entries only; without it,
+  // any earlier entry counts.
+  const earlier = window.navigation && window.navigation.currentEntry
+    ? window.navigation.currentEntry.index > 0 : window.history.length > 1;
+  if (earlier) {
     for (const link of document.querySelectorAll("a[data-back]")) {
       link.closest(".way-back").hidden = false;
       link.addEventListener("click", (event) => { event.preventDefault(); history.back(); });
