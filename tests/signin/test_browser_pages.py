@@ -299,6 +299,10 @@ def test_denying_access_and_losing_permission_offer_a_way_back(
         f"Your IAM user {user.name} may not use CLI sign-in; an administrator must grant "
         "signin:AuthorizeOAuth2Access.")
     expect(page.locator("main")).not_to_contain_text("Encoded")
+    # The audited refusal, for the operator's `opensts audit explain`.
+    request_id = page.locator("code.arn").inner_text()
+    assert any(e["requestID"] == request_id and e["eventName"] == "AuthorizeOAuth2Access"
+               and e.get("errorCode") for e in server.audit_events())
     shot(page, "13-error-denied-at-consent")
     page.get_by_role("button", name="Sign in as a different user").click()
     heading(page, "Sign in")

@@ -53,6 +53,9 @@ START_OVER = Markup(
     '<div class="ways-back way-back" hidden><a href="#" data-back>Go back</a></div>')
 
 
+NOTHING = Markup("")
+
+
 def restart_link(path: str) -> Markup:
     """The way back while the terminal still waits: the sign-in again, from the start."""
     return Markup(f'<p><a href="{html.escape(path)}">Start the sign-in again</a></p>')
@@ -64,10 +67,10 @@ def ways_back(*ways: Markup) -> Markup:
 
 def error_page(message: str, code: str, status: int = 400,
                headers: dict[str, str] | None = None, *, back: Markup | None = None,
-               title: str = "Sign-in problem") -> HTMLResponse:
+               title: str = "Sign-in problem", note: Markup = NOTHING) -> HTMLResponse:
     """Every error page says what happened and offers a way back (``back``, else
     ``START_OVER``)."""
-    return page(title, fill("error.html", message=message, code=code,
+    return page(title, fill("error.html", message=message, code=code, note=note,
                             back=START_OVER if back is None else ways_back(back)), status,
                 headers)
 

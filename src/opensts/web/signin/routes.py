@@ -116,10 +116,12 @@ class SigninRoutes:
         return fill("different.html", **self._common(flow, browser))
 
     def _flow_error(self, flow: state.Flow, browser: str, message: str, code: str,
-                    status: int = 400) -> Response:
-        """An error page of a flow that still holds: start again, or sign in as another."""
+                    status: int = 400, request_id: str | None = None) -> Response:
+        """An error page of a flow that still holds: start again, or sign in as another.
+        With the audited request's id, which `opensts audit explain` takes."""
         back = Markup(restart_link(state.restart_path(flow)) + self._different(flow, browser))
-        return error_page(message, code, status, back=back)
+        note = fill("reference.html", request_id=request_id) if request_id else Markup("")
+        return error_page(message, code, status, back=back, note=note)
 
     def _signin_page(self, flow: state.Flow, browser: str, *, error: str | None = None,
                      account: str = "", username: str = "", status: int = 200) -> Response:
@@ -445,9 +447,11 @@ class SigninRoutes:
             # authorization blob (for DecodeAuthorizationMessage), unreadable here.
             message = (choices.denied_at_consent(grant, "signin:AuthorizeOAuth2Access")
                        if denied.error == "INSUFFICIENT_PERMISSIONS" else denied.message)
-            return self._flow_error(flow, browser, message, denied.error, 403)
+            return self._flow_error(flow, browser, message, denied.error, 403,
+                                    request_id=meta.request_id)
         except AwsError as error:
-            return self._flow_error(flow, browser, error.message, error.code, error.status)
+            return self._flow_error(flow, browser, error.message, error.code, error.status,
+                                    request_id=meta.request_id)
         return _redirect(target, {"code": code, "state": flow.state})
 
     # -- GET /v1/sessions/confirmation ---------------------------------------------------------
