@@ -63,7 +63,10 @@ def test_login_in_chromium_then_boto3(
             page.goto(url)
             page.screenshot(path=str(ARTIFACTS / "flow-1-password.png"))
             # Keyboard only: the form is reachable and labelled for assistive technology.
-            page.get_by_label("Account ID").fill(user.account)  # not prefilled by default
+            # Not prefilled by default (no OPENSTS_SIGNIN_ACCOUNT_ID): the first field.
+            expect(page.get_by_label("Account ID")).to_have_value("")
+            expect(page.get_by_label("Account ID")).to_be_focused()
+            page.get_by_label("Account ID").fill(user.account)
             page.get_by_label("IAM user name").fill(user.name)
             page.get_by_label("Password").fill(PASSWORD)
             page.keyboard.press("Enter")

@@ -125,13 +125,14 @@ class SigninRoutes:
 
     def _signin_page(self, flow: state.Flow, browser: str, *, error: str | None = None,
                      account: str = "", username: str = "", status: int = 200) -> Response:
+        # Prefilled only when the operator configured it: the management account id is
+        # not for every visitor of the page to read.
+        account = account or self.settings.signin_account_id or ""
+        first_empty = "account" if not account else "user" if not username else "password"
         body = fill("signin.html", **self._common(flow, browser), error=alert(error),
-                    # Prefilled only when the operator configured it: the management
-                    # account id is not for every visitor of the page to read.
-                    account=account or self.settings.signin_account_id or "",
-                    username=username,
-                    focus_user=Markup("" if username else "autofocus"),
-                    focus_password=Markup("autofocus" if username else ""))
+                    account=account, username=username,
+                    **{f"focus_{name}": Markup("autofocus" if name == first_empty else "")
+                       for name in ("account", "user", "password")})
         return page("Sign in", body, status)
 
     def _picker(self, request: Request, flow: state.Flow, browser: str,
