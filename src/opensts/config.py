@@ -35,6 +35,9 @@ class Settings:
     # Sign-in (aws login) lifetimes; shortened in tests to observe refreshes.
     login_credential_seconds: int = 900
     login_session_max_seconds: int = 43_200
+    # Account id prefilled on the browser sign-in form; empty unless set, so the page does
+    # not tell every visitor which account this server manages.
+    signin_account_id: str | None = None
     # Reverse proxies whose X-Forwarded-For/-Proto are believed (CIDRs); none by default,
     # so a client cannot choose its own aws:SourceIp or aws:SecureTransport.
     trusted_proxies: tuple[str, ...] = ()
@@ -80,6 +83,7 @@ class Settings:
             cache_staleness_seconds=float(env.get("OPENSTS_CACHE_STALENESS_SECONDS", "1")),
             login_credential_seconds=int(env.get("OPENSTS_LOGIN_CREDENTIAL_SECONDS", "900")),
             login_session_max_seconds=int(env.get("OPENSTS_LOGIN_SESSION_MAX_SECONDS", "43200")),
+            signin_account_id=_account_id(env, "OPENSTS_SIGNIN_ACCOUNT_ID"),
             trusted_proxies=trusted_proxies(env.get("OPENSTS_TRUSTED_PROXIES", "")),
             metrics_allow=trusted_proxies(env.get("OPENSTS_METRICS_ALLOW", "127.0.0.0/8,::1")),
             public_url=public_url(env["OPENSTS_PUBLIC_URL"])
@@ -87,6 +91,13 @@ class Settings:
             else None,
             **_s3_settings(env),
         )
+
+
+def _account_id(env: dict[str, str], name: str) -> str | None:
+    value = env.get(name) or None
+    if value is not None and not ACCOUNT_ID.fullmatch(value):
+        raise ConfigError(f"{name} must be 12 digits")
+    return value
 
 
 S3_DATA_EVENTS = ("none", "write-only", "all")

@@ -29,6 +29,10 @@ def hidden(page: str, name: str) -> str:
     return html.unescape(match.group(1))
 
 
+def is_consent(page: str) -> bool:
+    return 'action="/v1/consent"' in page
+
+
 def choices(page: str) -> list[str]:
     return [html.unescape(v) for v in re.findall(r'name="choice" id="[^"]+" value="([^"]*)"',
                                                  page)]
@@ -101,6 +105,18 @@ class Browser:
             response = self.post("/v1/mfa", response.text, code=user.totp())
         return response
 
+    def consent(self, page: httpx.Response, role: str | None = None) -> httpx.Response:
+        """The consent page for ``role`` (or the user itself): through the picker when it
+        offers several choices, else the page already is consent (one choice: no picker)."""
+        if 'action="/v1/consent"' in page.text:
+            assert not role or f"assumed-role/{role}/" in page.text, page.text
+            return page
+        wanted = [c for c in choices(page.text) if c.endswith(f":{role or ''}")]
+        assert wanted, choices(page.text)
+        consent = self.post("/v1/choose", page.text, choice=wanted[0])
+        assert consent.status_code == 200, consent.text
+        return consent
+
     def login(self, user: User, *, challenge: str, role: str | None = None,
               client_id: str = SAME, redirect_uri: str = LOOPBACK,
               state: str = "st-1") -> dict[str, str]:
@@ -111,10 +127,7 @@ class Browser:
         if 'action="/v1/signin"' in page.text:
             page = self.sign_in(page.text, user)
         assert page.status_code == 200, page.text
-        wanted = [c for c in choices(page.text) if c.endswith(f":{role or ''}")]
-        assert wanted, choices(page.text)
-        consent = self.post("/v1/choose", page.text, choice=wanted[0])
-        assert consent.status_code == 200, consent.text
+        consent = self.consent(page, role)
         done = self.post("/v1/consent", consent.text, decision="allow")
         assert done.status_code == 303, done.text
         location = done.headers["location"]

@@ -16,7 +16,7 @@ from tests.conftest import BIN, REPO, Server
 from tests.signin.helpers import PASSWORD, make_user
 
 CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = REPO / "tests" / "artifacts"
+ARTIFACTS = REPO / "tests" / "artifacts" / "signin"
 NEW_PASSWORD = "Chosen-In-Chromium-8"
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium not installed")
 
@@ -36,12 +36,13 @@ def test_forced_password_change_in_chromium(
     login = subprocess.Popen(
         [str(BIN / "opensts"), "login", "--profile", "dev", "--no-browser",
          "--endpoint-url", signin_server.endpoint, "--region", "us-east-1"],
-        env={"PATH": os.environ.get("PATH", ""), "PYTHONUNBUFFERED": "1", **home},
+        env={"PATH": os.environ.get("PATH", ""), "PYTHONUNBUFFERED": "1",
+             "PYTHONPATH": os.environ.get("PYTHONPATH", ""), **home},
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert login.stderr is not None
         url = next(line.strip() for line in login.stderr if line.startswith("http"))
-        ARTIFACTS.mkdir(exist_ok=True)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
                 executable_path=CHROMIUM,
@@ -50,6 +51,7 @@ def test_forced_password_change_in_chromium(
                       "--disable-sync", "--no-first-run"])
             page = browser.new_page()
             page.goto(url)
+            page.get_by_label("Account ID").fill(user.account)  # not prefilled by default
             page.get_by_label("IAM user name").fill(user.name)
             page.get_by_label("Password").fill(PASSWORD)
             page.keyboard.press("Enter")
@@ -67,19 +69,19 @@ def test_forced_password_change_in_chromium(
             expect(page.get_by_role("alert")).to_contain_text("The passwords do not match")
             expect(page.get_by_label("Confirm new password", exact=True)).to_have_attribute(
                 "aria-invalid", "true")
-            page.screenshot(path=str(ARTIFACTS / "signin-password-mismatch.png"))
+            page.screenshot(path=str(ARTIFACTS / "flow-password-mismatch.png"))
             page.get_by_label("New password", exact=True).fill("password")
             page.get_by_label("Confirm new password", exact=True).fill("password")
             page.get_by_role("button", name="Change password").click()
             expect(page.get_by_role("alert")).to_contain_text(
                 "does not conform to the account password policy")
-            page.screenshot(path=str(ARTIFACTS / "signin-password-policy.png"))
+            page.screenshot(path=str(ARTIFACTS / "flow-password-policy.png"))
             page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
             page.get_by_label("Confirm new password", exact=True).fill(NEW_PASSWORD)
             page.keyboard.press("Enter")
-            page.get_by_role("group", name="Active sessions and roles").wait_for()
-            page.screenshot(path=str(ARTIFACTS / "signin-password-changed.png"))
-            page.get_by_role("button", name="Continue").click()
+            # One choice (the user itself): consent straight away, no picker.
+            page.get_by_role("heading", name="Allow access?").wait_for()
+            page.screenshot(path=str(ARTIFACTS / "flow-password-changed.png"))
             page.get_by_role("button", name="Allow access").click()
             page.get_by_role("heading", name="You are signed in").wait_for()
             browser.close()

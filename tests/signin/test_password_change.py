@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from opensts.cli import login as cli
 from tests.conftest import Server
-from tests.signin.helpers import PASSWORD, SAME, Browser, Client, User, choices, make_user
+from tests.signin.helpers import PASSWORD, SAME, Browser, Client, User, is_consent, make_user
 
 NEW_PASSWORD = "Brand-New-Staple-42"
 CHANGE_POLICY = {"Version": "2012-10-17", "Statement": [
@@ -75,10 +75,10 @@ def test_forced_change_shows_errors_inline_then_continues(
     done = browser.post("/v1/password", same.text, new_password=NEW_PASSWORD,
                         confirm_password=NEW_PASSWORD)
     assert done.status_code == 200, done.text
-    assert choices(done.text) == ["0:"]
+    assert is_consent(done.text)  # one choice: no picker
     assert not siam.get_login_profile(UserName=user.name)["LoginProfile"][
         "PasswordResetRequired"]
-    consent = browser.post("/v1/choose", done.text, choice="0:")
+    consent = done
     redirect = browser.post("/v1/consent", consent.text, decision="allow")
     assert redirect.status_code == 303
     code = re.search(r"code=([^&]+)", redirect.headers["location"])
@@ -97,7 +97,7 @@ def test_forced_change_shows_errors_inline_then_continues(
     accepted = fresh.post("/v1/signin", refused.text, account=user.account,
                           username=user.name, password=NEW_PASSWORD)
     assert accepted.status_code == 200
-    assert choices(accepted.text) == ["0:"]
+    assert is_consent(accepted.text)  # one choice: no picker
 
     events = [e for e in signin_server.audit_events() if e["eventName"] == "ChangePassword"
               and e["userIdentity"].get("arn") == user.arn]
@@ -129,8 +129,8 @@ def test_mfa_comes_before_the_change(
     assert "<h1>Change your password</h1>" in page.text
     done = browser.post("/v1/password", page.text, new_password=NEW_PASSWORD,
                         confirm_password=NEW_PASSWORD)
-    assert choices(done.text) == ["0:"]
-    consent = browser.post("/v1/choose", done.text, choice="0:")
+    assert is_consent(done.text)  # one choice: no picker
+    consent = done
     assert "<h1>Allow access?</h1>" in consent.text
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from typing import Any
 
 from tests.conftest import Server
 from tests.signin.conftest import CREDENTIAL_SECONDS
-from tests.signin.helpers import CROSS, LOOPBACK, Browser, Client, User, make_user
+from tests.signin.helpers import CROSS, LOOPBACK, Browser, Client, User, is_consent, make_user
 
 
 def claims_of(jwt_text: str) -> dict[str, Any]:
@@ -168,8 +169,9 @@ def test_cross_device_flow_shows_a_verification_code(
     query = browser.login(user, challenge=client.challenge, client_id=CROSS,
                           redirect_uri=confirmation)
     page = browser.http.get(f"/v1/sessions/confirmation?code={query['code']}&state=st-1")
-    text = page.text.split('readonly rows="4" aria-describedby="verification-help">')[1]
-    decoded = base64.b64decode(text.split("</textarea>")[0]).decode()
+    found = re.search(r'<textarea id="verification"[^>]*>([^<]*)</textarea>', page.text)
+    assert found, page.text
+    decoded = base64.b64decode(found.group(1)).decode()
     assert decoded.startswith("state=st-1&code=")
     tokens = client.exchange(query["code"], client_id=CROSS, redirect_uri=confirmation)
     assert tokens.status_code == 200, tokens.text
@@ -205,11 +207,26 @@ def test_denying_signin_actions_stops_login(
             {"Effect": "Allow", "Action": "*", "Resource": "*"},
             {"Effect": "Deny", "Action": "signin:AuthorizeOAuth2Access", "Resource": "*"}]})
     page = browser.authorize(challenge=client.challenge)
-    chooser = browser.sign_in(page.text, denied)
-    consent = browser.post("/v1/choose", chooser.text, choice="0:")
-    done = browser.post("/v1/consent", consent.text, decision="allow")
+    # Told right after the password, in plain words naming exactly the missing action.
+    refused = browser.sign_in(page.text, denied)
+    assert refused.status_code == 403
+    assert f"Your IAM user {denied.name} may not use CLI sign-in; an administrator must " \
+           "grant signin:AuthorizeOAuth2Access." in refused.text
+    assert "Encoded authorization failure message" not in refused.text
+    assert 'action="/v1/choose"' not in refused.text and not is_consent(refused.text)
+    # Permissions taken away between the picker and consent: refused at consent, plainly.
+    user1 = make_user(siam, signin_server.account_id)
+    other = Browser(signin_server.endpoint)
+    consent = other.consent(other.sign_in(other.authorize(challenge=client.challenge).text,
+                                          user1))
+    siam.put_user_policy(UserName=user1.name, PolicyName="deny", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Deny", "Action": "signin:AuthorizeOAuth2Access", "Resource": "*"}]}))
+    done = other.post("/v1/consent", consent.text, decision="allow")
     assert done.status_code == 403
-    assert "signin:AuthorizeOAuth2Access" in done.text
+    assert f"Your IAM user {user1.name} may not use CLI sign-in; an administrator must " \
+           "grant signin:AuthorizeOAuth2Access." in done.text
+    assert "Encoded authorization failure message" not in done.text
     # Allowed to authorize but not to create tokens: the exchange and refreshes fail.
     user2 = make_user(siam, signin_server.account_id)
     code = Browser(signin_server.endpoint).login(user2, challenge=client.challenge)["code"]
@@ -217,8 +234,13 @@ def test_denying_signin_actions_stops_login(
     siam.put_user_policy(UserName=user2.name, PolicyName="deny", PolicyDocument=json.dumps({
         "Version": "2012-10-17", "Statement": [
             {"Effect": "Deny", "Action": "signin:CreateOAuth2Token", "Resource": "*"}]}))
-    refused = client.refresh(tokens["refreshToken"])
-    assert refused.json()["error"] == "INSUFFICIENT_PERMISSIONS"
+    refused_refresh = client.refresh(tokens["refreshToken"])
+    assert refused_refresh.json()["error"] == "INSUFFICIENT_PERMISSIONS"
+    # And now the pages say so before anything else, naming that action only.
+    again = Browser(signin_server.endpoint)
+    told = again.sign_in(again.authorize(challenge=client.challenge).text, user2)
+    assert told.status_code == 403
+    assert "must grant signin:CreateOAuth2Token." in told.text
     events = [e for e in signin_server.audit_events()
               if e.get("errorCode") and e["eventSource"] == "signin.amazonaws.com"]
     assert any(e["eventName"] == "AuthorizeOAuth2Access" for e in events)
@@ -256,5 +278,15 @@ def test_mfa_user_needs_the_totp_code(
     bad = browser.post("/v1/mfa", mfa_page.text, code="000000")
     assert bad.status_code == 401
     good = browser.post("/v1/mfa", bad.text, code=mfa_user.totp())
-    assert good.status_code == 200 and 'action="/v1/choose"' in good.text
+    assert good.status_code == 200 and is_consent(good.text)
     assert LOOPBACK  # the module constant used by the flow helpers
+
+
+def test_the_account_id_is_not_prefilled_unless_configured(
+    signin_server: Server, browser: Browser, client: Client
+) -> None:
+    # signin_server sets no OPENSTS_SIGNIN_ACCOUNT_ID (test_browser_pages configures one).
+    page = browser.authorize(challenge=client.challenge).text
+    field = re.search(r'<input id="account"[^>]*>', page)
+    assert field and 'value=""' in field.group(0), page
+    assert signin_server.account_id not in page

@@ -20,6 +20,7 @@ import http.server
 import json
 import os
 import secrets
+import select
 import string
 import sys
 import tempfile
@@ -41,11 +42,23 @@ SAME_DEVICE = "arn:aws:signin:::devtools/same-device"
 CROSS_DEVICE = "arn:aws:signin:::devtools/cross-device"
 VERIFIER_ALPHABET = string.ascii_letters + string.digits + "-._~"
 REFRESH_THRESHOLD = timedelta(minutes=5)  # botocore's LoginCredentialFetcher threshold
-CALLBACK_TIMEOUT = 600
+LOGIN_TIMEOUT = 600  # seconds to wait for the browser, or for the pasted code (--remote)
+# Served by this command's loopback listener, so it cannot use the server's stylesheet:
+# the same look (card, type, colours) inline.
 SUCCESS_PAGE = b"""<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>Signed in</title></head><body><main><h1>You are signed in</h1>
-<p role="status">The command line received your credentials. You can close this window.</p>
-</main></body></html>"""
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Signed in \xc2\xb7 OpenSTS sign-in</title><style>
+:root { color-scheme: light dark; }
+body { margin: 0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; }
+header { padding: 1rem 1.5rem; font-weight: 600; }
+main { max-width: 28rem; margin: 2rem auto; padding: 1.5rem 2rem 2rem; border-radius: .5rem;
+       border: 1px solid color-mix(in srgb, CanvasText 20%, transparent); }
+h1 { font-size: 1.4rem; margin-top: 0; }
+.ok { border-left: 4px solid #2e7d32; padding: .25rem .75rem;
+      background: color-mix(in srgb, #2e7d32 10%, transparent); }
+</style></head><body><header>\xe2\x97\x86 OpenSTS</header><main><h1>You are signed in</h1>
+<p role="status" class="ok">The command line received your credentials. You can close this
+window.</p></main></body></html>"""
 
 
 # -- files botocore reads -------------------------------------------------------------------
@@ -127,18 +140,33 @@ def write_profile(profile: str, login_session: str, region: str, endpoint: str) 
         parser.write(handle)
 
 
+def configured_endpoint(profile_name: str, region: str = "us-east-1") -> str | None:
+    """The signin endpoint configured for a profile, resolved by botocore itself (so
+    exactly the one botocore's LoginProvider will refresh against): the
+    ``AWS_ENDPOINT_URL_SIGNIN`` / ``AWS_ENDPOINT_URL`` environment variables, the profile's
+    ``services`` section, its ``endpoint_url``. None when nothing is configured, where
+    botocore would fall back to AWS's own endpoint, never the one meant here."""
+    import botocore.session  # type: ignore[import-untyped]
+    from botocore.config import Config  # type: ignore[import-untyped]
+    from botocore.exceptions import ProfileNotFound  # type: ignore[import-untyped]
+
+    session = botocore.session.Session(profile=profile_name)
+    try:
+        resolved = session.create_client("signin", region_name=region).meta.endpoint_url
+        default = session.create_client("signin", region_name=region, config=Config(
+            ignore_configured_endpoint_urls=True)).meta.endpoint_url
+    except ProfileNotFound:
+        # A profile `login` is about to create: only the environment can name it.
+        if os.environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").lower() == "true":
+            return None
+        return (os.environ.get("AWS_ENDPOINT_URL_SIGNIN")
+                or os.environ.get("AWS_ENDPOINT_URL") or None)
+    return None if resolved == default else str(resolved)
+
+
 def endpoint_of(profile: dict[str, str], profile_name: str) -> str | None:
-    """The signin endpoint of a profile written by ``write_profile``."""
-    parser = configparser.RawConfigParser()
-    parser.read(config_path())
-    services = profile.get("services")
-    section = f"services {services}"
-    if services and parser.has_section(section) and parser.has_option(section, "signin"):
-        for line in parser.get(section, "signin").splitlines():
-            key, _, value = line.partition("=")
-            if key.strip() == "endpoint_url":
-                return value.strip()
-    return os.environ.get("AWS_ENDPOINT_URL_SIGNIN") or profile.get("endpoint_url")
+    """The signin endpoint of a profile (``configured_endpoint`` in its region)."""
+    return configured_endpoint(profile_name, profile.get("region") or "us-east-1")
 
 
 # -- OAuth client pieces ----------------------------------------------------------------------
@@ -218,7 +246,7 @@ class _Callback(http.server.BaseHTTPRequestHandler):
         return
 
 
-def _wait_for_callback(open_url: Any, build_url: Any) -> dict[str, str]:
+def _wait_for_callback(open_url: Any, build_url: Any, timeout: int) -> dict[str, str]:
     class Callback(_Callback):
         # Per call: a fresh event and result, not shared with an earlier sign-in.
         done = threading.Event()
@@ -231,8 +259,10 @@ def _wait_for_callback(open_url: Any, build_url: Any) -> dict[str, str]:
     try:
         redirect_uri = f"http://127.0.0.1:{server.server_address[1]}/oauth/callback"
         open_url(build_url(redirect_uri), redirect_uri)
-        if not handler.done.wait(CALLBACK_TIMEOUT):
-            raise click.ClickException("timed out waiting for the browser sign-in")
+        if not handler.done.wait(timeout):
+            raise click.ClickException(
+                f"no sign-in from the browser within {_duration(timeout)}; run "
+                "'opensts login' again")
         result = dict(handler.result or {})
         result["redirect_uri"] = redirect_uri
         return result
@@ -241,17 +271,61 @@ def _wait_for_callback(open_url: Any, build_url: Any) -> dict[str, str]:
         server.server_close()
 
 
+def _duration(seconds: int) -> str:
+    if seconds % 60 == 0:
+        minutes = seconds // 60
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"
+
+
+def _prompt_within(text: str, timeout: int) -> str:
+    """``click.prompt`` that gives up after ``timeout`` seconds. It waits with ``select``
+    on stdin (a terminal becomes readable when a line is entered), not with a reader
+    thread: a thread blocked in stdin's read cannot be stopped and takes the process down
+    at exit. Windows cannot select on stdin: there the prompt waits as long as it takes."""
+    if os.name == "nt":
+        return str(click.prompt(text))
+    click.echo(f"{text}: ", nl=False)
+    ready, _, _ = select.select([sys.stdin], [], [], timeout)
+    if not ready:
+        click.echo("", err=True)
+        raise click.ClickException(
+            f"no verification code was entered within {_duration(timeout)}; run "
+            "'opensts login --remote' again (or give it more time with --timeout)")
+    line = sys.stdin.readline()
+    if not line:  # end of input
+        raise click.Abort()
+    return line
+
+
 # -- commands -----------------------------------------------------------------------------------
 
 @click.command("login")
 @click.option("--profile", default=lambda: os.environ.get("AWS_PROFILE", "default"),
-              show_default="AWS_PROFILE or default")
+              show_default="AWS_PROFILE or default",
+              help="the profile to write (login_session, region, services)")
 @click.option("--remote", is_flag=True, help="sign in on another device and paste the code")
-@click.option("--endpoint-url", required=True, help="the OpenSTS server, e.g. http://host:8777")
-@click.option("--region", default=lambda: os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+@click.option("--endpoint-url",
+              help="the OpenSTS server, e.g. http://host:8777 (default: the profile's "
+              "signin endpoint as botocore resolves it: AWS_ENDPOINT_URL_SIGNIN, "
+              "AWS_ENDPOINT_URL, the profile's services section or endpoint_url)")
+@click.option("--region", default=lambda: os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+              show_default="AWS_DEFAULT_REGION or us-east-1",
+              help="the region written to the profile")
 @click.option("--no-browser", is_flag=True, help="print the URL instead of opening a browser")
-def login(profile: str, remote: bool, endpoint_url: str, region: str, no_browser: bool) -> None:
+@click.option("--timeout", type=click.IntRange(min=1), default=LOGIN_TIMEOUT,
+              show_default=True,
+              help="seconds to wait for the browser sign-in (with --remote: for the "
+              "verification code to be pasted) before giving up")
+def login(profile: str, remote: bool, endpoint_url: str | None, region: str,
+          no_browser: bool, timeout: int) -> None:
     """Sign in through the browser; write the profile and botocore's login token cache."""
+    if not endpoint_url:
+        endpoint_url = configured_endpoint(profile, region)
+    if not endpoint_url:
+        raise click.ClickException(
+            f"no OpenSTS endpoint for profile {profile!r}: pass --endpoint-url, or set "
+            "endpoint_url in the profile (~/.aws/config) or AWS_ENDPOINT_URL")
     key = new_dpop_key()
     verifier, challenge = pkce_pair()
     state = str(uuid.uuid4())
@@ -269,7 +343,8 @@ def login(profile: str, remote: bool, endpoint_url: str, region: str, no_browser
         redirect_uri = f"{base}/v1/sessions/confirmation"
         click.echo("Open this URL on a device with a browser and sign in:\n")
         click.echo(authorize_url(redirect_uri) + "\n")
-        pasted = click.prompt("Verification code").strip()
+        click.echo(f"(waiting up to {_duration(timeout)})")
+        pasted = _prompt_within("Verification code", timeout).strip()
         try:
             decoded = base64.b64decode(pasted, validate=True).decode()
         except ValueError:
@@ -282,7 +357,7 @@ def login(profile: str, remote: bool, endpoint_url: str, region: str, no_browser
             if not no_browser:
                 webbrowser.open(url)
 
-        fields = _wait_for_callback(show, authorize_url)
+        fields = _wait_for_callback(show, authorize_url, timeout)
         redirect_uri = fields.pop("redirect_uri")
     if "error" in fields:
         reason = fields.get("error_description") or fields["error"]

@@ -377,6 +377,23 @@ class SigninService:
     def session_arn(self, grant: grants.Grant, now: int) -> str:
         return self._principal(grant, now)[0].arn
 
+    def missing_permissions(
+        self, grant: grants.Grant, *, redirect_uri: str, meta: RequestMeta
+    ) -> list[str]:
+        """The sign-in actions the grant's principal would be refused, in flow order: the
+        same checks, resource and context as :meth:`authorize` and the code exchange, asked
+        in advance so the pages can say so before consent. Not audited: nothing is done."""
+        caller, _, _ = self._principal(grant, _epoch(meta.now))
+        resource = clients.resource_arn(grant.client_id, self.region, grant.account_id)
+        asked = (
+            ("signin:AuthorizeOAuth2Access", {"signin:OAuthClientId": grant.client_id,
+                                              "signin:OAuthRedirectUri": redirect_uri}),
+            ("signin:CreateOAuth2Token",
+             self._token_context(grant, "authorization_code", redirect_uri)),
+        )
+        return [action for action, context in asked if not self.runtime.authorizer.decide(
+            caller, action, resource, meta=meta, extra_context=context).allowed]
+
     def _authorize(
         self, caller: Caller, action: str, grant: grants.Grant, meta: RequestMeta,
         context: dict[str, str | list[str]],

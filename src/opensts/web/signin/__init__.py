@@ -11,11 +11,13 @@ from starlette.staticfiles import StaticFiles
 
 from opensts.services.runtime import Runtime
 from opensts.services.signin.service import SigninService
+from opensts.web.signin.api import TokenApi
 from opensts.web.signin.routes import SigninRoutes
 
 
 def build_signin_app(runtime: Runtime) -> Starlette:
-    routes = SigninRoutes(SigninService(runtime))
+    service = SigninService(runtime)
+    routes, api = SigninRoutes(service), TokenApi(service)
 
     async def not_found(request: object, exc: Exception) -> JSONResponse:
         return JSONResponse({"message": "Not Found"}, status_code=404)
@@ -31,9 +33,9 @@ def build_signin_app(runtime: Runtime) -> Starlette:
             Route("/v1/choose", routes.choose, methods=["POST"]),
             Route("/v1/consent", routes.consent, methods=["POST"]),
             Route("/v1/sessions/confirmation", routes.confirmation, methods=["GET"]),
-            Route("/v1/token", routes.token, methods=["POST"]),
-            Route("/v1/revoke", routes.revoke, methods=["POST"]),
-            Route("/v1/.well-known/jwks.json", routes.jwks, methods=["GET"]),
+            Route("/v1/token", api.token, methods=["POST"]),
+            Route("/v1/revoke", api.revoke, methods=["POST"]),
+            Route("/v1/.well-known/jwks.json", api.jwks, methods=["GET"]),
             Mount(
                 "/signin/static",
                 app=StaticFiles(directory=Path(__file__).parent / "static"),

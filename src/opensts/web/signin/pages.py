@@ -14,7 +14,8 @@ HERE = Path(__file__).parent
 # clickjacking), never leak the URL (it may hold a code) through Referer.
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
-    "Content-Security-Policy": "default-src 'none'; style-src 'self'; form-action 'self' "
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; script-src 'self'; "
+    "form-action 'self' "
     "http://127.0.0.1:* http://[::1]:*; frame-ancestors 'none'; base-uri 'none'",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
@@ -43,9 +44,34 @@ def page(title: str, body: Markup, status: int = 200,
                                                                **(headers or {})})
 
 
+# The way back when nothing of the sign-in survives (a bad link, a lost form): only the
+# terminal can start a new sign-in (it holds the PKCE verifier), so say that, and offer the
+# browser's Back when there is a page to go back to (signin.js shows the link then).
+START_OVER = Markup(
+    '<p class="help">To start again, run <code>opensts login</code> (or '
+    '<code>aws login</code>) again in your terminal.</p>'
+    '<div class="ways-back way-back" hidden><a href="#" data-back>Go back</a></div>')
+
+
+NOTHING = Markup("")
+
+
+def restart_link(path: str) -> Markup:
+    """The way back while the terminal still waits: the sign-in again, from the start."""
+    return Markup(f'<p><a href="{html.escape(path)}">Start the sign-in again</a></p>')
+
+
+def ways_back(*ways: Markup) -> Markup:
+    return Markup('<div class="ways-back">' + "".join(ways) + "</div>")
+
+
 def error_page(message: str, code: str, status: int = 400,
-               headers: dict[str, str] | None = None) -> HTMLResponse:
-    return page("Sign-in problem", fill("error.html", message=message, code=code), status,
+               headers: dict[str, str] | None = None, *, back: Markup | None = None,
+               title: str = "Sign-in problem", note: Markup = NOTHING) -> HTMLResponse:
+    """Every error page says what happened and offers a way back (``back``, else
+    ``START_OVER``)."""
+    return page(title, fill("error.html", message=message, code=code, note=note,
+                            back=START_OVER if back is None else ways_back(back)), status,
                 headers)
 
 

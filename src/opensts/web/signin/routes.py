@@ -6,59 +6,44 @@ HTML forms: every POST carries the CSRF token and the sealed flow.
 
 Pages in order: password (``/v1/signin``), MFA code (``/v1/mfa``) when the user has a
 device, a new password (``/v1/password``) when the login profile has
-``PasswordResetRequired``, then the session picker (``/v1/choose``) and consent
-(``/v1/consent``). An identity joins the browser's sessions cookie only after the last of
-the first three, so no step can be skipped.
+``PasswordResetRequired``, then the session picker (``/v1/choose``, skipped when there is
+one choice) and consent (``/v1/consent``). An identity joins the browser's sessions cookie
+only after the last of the first three, so no step can be skipped. Every error page offers
+a way back (``pages.error_page``).
 """
 
 from __future__ import annotations
 
 import base64
 import hmac
-import uuid
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 
-from opensts import safejson
 from opensts.credentials.errors import InvalidToken
 from opensts.credentials.tokens import KeyRing
 from opensts.errors import AwsError
-from opensts.services.context import RequestMeta
 from opensts.services.signin import clients, grants, rfc7636
-from opensts.services.signin.errors import AuthorizeError, SigninError, SigninValidation
+from opensts.services.signin.errors import AuthorizeError, SigninError
 from opensts.services.signin.service import Authenticated, Identity, SignInFailed, SigninService
 from opensts.web import proxy
-from opensts.web.signin import state
-from opensts.web.signin.pages import Markup, alert, error_page, fill, page
+from opensts.web.signin import api, choices, state
+from opensts.web.signin.api import meta_of, now_utc
+from opensts.web.signin.pages import (
+    Markup,
+    alert,
+    error_page,
+    fill,
+    page,
+    restart_link,
+    ways_back,
+)
 
 CLIENT_NAMES = {clients.SAME_DEVICE: "the OpenSTS / AWS command line on this computer",
                 clients.CROSS_DEVICE: "a command line on another device"}
 MAX_STATE = 512
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def meta_of(request: Request, now: datetime, region: str) -> RequestMeta:
-    origin = proxy.origin(request.scope)
-    return RequestMeta(
-        request_id=str(uuid.uuid4()), now=now, source_ip=origin.address,
-        user_agent=request.headers.get("user-agent", ""), region=region,
-        host=request.headers.get("host", ""), secure=origin.secure,
-    )
-
-
-def request_url(request: Request) -> str:
-    """The URL this request was sent to, as the client sees it, for DPoP's ``htu`` check
-    (RFC 9449 §4.3). It is compared, never emitted, so the Host header may name the server
-    however the client reached it; the scheme is the resolved origin's (web/proxy.py)."""
-    scheme = "https" if proxy.origin(request.scope).secure else "http"
-    return f"{scheme}://{request.headers.get('host', request.url.netloc)}{request.url.path}"
 
 
 class SigninRoutes:
@@ -107,15 +92,17 @@ class SigninRoutes:
         form = await request.form()
         fields = {k: v for k, v in form.items() if isinstance(v, str)}
         browser = request.cookies.get(state.BROWSER_COOKIE)
+        restart = state.restart_path_of(self.keyring, fields.get("flow"))
+        back = restart_link(restart) if restart else None
         if not state.csrf_ok(self.service.csrf_key, browser, fields.get("csrf")):
-            return error_page("This form has expired or did not come from this site. "
-                              "Start the sign-in again from your terminal.", "csrf", 403)
+            return error_page("This form has expired or did not come from this site.",
+                              "csrf", 403, back=back)
         try:
             flow = state.open_flow(self.keyring, fields.get("flow"), browser,
-                                   int(_now().timestamp()))
+                                   int(now_utc().timestamp()))
         except InvalidToken:
-            return error_page("This sign-in request has expired. Start the sign-in again "
-                              "from your terminal.", "expired_request", 400)
+            return error_page("This sign-in request has expired.", "expired_request", 400,
+                              back=back)
         assert browser is not None
         return fields, flow, browser
 
@@ -124,36 +111,78 @@ class SigninRoutes:
                 "csrf": state.csrf_token(self.service.csrf_key, browser),
                 "client": CLIENT_NAMES[flow.client_id]}
 
+    def _different(self, flow: state.Flow, browser: str) -> Markup:
+        """The "Sign in as a different user" form, a way back from the later pages."""
+        return fill("different.html", **self._common(flow, browser))
+
+    def _flow_error(self, flow: state.Flow, browser: str, message: str, code: str,
+                    status: int = 400, request_id: str | None = None) -> Response:
+        """An error page of a flow that still holds: start again, or sign in as another.
+        With the audited request's id, which `opensts audit explain` takes."""
+        back = Markup(restart_link(state.restart_path(flow)) + self._different(flow, browser))
+        note = fill("reference.html", request_id=request_id) if request_id else Markup("")
+        return error_page(message, code, status, back=back, note=note)
+
     def _signin_page(self, flow: state.Flow, browser: str, *, error: str | None = None,
                      account: str = "", username: str = "", status: int = 200) -> Response:
+        # Prefilled only when the operator configured it: the management account id is
+        # not for every visitor of the page to read.
+        account = account or self.settings.signin_account_id or ""
+        first_empty = "account" if not account else "user" if not username else "password"
         body = fill("signin.html", **self._common(flow, browser), error=alert(error),
-                    account=account or self.service.runtime.management_account,
-                    username=username,
-                    focus_user=Markup("" if username else "autofocus"),
-                    focus_password=Markup("autofocus" if username else ""))
+                    account=account, username=username,
+                    **{f"focus_{name}": Markup("autofocus" if name == first_empty else "")
+                       for name in ("account", "user", "password")})
         return page("Sign in", body, status)
 
-    def _choose_page(self, request: Request, flow: state.Flow, browser: str,
-                     identities: list[Identity], error: str | None = None) -> Response:
-        meta = meta_of(request, _now(), self.service.region)
+    def _picker(self, request: Request, flow: state.Flow, browser: str,
+                identities: list[Identity], error: str | None = None) -> Response:
+        """The session picker; consent straight away when there is one choice, the
+        plain-words refusal when there is none."""
+        meta = meta_of(request, now_utc(), self.service.region)
+        found = choices.choices(self.service, flow, identities, meta)
+        if not found.allowed:
+            return self._refused(flow, browser, found.refused[0])
+        if len(found.allowed) == 1 and error is None:
+            return self._consent_page(flow, browser, found.allowed[0].grant)
         rows: list[str] = []
-        first = True
-        for index, identity in enumerate(identities):
-            options = [("", f"{identity.user_name} (IAM user, account {identity.account_id})")]
-            options += [(role.name, f"{role.name} (role, as {identity.user_name})")
-                        for role in self.service.assumable_roles(identity, meta)]
-            for role_name, text in options:
-                value = f"{index}:{role_name}"
-                element_id = f"choice-{len(rows)}"
-                checked = " checked" if first else ""
-                first = False
-                rows.append(
-                    f'<div class="choice"><input type="radio" name="choice" id="{element_id}" '
-                    f'value="{_attr(value)}"{checked}><label for="{element_id}">'
-                    f"{_attr(text)}</label></div>")
+        for number, choice in enumerate(found.allowed):
+            element_id = f"choice-{number}"
+            checked = " checked" if number == 0 else ""
+            rows.append(
+                f'<div class="choice"><input type="radio" name="choice" id="{element_id}" '
+                f'value="{_attr(choice.value)}"{checked}><label for="{element_id}">'
+                f'<strong>{_attr(choice.name)}</strong> <span class="what">'
+                f"{_attr(choice.what)}</span></label></div>")
         body = fill("choose.html", **self._common(flow, browser), error=alert(error),
-                    choices=Markup("\n".join(rows)))
+                    choices=Markup("\n".join(rows)), different=self._different(flow, browser))
         return page("Choose a session", body)
+
+    def _refused(self, flow: state.Flow, browser: str, refusal: choices.Refusal,
+                 status: int = 403) -> Response:
+        """No principal of this identity may sign in here: say so in plain words, with
+        the exact actions to grant, before any further step."""
+        back = ways_back(restart_link(state.restart_path(flow)),
+                         self._different(flow, browser))
+        body = fill("denied.html", message=choices.refusal_message(refusal),
+                    resource=choices.resource_of(flow, self.service,
+                                                 refusal.identity.account_id), back=back)
+        return page("CLI sign-in not allowed", body, status)
+
+    def _consent_page(self, flow: state.Flow, browser: str, grant: grants.Grant) -> Response:
+        now = int(now_utc().timestamp())
+        flow.chosen = {"a": grant.account_id, "u": grant.user_name, "t": grant.auth_time,
+                       "m": grant.mfa_time, "r": grant.role_name, "p": grant.stamp,
+                       "ri": grant.role_id}
+        settings = self.settings
+        body = fill("consent.html", **self._common(flow, browser),
+                    principal=self.service.session_arn(grant, now),
+                    minutes=str(max(1, settings.login_credential_seconds // 60)),
+                    hours=str(max(1, settings.login_session_max_seconds // 3600)),
+                    where="this device" if flow.client_id == clients.SAME_DEVICE
+                    else "another device", different=self._different(flow, browser),
+                    client_title=_sentence_start(CLIENT_NAMES[flow.client_id]))
+        return page("Allow access?", body)
 
     # -- GET /v1/authorize -------------------------------------------------------------------
 
@@ -171,10 +200,10 @@ class SigninRoutes:
                                                 "error_description": problem.description,
                                                 "state": query.get("state", "")})
             return error_page(problem.description, problem.error)
-        now = int(_now().timestamp())
+        now = int(now_utc().timestamp())
         identities = [] if fresh else self._identities(request, browser, now)
         if identities:
-            response = self._choose_page(request, flow, browser, identities)
+            response = self._picker(request, flow, browser, identities)
         else:
             response = self._signin_page(flow, browser)
         return self._set_cookies(response, request, browser, None)
@@ -206,7 +235,7 @@ class SigninRoutes:
         if not 1 <= len(state_value) <= MAX_STATE:
             raise AuthorizeError("invalid_request", "state is required.", redirect=True)
         return state.Flow(client_id, redirect_uri, str(challenge), state_value, browser,
-                          int(_now().timestamp()) + state.FLOW_SECONDS)
+                          int(now_utc().timestamp()) + state.FLOW_SECONDS)
 
     # -- POST /v1/signin, /v1/mfa, /v1/another, /v1/signout ---------------------------------
 
@@ -218,7 +247,7 @@ class SigninRoutes:
         account = fields.get("account", "").strip()
         username = fields.get("username", "").strip()
         password = fields.get("password", "")
-        meta = meta_of(request, _now(), self.service.region)
+        meta = meta_of(request, now_utc(), self.service.region)
         if not (len(account) == 12 and account.isdigit()) or not username or not password:
             return self._signin_page(flow, browser, error="Enter your account ID (12 digits), "
                                      "user name and password.", account=account,
@@ -243,7 +272,21 @@ class SigninRoutes:
 
     def _authenticated(self, request: Request, flow: state.Flow, browser: str,
                        result: Authenticated) -> Response:
-        """Password (and MFA) checked: a forced password change first, else signed in."""
+        """Password (and MFA) checked: may this user sign in here at all? Then a forced
+        password change first, else signed in.
+
+        The sign-in permissions are checked here, once the visitor has proven who they
+        are, and not right after they typed an account and user name: an answer to an
+        unauthenticated visitor ("this user may not sign in") would tell them that the
+        user exists, which the password page never does (the same message and the same
+        argon2 cost for a wrong password and an unknown user). After MFA too, not
+        between password and MFA: a stolen password alone must not reveal what the user
+        may do. It still comes before the forced password change, the picker and consent,
+        so nobody goes through those to reach a refusal."""
+        meta = meta_of(request, now_utc(), self.service.region)
+        found = choices.choices(self.service, flow, [result.identity], meta)
+        if not found.allowed:
+            return self._refused(flow, browser, found.refused[0])
         if result.reset_required:
             return self._password_page(flow, browser, result.identity)
         return self._signed_in(request, flow, browser, result.identity)
@@ -269,10 +312,11 @@ class SigninRoutes:
             return parsed
         fields, flow, browser = parsed
         if not flow.pending:
-            return error_page("There is no sign-in waiting for an MFA code.", "invalid_request")
+            return self._flow_error(flow, browser, "There is no sign-in waiting for an MFA "
+                                    "code.", "invalid_request")
         pending = Identity(flow.pending["a"], flow.pending["u"], flow.pending["t"],
                            stamp=flow.pending.get("p", ""))
-        meta = meta_of(request, _now(), self.service.region)
+        meta = meta_of(request, now_utc(), self.service.region)
         try:
             identity = self.service.check_totp(pending, fields.get("code", "").strip(), meta)
         except SignInFailed as failed:
@@ -295,8 +339,8 @@ class SigninRoutes:
             return parsed
         fields, flow, browser = parsed
         if not flow.reset:
-            return error_page("There is no sign-in waiting for a new password.",
-                              "invalid_request")
+            return self._flow_error(flow, browser, "There is no sign-in waiting for a new "
+                                    "password.", "invalid_request")
         reset = flow.reset
         identity = Identity(reset["a"], reset["u"], reset["t"], reset.get("m"),
                             reset.get("p", ""))
@@ -308,7 +352,7 @@ class SigninRoutes:
             return self._password_page(flow, browser, identity, field="confirm", status=400,
                                         error="The passwords do not match. Enter the new "
                                         "password again in both fields.")
-        meta = meta_of(request, _now(), self.service.region)
+        meta = meta_of(request, now_utc(), self.service.region)
         try:
             changed = await self.service.change_password(identity, new, meta)
         except SignInFailed as busy:  # the hashing pool is full
@@ -330,9 +374,9 @@ class SigninRoutes:
 
     def _signed_in(self, request: Request, flow: state.Flow, browser: str,
                    identity: Identity) -> Response:
-        now = int(_now().timestamp())
+        now = int(now_utc().timestamp())
         identities = state.add_identity(self._identities(request, browser, now), identity)
-        response = self._choose_page(request, flow, browser, identities)
+        response = self._picker(request, flow, browser, identities)
         return self._set_cookies(response, request, browser, identities)
 
     async def another(self, request: Request) -> Response:
@@ -356,48 +400,38 @@ class SigninRoutes:
         if isinstance(parsed, Response):
             return parsed
         fields, flow, browser = parsed
-        now = int(_now().timestamp())
+        now = int(now_utc().timestamp())
         identities = self._identities(request, browser, now)
         index_text, _, role_name = fields.get("choice", "").partition(":")
         if not index_text.isdigit() or int(index_text) >= len(identities):
             return self._signin_page(flow, browser, error="Your browser session ended. "
                                      "Please sign in again.")
         identity = identities[int(index_text)]
-        meta = meta_of(request, _now(), self.service.region)
+        meta = meta_of(request, now_utc(), self.service.region)
         role_id = None
         if role_name:
             assumable = {r.name: r for r in self.service.assumable_roles(identity, meta)}
             if role_name not in assumable:
-                return self._choose_page(request, flow, browser, identities,
-                                         error="You cannot assume that role.")
+                return self._picker(request, flow, browser, identities,
+                                    error="You cannot assume that role.")
             role_id = assumable[role_name].role_id
-        grant = grants.Grant(identity.account_id, identity.user_name, flow.client_id,
-                             identity.auth_time, identity.mfa_time, role_name or None,
-                             identity.stamp, role_id)
-        flow.chosen = {"a": grant.account_id, "u": grant.user_name, "t": grant.auth_time,
-                       "m": grant.mfa_time, "r": grant.role_name, "p": grant.stamp,
-                       "ri": grant.role_id}
-        settings = self.settings
-        body = fill("consent.html", **self._common(flow, browser),
-                    principal=self.service.session_arn(grant, now),
-                    minutes=str(max(1, settings.login_credential_seconds // 60)),
-                    hours=str(max(1, settings.login_session_max_seconds // 3600)),
-                    where="this device" if flow.client_id == clients.SAME_DEVICE
-                    else "another device")
-        return page("Allow access?", body)
+        grant = choices.grant_of(flow, identity, role_name or None, role_id)
+        return self._consent_page(flow, browser, grant)
 
     async def consent(self, request: Request) -> Response:
         parsed = await self._form(request)
         if isinstance(parsed, Response):
             return parsed
-        fields, flow, _ = parsed
+        fields, flow, browser = parsed
         if not flow.chosen:
-            return error_page("Choose a session first.", "invalid_request")
+            return self._flow_error(flow, browser, "Choose a session first.",
+                                    "invalid_request")
         target = flow.redirect_uri
         if fields.get("decision") != "allow":
             if flow.client_id == clients.CROSS_DEVICE:
                 return error_page("You denied access. You can close this page.",
-                                  "access_denied", 403)
+                                  "access_denied", 403, title="Access denied",
+                                  back=restart_link(state.restart_path(flow)))
             return _redirect(target, {"error": "access_denied",
                                       "error_description": "The user denied access.",
                                       "state": flow.state})
@@ -405,15 +439,20 @@ class SigninRoutes:
         grant = grants.Grant(chosen["a"], chosen["u"], flow.client_id, chosen["t"],
                              chosen.get("m"), chosen.get("r"), chosen.get("p", ""),
                              chosen.get("ri"))
-        meta = meta_of(request, _now(), self.service.region)
+        meta = meta_of(request, now_utc(), self.service.region)
         try:
             code = await self.service.authorize(grant, redirect_uri=target,
                                                 challenge=flow.challenge, meta=meta)
         except SigninError as denied:
-            return error_page(f"You are not allowed to sign in to this application: "
-                              f"{denied.message}", denied.error, 403)
+            # Plain words, never the authorizer's message: it ends in an encoded
+            # authorization blob (for DecodeAuthorizationMessage), unreadable here.
+            message = (choices.denied_at_consent(grant, "signin:AuthorizeOAuth2Access")
+                       if denied.error == "INSUFFICIENT_PERMISSIONS" else denied.message)
+            return self._flow_error(flow, browser, message, denied.error, 403,
+                                    request_id=meta.request_id)
         except AwsError as error:
-            return error_page(error.message, error.code, error.status)
+            return self._flow_error(flow, browser, error.message, error.code, error.status,
+                                    request_id=meta.request_id)
         return _redirect(target, {"code": code, "state": flow.state})
 
     # -- GET /v1/sessions/confirmation ---------------------------------------------------------
@@ -425,43 +464,14 @@ class SigninRoutes:
                               "the link is incomplete.", "invalid_request")
         text = urlencode({"state": state_value, "code": code})
         verification = base64.b64encode(text.encode()).decode()
-        return page("Verification code", fill("confirmation.html", code=verification))
+        # A few lines of it: the code is several hundred characters, copied with the
+        # button (or selected whole), never read; a box of all of it is a wall of text.
+        rows = str(min(6, -(-len(verification) // 38)))
+        return page("Verification code", fill("confirmation.html", code=verification,
+                                              rows=rows))
 
-    # -- POST /v1/token, /v1/revoke ------------------------------------------------------------
-
-    async def token(self, request: Request) -> Response:
-        meta = meta_of(request, _now(), self.service.region)
-        try:
-            body = safejson.loads(await request.body() or b"{}")
-        except safejson.JsonInputError as bad:
-            return _json_error(SigninError("INVALID_REQUEST", bad.reason), "ValidationException")
-        url = request_url(request)
-        try:
-            result = await self.service.create_token(
-                body, dpop=request.headers.get("dpop"), url=url, meta=meta)
-        except SigninError as error:
-            return _json_error(error, error.code)
-        return JSONResponse(result, headers={"Cache-Control": "no-store",
-                                             "x-amzn-RequestId": meta.request_id})
-
-    async def revoke(self, request: Request) -> Response:
-        meta = meta_of(request, _now(), self.service.region)
-        try:
-            body = safejson.loads(await request.body() or b"{}")
-        except safejson.JsonInputError:
-            body = None
-        url = request_url(request)
-        try:
-            await self.service.revoke(body, dpop=request.headers.get("dpop"), url=url,
-                                      meta=meta)
-        except SigninError as error:
-            return _json_error(error, error.code)
-        return JSONResponse({}, headers={"Cache-Control": "no-store"})
-
-    async def jwks(self, request: Request) -> Response:
-        from opensts.services.signin import idtoken
-
-        return Response(idtoken.jwks(self.service.id_key), media_type="application/json")
+def _sentence_start(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _attr(value: str) -> str:
@@ -476,20 +486,5 @@ def _redirect(target: str, params: dict[str, str]) -> Response:
                             headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
 
 
-def too_large(path: str, limit: int) -> Response:
-    """The 413 for ``web.limits.BodyLimit``: the OAuth JSON error on the token endpoints,
-    the error page elsewhere."""
-    message = f"The request body exceeds {limit} bytes."
-    if path in ("/v1/token", "/v1/revoke"):
-        error = SigninValidation("INVALID_REQUEST", message)
-        error.status = 413
-        return _json_error(error, error.code)
-    return error_page(message, "request_too_large", 413)
-
-
-def _json_error(error: SigninError, type_name: str) -> Response:
-    return JSONResponse(
-        {"__type": type_name, "error": error.error, "message": error.message},
-        status_code=error.status,
-        headers={"x-amzn-ErrorType": type_name, "Cache-Control": "no-store"},
-    )
+# The 413 page of web.app's BodyLimit, which imports it from here.
+too_large = api.too_large

@@ -18,6 +18,7 @@ import hmac
 import secrets
 from dataclasses import asdict, dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from opensts.credentials.errors import InvalidToken
 from opensts.credentials.tokens import KeyRing
@@ -78,6 +79,31 @@ def open_flow(keyring: KeyRing, text: str | None, browser_id: str | None, now: i
     if not hmac.compare_digest(flow.browser, browser_id) or flow.expires <= now:
         raise InvalidToken()
     return flow
+
+
+def restart_path(flow: Flow) -> str:
+    """``/v1/authorize`` with the flow's own parameters: the way back from an error page.
+    The terminal that started the sign-in still waits for this state and challenge."""
+    return "/v1/authorize?" + urlencode({
+        "response_type": "code", "client_id": flow.client_id, "state": flow.state,
+        "code_challenge_method": "SHA-256", "scope": "openid",
+        "redirect_uri": flow.redirect_uri, "code_challenge": flow.challenge})
+
+
+def restart_path_of(keyring: KeyRing, text: str | None) -> str | None:
+    """The restart path of a sealed flow that no longer opens (expired, another browser,
+    a lost CSRF cookie). Safe to offer: the flow was sealed by this server, so it holds
+    only parameters ``/v1/authorize`` accepted, and following the link validates them and
+    asks for a sign-in again; it grants nothing by itself."""
+    if not text:
+        return None
+    try:
+        claims = keyring.unseal(text)
+        if claims.pop("k", None) != "signin-flow":
+            return None
+        return restart_path(Flow(**claims))
+    except (InvalidToken, TypeError):
+        return None
 
 
 def seal_identities(keyring: KeyRing, browser_id: str, identities: list[Identity]) -> str:
