@@ -58,6 +58,8 @@ SETTINGS: dict[str, Setting] = {
                                                "(default 900)"),
     "login_session_max_seconds": Setting("int", "longest `aws login` session (default "
                                                 "43200)"),
+    "signin_account_id": Setting("str", "account id prefilled on the sign-in page (default "
+                                        "none: the user types it)"),
     "trusted_proxies": Setting("list", "reverse proxies (CIDRs) whose X-Forwarded-For/-Proto "
                                        "are believed (default none)"),
     "public_url": Setting("str", "http(s)://host[:port] clients reach the server at "

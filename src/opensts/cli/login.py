@@ -390,7 +390,9 @@ def login(profile: str, remote: bool, endpoint_url: str | None, region: str,
 
 
 @click.command("logout")
-@click.option("--profile", default=lambda: os.environ.get("AWS_PROFILE", "default"))
+@click.option("--profile", default=lambda: os.environ.get("AWS_PROFILE", "default"),
+              show_default="AWS_PROFILE or default",
+              help="the profile whose sign-in session is revoked")
 def logout(profile: str) -> None:
     """Revoke the profile's sign-in session on the server and delete its token cache."""
     settings = read_profile(profile)
@@ -455,10 +457,15 @@ def credential_process(profile: str) -> None:
 @click.command("serve-credentials")
 @click.option("--endpoint-url", required=True, help="the OpenSTS server")
 @click.option("--role-arn", required=True, help="the role whose credentials are served")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8778, show_default=True, type=int)
-@click.option("--region", default="us-east-1", show_default=True)
-@click.option("--duration", default=3600, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="address the credentials endpoints listen on (keep it loopback: the "
+              "container endpoint hands out credentials to whoever holds the token)")
+@click.option("--port", default=8778, show_default=True, type=int,
+              help="port of the container and IMDSv2 endpoints")
+@click.option("--region", default="us-east-1", show_default=True,
+              help="region of the AssumeRole calls and of the IMDS placement answers")
+@click.option("--duration", default=3600, show_default=True, type=int,
+              help="DurationSeconds of each AssumeRole; credentials renew before expiry")
 @click.option("--token-file", type=click.Path(path_type=Path),
               help="file holding the container authorization token (else generated, printed)")
 def serve_credentials(endpoint_url: str, role_arn: str, host: str, port: int, region: str,
