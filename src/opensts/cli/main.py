@@ -6,6 +6,7 @@ import click
 
 from opensts.cli.apis import api
 from opensts.cli.audit import audit
+from opensts.cli.doctor import doctor
 from opensts.cli.keys import keys
 from opensts.cli.login import COMMANDS as LOGIN_COMMANDS
 from opensts.cli.policy import policy
@@ -18,7 +19,7 @@ def cli() -> None:
     """OpenSTS: a self-hosted, AWS-compatible Security Token Service."""
 
 
-for command in (serve, audit, keys, policy, s3, api, *LOGIN_COMMANDS):
+for command in (serve, audit, keys, policy, s3, api, doctor, *LOGIN_COMMANDS):
     cli.add_command(command)
 
 
