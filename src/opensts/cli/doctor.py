@@ -113,11 +113,12 @@ def _nested(value: str | None) -> dict[str, str]:
 
 
 def aws_default(service: str, region: str | None) -> str:
-    """The AWS endpoint a client uses with nothing configured (regional STS, the default of
-    botocore since 1.x and always in CLI v2)."""
-    region = region or "us-east-1"
+    """The AWS endpoint a client uses with nothing configured: regional STS (botocore's
+    default, and CLI v2's only choice), the global endpoints without a region."""
     if service == "iam":
         return "https://iam.amazonaws.com"
+    if region is None:
+        return f"https://{service}.amazonaws.com"
     return f"https://{service}.{region}.amazonaws.com"
 
 
@@ -310,6 +311,10 @@ def _report(profile: str, cfg: AwsConfig, env: Mapping[str, str], clients: list[
     known = profile in cfg.profiles or profile in cfg.credentials or profile == "default"
     click.echo(f"profile {profile}{'' if known else ' (not in the files)'}: "
                f"{credential_source(profile, cfg, env)}")
+    if not (env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+            or cfg.profiles.get(profile, {}).get("region")):
+        click.echo("  no region (AWS_REGION, AWS_DEFAULT_REGION or region): with an endpoint "
+                   "URL, signed calls fail on the client (NoRegionError)")
     intended = any(configured_endpoint(s, profile, cfg, env) is not None
                    for s in (*SERVICES, "signin"))
     problems = 0
