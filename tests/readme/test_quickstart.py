@@ -55,16 +55,20 @@ def test_the_readme_quickstart_runs_verbatim(tmp_path: Path) -> None:
         AWS_PAGER="",
     )
     # A new session: the script's background server is in its process group, so it can be
-    # stopped even when the script fails half-way.
-    process = subprocess.Popen(
-        ["bash", "-euo", "pipefail", "-c", script], cwd=REPO, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-    )
-    try:
-        out, err = process.communicate(timeout=180)
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
+    # stopped even when the script fails half-way. Output to files, not pipes: a server left
+    # running by a failed script would hold a pipe open.
+    stdout, stderr = tmp_path / "stdout", tmp_path / "stderr"
+    with stdout.open("w") as out_file, stderr.open("w") as err_file:
+        process = subprocess.Popen(
+            ["bash", "-euo", "pipefail", "-c", script], cwd=REPO, env=env,
+            stdout=out_file, stderr=err_file, start_new_session=True,
+        )
+        try:
+            process.wait(timeout=180)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+    out, err = stdout.read_text(), stderr.read_text()
     assert process.returncode == 0, f"stdout:\n{out}\nstderr:\n{err}"
 
     # opensts doctor: the venv's aws honours AWS_ENDPOINT_URL, so nothing goes to AWS.
