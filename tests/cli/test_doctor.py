@@ -107,7 +107,7 @@ def test_cli_v1_honours_aws_endpoint_url(tmp_path: Path) -> None:
 
 def test_a_services_section_that_forgets_s3(tmp_path: Path) -> None:
     """A profile whose services section names OpenSTS for STS and IAM only: its S3 calls go
-    to AWS, signed with OpenSTS credentials."""
+    to AWS, signed with OpenSTS credentials, and so do its login_session's refreshes."""
     env = scratch_env(tmp_path, aws_binary(1))
     config = Path(env["HOME"]) / ".aws" / "config"
     config.write_text(
@@ -120,6 +120,9 @@ def test_a_services_section_that_forgets_s3(tmp_path: Path) -> None:
     routes = predicted(out, "dev", "AWS CLI v1")
     assert routes["sts"] == routes["iam"] == "http://127.0.0.1:8777"
     assert routes["s3"] == "https://s3.eu-west-1.amazonaws.com"
+    # The login_session's refresh token would go to AWS's sign-in too.
+    assert routes["signin"] == "https://eu-west-1.signin.aws.amazon.com"
+    assert out.count("PROBLEM") == 2 * out.count("  with ")
     assert "[services local] sts endpoint_url" in out
     assert "login_session arn:aws:iam::111122223333:user/alice" in out
     profile_env = {**env, "AWS_PROFILE": "dev"}

@@ -15,7 +15,9 @@ from __future__ import annotations
 import configparser
 import os
 import re
+import shutil
 import subprocess
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import metadata
@@ -29,6 +31,9 @@ SERVICES = ("sts", "iam", "s3")
 # each "feature:configuration: Configure the endpoint URL in the shared configuration file or
 # via an environment variable for a specific AWS service or all AWS services."
 CONFIGURED_ENDPOINTS_SINCE = {"cli1": (1, 29, 0), "cli2": (2, 13, 0), "botocore": (1, 31, 0)}
+# The first releases with the login_session credential provider: botocore 1.41.0, aws-cli
+# 1.43.0 ("Adds support for the login credential provider") and 2.32.0 (``aws login``).
+LOGIN_SINCE = {"cli1": (1, 43, 0), "cli2": (2, 32, 0), "botocore": (1, 41, 0)}
 _VERSION = re.compile(r"aws-cli/(\d+)\.(\d+)\.(\d+)")
 _BOTOCORE = re.compile(r"botocore/(\d+\.\d+\.\d+)")
 _TRUE = {"true", "1", "yes", "on"}
@@ -117,6 +122,8 @@ def aws_default(service: str, region: str | None) -> str:
     default, and CLI v2's only choice), the global endpoints without a region."""
     if service == "iam":
         return "https://iam.amazonaws.com"
+    if service == "signin":  # login_session refreshes (CreateOAuth2Token)
+        return f"https://{region or 'us-east-1'}.signin.aws.amazon.com"
     if region is None:
         return f"https://{service}.amazonaws.com"
     return f"https://{service}.{region}.amazonaws.com"
@@ -174,7 +181,7 @@ def configured_endpoint(service: str, profile: str, cfg: AwsConfig,
 
 def _is_aws(url: str) -> bool:
     host = url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0].lower()
-    return host.endswith((".amazonaws.com", ".amazonaws.com.cn", ".aws", ".api.aws"))
+    return host.endswith((".amazonaws.com", ".amazonaws.com.cn", ".aws", ".amazon.com"))
 
 
 def credential_source(profile: str, cfg: AwsConfig, env: Mapping[str, str]) -> str:
@@ -214,15 +221,35 @@ def find_clients(env: Mapping[str, str]) -> list[Client]:
                                                            for c in clients))
         if client is not None:
             clients.append(client)
-    for dist in ("botocore",):
-        try:
-            version = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            continue
+    botocore = _version_or_none("botocore")
+    if botocore is not None:
         boto3 = _version_or_none("boto3")
         detail = f"boto3 {boto3}" if boto3 else ""
-        clients.append(Client("botocore (this Python)", "botocore", _triple(version), detail))
+        clients.append(Client("botocore (this Python)", "botocore", _triple(botocore), detail))
+    other = shutil.which("python3", path=env.get("PATH"))
+    if other is not None and Path(other).resolve() != Path(sys.executable).resolve():
+        found = _python_botocore(other, env)
+        if found is not None:
+            clients.append(found)
     return clients
+
+
+def _python_botocore(python: str, env: Mapping[str, str]) -> Client | None:
+    """The botocore that ``python3`` on PATH imports (the one scripts run with), if any."""
+    code = ("import importlib.metadata as m\n"
+            "for d in ('botocore', 'boto3'):\n"
+            "    try: print(d, m.version(d))\n"
+            "    except m.PackageNotFoundError: pass\n")
+    try:
+        shown = subprocess.run([python, "-c", code], capture_output=True, text=True,
+                               timeout=30, env=dict(env))
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    versions = dict(line.split(" ", 1) for line in shown.stdout.splitlines() if " " in line)
+    if "botocore" not in versions:
+        return None
+    detail = f"boto3 {versions['boto3']}" if "boto3" in versions else ""
+    return Client(f"botocore ({python})", "botocore", _triple(versions["botocore"]), detail)
 
 
 def _aws_client(path: Path, env: Mapping[str, str], active: bool) -> Client | None:
@@ -317,10 +344,16 @@ def _report(profile: str, cfg: AwsConfig, env: Mapping[str, str], clients: list[
                    "URL, signed calls fail on the client (NoRegionError)")
     intended = any(configured_endpoint(s, profile, cfg, env) is not None
                    for s in (*SERVICES, "signin"))
+    login = "login_session" in cfg.profiles.get(profile, {})
+    # A login_session's refresh token goes to the signin endpoint: to AWS, it would leak.
+    services = (*SERVICES, "signin") if login else SERVICES
     problems = 0
     for client in clients:
         click.echo(f"  with {client.name} ({client.label}):")
-        for service in SERVICES:
+        if login and client.version < LOGIN_SINCE[client.kind]:
+            since = ".".join(map(str, LOGIN_SINCE[client.kind]))
+            click.echo(f"    (reads login_session only from {since} on: no credentials)")
+        for service in services:
             where = route(service, profile, client, cfg, env)
             mark = ""
             if where.to_aws and intended:
