@@ -175,3 +175,18 @@ def test_the_endpoint_is_probed(tmp_path: Path, server: Server) -> None:
     assert code == 0, out
     assert f"sts: {server.endpoint}  [AWS_ENDPOINT_URL]  (/health answers 200)" in out
     assert f"s3: {dead}  [AWS_ENDPOINT_URL_S3]  (does not answer /health" in out
+
+
+def test_an_aws_vpc_endpoint_is_not_taken_for_opensts(tmp_path: Path) -> None:
+    """A real-AWS profile with a VPC endpoint for STS: the other services going to AWS is
+    what its owner wants, not a problem."""
+    env = scratch_env(tmp_path, aws_binary(1))
+    vpce = "https://vpce-0abc-x1y2.sts.eu-west-1.vpce.amazonaws.com"
+    (Path(env["HOME"]) / ".aws" / "config").write_text(
+        f"[profile prod]\nregion = eu-west-1\nservices = vpc\n\n"
+        f"[services vpc]\nsts =\n  endpoint_url = {vpce}\n")
+    code, out = doctor(env, "--profile", "prod")
+    assert code == 0, out
+    routes = predicted(out, "prod", "AWS CLI v1")
+    assert routes["sts"] == vpce and routes["iam"] == "https://iam.amazonaws.com"
+    assert "PROBLEM" not in out

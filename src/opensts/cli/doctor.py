@@ -99,7 +99,7 @@ class AwsConfig:
 
 
 def _read_ini(path: Path) -> dict[str, dict[str, str]]:
-    parser = configparser.RawConfigParser(interpolation=None)
+    parser = configparser.RawConfigParser(interpolation=None, strict=False)
     try:
         parser.read(path)
     except (configparser.Error, UnicodeDecodeError) as exc:
@@ -342,8 +342,10 @@ def _report(profile: str, cfg: AwsConfig, env: Mapping[str, str], clients: list[
             or cfg.profiles.get(profile, {}).get("region")):
         click.echo("  no region (AWS_REGION, AWS_DEFAULT_REGION or region): with an endpoint "
                    "URL, signed calls fail on the client (NoRegionError)")
-    intended = any(configured_endpoint(s, profile, cfg, env) is not None
-                   for s in (*SERVICES, "signin"))
+    # Meant for OpenSTS: some setting names an endpoint outside AWS (a VPC endpoint of AWS's
+    # own, e.g. *.vpce.amazonaws.com, is no sign of it).
+    named = [configured_endpoint(s, profile, cfg, env) for s in (*SERVICES, "signin")]
+    intended = any(found is not None and not _is_aws(found[0]) for found in named)
     login = "login_session" in cfg.profiles.get(profile, {})
     # A login_session's refresh token goes to the signin endpoint: to AWS, it would leak.
     services = (*SERVICES, "signin") if login else SERVICES
