@@ -9,6 +9,7 @@ import click
 from opensts.cli.apis import api
 from opensts.cli.audit import audit
 from opensts.cli.backup import backup, restore
+from opensts.cli.doctor import doctor
 from opensts.cli.keys import keys
 from opensts.cli.login import COMMANDS as LOGIN_COMMANDS
 from opensts.cli.policy import policy
@@ -48,7 +49,7 @@ def cli() -> None:
     """
 
 
-for command in (serve, audit, keys, policy, s3, api, status, root, backup, restore,
+for command in (serve, audit, keys, policy, s3, api, status, root, backup, restore, doctor,
                 *LOGIN_COMMANDS):
     cli.add_command(command)
 
