@@ -278,6 +278,14 @@ def _long_term_caller(key: AccessKey, user: User | None) -> Caller:
     return authn._long_term(runtime, signed)[0]  # type: ignore[arg-type]
 
 
+def _refused(key: AccessKey, user: User | None, reason: str) -> None:
+    """The client is told InvalidClientTokenId; the operator's audit record, ``reason``."""
+    with pytest.raises(authn._Refused) as refused:
+        _long_term_caller(key, user)
+    assert isinstance(refused.value.error, InvalidClientTokenId)
+    assert refused.value.reason == reason
+
+
 def _bob(user_id: str) -> User:
     return User(ACCOUNT_ID, user_id, "bob", "/", f"arn:aws:iam::{ACCOUNT_ID}:user/bob", NOW)
 
@@ -291,12 +299,10 @@ def test_an_access_key_of_a_deleted_user_does_not_pass_for_the_new_user_of_that_
     # A key row read before DeleteAccessKey/DeleteUser (another node's cache, within its
     # staleness) paired with the user created again under the same name.
     assert _long_term_caller(_key("bob", "AIDAOLD"), _bob("AIDAOLD")).principal_id == "AIDAOLD"
-    with pytest.raises(InvalidClientTokenId):
-        _long_term_caller(_key("bob", "AIDAOLD"), _bob("AIDANEW"))
+    _refused(_key("bob", "AIDAOLD"), _bob("AIDANEW"), "user_deleted")
 
 
 def test_an_access_key_whose_user_is_gone_is_not_taken_for_a_root_key() -> None:
     # The owner join found no user: the key is a user's (user_id set), not the root's.
-    with pytest.raises(InvalidClientTokenId):
-        _long_term_caller(_key(None, "AIDAOLD"), None)
+    _refused(_key(None, "AIDAOLD"), None, "user_deleted")
     assert _long_term_caller(_key(None, None), None).type == "Root"

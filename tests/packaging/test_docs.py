@@ -2,11 +2,6 @@
 ``docs/*.md`` names a real command, and every option it passes is one that command accepts
 (checked against the click command tree, ``opensts.cli.main.cli``). Links between the pages
 resolve, and ``docs/README.md`` lists every page.
-
-Commands and options that other branches of issue 12 add (PLAN-12.md "Interfaces agreed")
-are in ``PENDING``: until they are merged, lines using them are reported by
-``test_pending_commands_are_merged`` (an expected failure that lists them) instead of failing
-``test_doc_commands_exist``. Once they exist they are checked like every other command.
 """
 
 from __future__ import annotations
@@ -27,20 +22,6 @@ FENCE = re.compile(r"^ *```[^\n]*\n(.*?)^ *```", re.S | re.M)
 LEAD = re.compile(r"^(?:\$\s+)?(?:sudo\s+(?:-u\s+\S+\s+)?)?(?:[A-Z_][A-Z0-9_]*=\S*\s+)*"
                   r"(?:\S*/)?opensts(?:\s|$)")
 SHELL_OPERATORS = {"|", "||", "&&", ";", "&", ">", ">>", "<", "2>", "2>&1"}
-
-# Command paths and options named in PLAN-12.md that other helpers are adding in parallel.
-PENDING: frozenset[tuple[str, ...]] = frozenset({
-    ("--config",), ("--version",),
-    ("status",), ("status", "--json"),
-    ("root",), ("root", "create-access-key"), ("root", "create-access-key", "--credentials-file"),
-    ("backup",), ("restore",), ("restore", "--force"),
-    ("serve", "--credentials-file"), ("serve", "--access-log"), ("serve", "--log-format"),
-    ("audit", "explain"),
-    ("audit", "tail", "--principal"), ("audit", "tail", "--event"), ("audit", "tail", "--errors"),
-    ("policy", "explain", "--endpoint-url"),
-    ("doctor",), ("doctor", "--profile"),
-})
-
 
 @dataclass(frozen=True)
 class DocLine:
@@ -69,8 +50,8 @@ def doc_command_lines() -> list[DocLine]:
     return found
 
 
-def problems(line: DocLine) -> tuple[list[str], list[str]]:
-    """(errors, pending) for one command line."""
+def problems(line: DocLine) -> list[str]:
+    """What is wrong with one command line: commands or options the CLI does not have."""
     tokens = shlex.split(line.text, comments=True)
     while tokens and not re.fullmatch(r"(?:\S*/)?opensts", tokens[0]):
         tokens.pop(0)
@@ -80,29 +61,25 @@ def problems(line: DocLine) -> tuple[list[str], list[str]]:
             tokens = tokens[:index]
             break
     errors: list[str] = []
-    pending: list[str] = []
     command: click.Command = cli
     path: tuple[str, ...] = ()
-
-    def report(key: tuple[str, ...], message: str) -> None:
-        (pending if key in PENDING else errors).append(message)
 
     for token in tokens:
         if token.startswith("-") and len(token) > 1:
             option = token.split("=", 1)[0]
             accepted = {o for p in command.params for o in (*p.opts, *p.secondary_opts)}
             if option != "--help" and option not in accepted:
-                report((*path, option), f"{' '.join(('opensts', *path))}: no option {option}")
+                errors.append(f"{' '.join(('opensts', *path))}: no option {option}")
             continue
         if isinstance(command, click.Group):
             sub = command.commands.get(token)
             if sub is None:
-                report((*path, token), f"opensts: no command {' '.join((*path, token))}")
-                return errors, pending
+                errors.append(f"opensts: no command {' '.join((*path, token))}")
+                return errors
             command, path = sub, (*path, token)
     if isinstance(command, click.Group) and path and tokens[-1:] != ["--help"]:
         errors.append(f"opensts {' '.join(path)} needs a subcommand")
-    return errors, pending
+    return errors
 
 
 LINES = doc_command_lines()
@@ -117,33 +94,21 @@ def test_docs_have_commands() -> None:
 
 @pytest.mark.parametrize("line", LINES, ids=[f"{d.page}:{d.line}" for d in LINES])
 def test_doc_commands_exist(line: DocLine) -> None:
-    errors, _ = problems(line)
+    errors = problems(line)
     assert not errors, f"{line.page}:{line.line}: {line.text}\n" + "\n".join(errors)
-
-
-def test_pending_commands_are_merged() -> None:
-    """Lines that use commands or options still being added on other branches."""
-    waiting = []
-    for line in LINES:
-        _, pending = problems(line)
-        waiting.extend(f"{line.page}:{line.line}: {message}" for message in pending)
-    if waiting:
-        pytest.xfail("not in the command tree yet (other issue-12 branches):\n"
-                     + "\n".join(sorted(set(waiting))))
 
 
 def test_checker_catches_a_wrong_option_and_command() -> None:
     bad_option = DocLine("x.md", 1, "opensts keys rotate --data-dir d --no-such-option")
     bad_command = DocLine("x.md", 1, "OPENSTS_DATA_DIR=d opensts keys spin")
     good = DocLine("x.md", 1, "opensts serve --port 8777 --data-dir ./data | tee log")
-    assert problems(bad_option)[0] == ["opensts keys rotate: no option --no-such-option"]
-    assert problems(bad_command)[0] == ["opensts: no command keys spin"]
-    assert problems(good) == ([], [])
+    assert problems(bad_option) == ["opensts keys rotate: no option --no-such-option"]
+    assert problems(bad_command) == ["opensts: no command keys spin"]
+    assert problems(good) == []
 
 
 # Pages other branches add to docs/ (docs/configuration.md: helper ops-config), already
 # linked from the index.
-PENDING_PAGES = frozenset({"configuration.md"})
 LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 
 
@@ -153,7 +118,7 @@ def test_links_between_pages_resolve() -> None:
         for target in LINK.findall(page.read_text()):
             if re.match(r"[a-z]+:", target):
                 continue
-            if not (page.parent / target).exists() and target not in PENDING_PAGES:
+            if not (page.parent / target).exists():
                 broken.append(f"{page.name}: {target}")
     assert not broken
 

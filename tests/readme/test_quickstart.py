@@ -91,3 +91,7 @@ def test_the_readme_quickstart_runs_verbatim(tmp_path: Path) -> None:
     explained = out[out.index('{"allowed":false'):]
     assert "Decision: implicitDeny" in explained
     assert "[session]" in explained and "Action does not cover the action" in explained
+    # ... and by the operator from the server's record, by request id.
+    recorded = out[out.index("Request id: "):]
+    assert "iam:ListRoles" in recorded, recorded
+    assert "Refused by: the caller's session policy" in recorded, recorded
