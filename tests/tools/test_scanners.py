@@ -12,11 +12,12 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.conftest import BIN, Server, unique
+from tests.conftest import BIN, Server, start_server, stop_server, unique
 
 ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
 READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
@@ -32,6 +33,16 @@ def _have(module: str) -> bool:
     import importlib.util
 
     return importlib.util.find_spec(module) is not None
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server of this module's own: the scanners read the whole account, and Principal
+    Mapper's graph build grows with the square of its principals, so the suite-wide server
+    (hundreds of principals by the time this runs) would make it take many minutes."""
+    running = start_server(tmp_path_factory.mktemp("scanners") / "data")
+    yield running
+    stop_server(running)
 
 
 @pytest.fixture(scope="module")
