@@ -1,7 +1,8 @@
 """The wheel ``pipx install`` would use: built from a copy of the sources, then installed in
 a fresh virtual environment and run from there (``opensts --help``, ``opensts serve``).
 
-The fresh environment gets the wheel alone (``--no-deps``) and sees the shared venv's
+The last test installs it with pipx for real, dependencies and all. The other tests'
+fresh environment gets the wheel alone (``--no-deps``) and sees the shared venv's
 third-party packages through a ``.pth`` line, because downloading and building the pinned
 dependencies (cryptography, lxml, psycopg, awscrt, ...) would take minutes. What this proves:
 every file the server reads at run time is inside the wheel (no source tree on the path: the
@@ -103,7 +104,7 @@ def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path
     subprocess.run(
         [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps",
          "--no-index", "-q", str(wheel)],
-        check=True, capture_output=True, timeout=120,
+        check=True, capture_output=True, timeout=120, env=_clean_env(),
     )
     site = Path(subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
@@ -195,3 +196,24 @@ def test_installed_wheel_serves(venv: Path, tmp_path: Path) -> None:
         process.terminate()
         process.wait(timeout=15)
         log.close()
+
+
+def test_pipx_installs_the_wheel_with_its_pinned_dependencies(wheel: Path, tmp_path: Path) -> None:
+    # The real thing the README promises: pipx resolves and installs the declared
+    # dependencies itself (from the package index, or a local wheel cache where pip has one),
+    # into an environment of its own, and puts ``opensts`` on its bin dir.
+    pipx = Path(sys.executable).parent / "pipx"
+    env = {**_clean_env(), "PIPX_HOME": str(tmp_path / "pipx"),
+           "PIPX_BIN_DIR": str(tmp_path / "bin"), "PIPX_MAN_DIR": str(tmp_path / "man")}
+    done = subprocess.run([str(pipx), "install", str(wheel)], capture_output=True, text=True,
+                          env=env, timeout=600, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    opensts = tmp_path / "bin" / "opensts"
+    version = subprocess.run([str(opensts), "--version"], capture_output=True, text=True,
+                             env=env, timeout=60, cwd=tmp_path)
+    assert version.returncode == 0 and version.stdout.startswith("opensts, version "), version
+    # Its own environment, not this checkout's: the import comes from pipx's venv.
+    python = tmp_path / "pipx" / "venvs" / "opensts" / "bin" / "python"
+    where = subprocess.run([str(python), "-c", "import opensts; print(opensts.__file__)"],
+                           capture_output=True, text=True, env=env, timeout=60, cwd=tmp_path)
+    assert Path(where.stdout.strip()).is_relative_to(tmp_path / "pipx"), where
