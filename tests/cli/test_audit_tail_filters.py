@@ -84,7 +84,20 @@ def test_follow_applies_the_filters(server: Server, two_users: dict[str, Any]) -
                               daemon=True)
     reader.start()
     try:
-        time.sleep(1.0)  # let it find the end of the live files
+        # The follower starts at the end of the live files once it has started (a loaded
+        # machine may take seconds to import it): deny alice until one of hers comes through.
+        deadline = time.monotonic() + 60
+        while True:
+            with pytest.raises(ClientError):
+                two_users["tail-alice"].list_users()
+            try:
+                lines.get(timeout=1.0)
+                break
+            except queue.Empty:
+                assert time.monotonic() < deadline, "audit tail --follow never printed"
+        time.sleep(1.2)  # later denials of the warm-up may still be on their way
+        while not lines.empty():
+            lines.get()
         two_users["tail-bob/sts"].get_caller_identity()
         with pytest.raises(ClientError):
             two_users["tail-bob"].list_roles()  # an error, but bob's
