@@ -149,9 +149,9 @@ class AnalyzerMixin(SqlBase):
         b = s.buckets
         with self._read() as conn:
             rows = conn.execute(sa.select(s.roles.c.arn, s.roles.c.account_id,
-                                          s.roles.c.assume_role_policy, s.roles.c.created)
+                                          s.roles.c.trust_policy, s.roles.c.created)
                                 .where(s.roles.c.account_id.in_(accounts)))
-            out.extend((Resource(ROLE, r.arn, r.account_id, r.assume_role_policy), r.created)
+            out.extend((Resource(ROLE, r.arn, r.account_id, r.trust_policy), r.created)
                        for r in rows)
             rows = conn.execute(sa.select(b).where(b.c.account_id.in_(accounts),
                                                    b.c.region == region))
