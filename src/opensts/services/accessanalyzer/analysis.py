@@ -47,6 +47,27 @@ def digest(resource: external.Resource, zone_fingerprint: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
+_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def lock_for(analyzer_arn: str) -> threading.Lock:
+    """One re-analysis or status change of an analyzer at a time in this process: a
+    re-analysis writes back the statuses it read, so an UpdateFindings in between would be
+    lost. (Across processes the window stays: a status change can be undone by a
+    concurrent re-analysis on another node; see the README.)"""
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(analyzer_arn, threading.Lock())
+
+
+def forget(analyzer_arn: str) -> None:
+    """Drop this process's memo of a deleted analyzer."""
+    with _SEEN_LOCK:
+        _SEEN.pop(analyzer_arn, None)
+    with _LOCKS_GUARD:
+        _LOCKS.pop(analyzer_arn, None)
+
+
 def refresh(store: Any, analyzer: Analyzer, now: datetime) -> Analyzer:
     """Bring ``analyzer``'s findings up to date; returns the analyzer as saved."""
     if analyzer.type not in EXTERNAL_TYPES:
@@ -56,7 +77,13 @@ def refresh(store: Any, analyzer: Analyzer, now: datetime) -> Analyzer:
     fingerprint = zone.fingerprint()
     if analyzer.generation == generation and analyzer.zone == fingerprint:
         return analyzer
-    analyze_changes(store, analyzer, zone, generation, now)
+    with lock_for(analyzer.arn):
+        try:
+            latest = store.get_analyzer(analyzer.arn)  # another thread may have done it
+        except NotFound:
+            return analyzer
+        if latest.generation != generation or latest.zone != fingerprint:
+            analyze_changes(store, latest, zone, generation, now)
     try:
         return store.get_analyzer(analyzer.arn)  # type: ignore[no-any-return]
     except NotFound:
