@@ -4,7 +4,9 @@ in front of SeaweedFS): the scenarios of issue 16."""
 from __future__ import annotations
 
 import json
+import subprocess
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -276,3 +278,27 @@ def test_organization_analyzer_needs_management_or_delegated_admin(
     finally:
         orgs.deregister_delegated_administrator(
             AccountId=gw_org["member"], ServicePrincipal="access-analyzer.amazonaws.com")
+
+
+@pytest.mark.skipif(not Path("/usr/bin/aws").exists(), reason="Debian's AWS CLI v2 is absent")
+def test_aws_cli_v2(gateway: Server, iam: Any) -> None:
+    """Debian's AWS CLI v2 (its own botocore fork) against the same routes."""
+    role = iam.create_role(RoleName=_name("cli2"), AssumeRolePolicyDocument=_trust(
+        _assume({"AWS": THIRD}, {"StringEquals": {"sts:ExternalId": "v2"}})))["Role"]["Arn"]
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(gateway.data_dir),
+           "AWS_ACCESS_KEY_ID": gateway.root_key, "AWS_SECRET_ACCESS_KEY": gateway.root_secret,
+           "AWS_DEFAULT_REGION": "us-east-1", "AWS_PAGER": "",
+           "AWS_CONFIG_FILE": str(gateway.data_dir / "no-config"),
+           "AWS_SHARED_CREDENTIALS_FILE": str(gateway.data_dir / "no-credentials")}
+
+    def v2(*args: str) -> Any:
+        done = subprocess.run(["/usr/bin/aws", "--endpoint-url", gateway.endpoint, "--output",
+                               "json", "accessanalyzer", *args], env=env, capture_output=True,
+                              text=True, timeout=60, check=False)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout or "null")
+
+    arn = v2("create-analyzer", "--analyzer-name", _name("v2"), "--type", "ACCOUNT")["arn"]
+    found = v2("list-findings", "--analyzer-arn", arn, "--filter",
+               json.dumps({"resource": {"eq": [role]}}))["findings"]
+    assert [f["condition"] for f in found] == [{"sts:ExternalId": "v2"}]
