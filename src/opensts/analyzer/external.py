@@ -147,7 +147,7 @@ def _grants(statement: Statement, zone: Zone, guards: Sequence[Condition]
     service_only = False
     for c in conditions:
         if c.key_l == "aws:principalisawsservice" and c.family == "bool" and not c.negated \
-                and not c.if_exists and c.values == ["true"]:
+                and not c.if_exists and [v.lower() for v in c.values] == ["true"]:
             service_only = True
         if not _binds(c):
             continue
@@ -199,7 +199,7 @@ def _denials(statements: Sequence[Statement], universe: Sequence[str]
     for s in statements:
         if not s.is_deny or s.principal is None or s.not_principal or not s.principal.wildcard:
             continue
-        if s.resources is not None and not s.resources.static.match_all:
+        if s.not_resource or (s.resources is not None and not s.resources.static.match_all):
             continue  # a Deny on part of the resource removes nothing for certain
         covered = [a for a in universe if s.action_matches(a.lower())]
         if not s.conditions:
@@ -213,15 +213,17 @@ def _denials(statements: Sequence[Statement], universe: Sequence[str]
 
 def _positive(c: Condition) -> Condition | None:
     """``StringNotEquals(IfExists) key V`` in a Deny as the grant condition ``key ∈ V``:
-    the Deny refuses every caller whose key is absent or outside V."""
-    if c.key_l not in CONFINING_KEYS or c.qualifier == "all":
+    the Deny refuses every caller whose key is absent or outside V. Only for single-valued
+    keys without a set qualifier: ``ForAnyValue:StringNotLike`` on aws:PrincipalOrgPaths is
+    false for a caller with no paths at all, whom the Deny then lets through."""
+    if c.qualifier is not None or c.key_l in _PATH_KEYS or c.key_l not in CONFINING_KEYS:
         return None
-    qualifier, base, _ = split_operator(c.operator)
-    positive = _NEGATED.get(base)
+    if any("${" in v for v in c.values):
+        return None
+    positive = _NEGATED.get(split_operator(c.operator)[1])
     if positive is None:
         return None
-    prefix = "ForAnyValue:" if qualifier == "any" else ""
-    return Condition(prefix + positive, c.key, list(c.values), False)
+    return Condition(positive, c.key, list(c.values), False)
 
 
 def _binds(c: Condition) -> bool:
