@@ -128,3 +128,54 @@ def test_every_external_caller_the_evaluator_admits_is_reported(doc: dict[str, A
     for account, ctx in _callers(zone):
         if _allowed(text, account, ctx):
             assert _covered(findings, account), (text, account, ctx, findings)
+
+
+BUCKET_ARN = "arn:aws:s3:::shared"
+BUCKET_RESOURCES = ["arn:aws:s3:::shared/*", "arn:aws:s3:::shared/public/*", "*",
+                    "arn:aws:s3:::other/*", "arn:aws:s3:::shar*"]
+BUCKET_ACTIONS = ["s3:GetObject", "s3:Get*", "s3:*", "s3:PutObject", "*"]
+
+
+def _bucket_statement(principal: Any, action: str, resource: str,
+                      conditions: list[dict[str, Any]], deny: bool) -> dict[str, Any]:
+    s = _statement(principal, conditions, deny)
+    s["Action"] = action
+    s["Resource"] = resource
+    return s
+
+
+bucket_allows = st.builds(lambda p, a, r, c: _bucket_statement(p, a, r, c, False),
+                          st.sampled_from(PRINCIPALS), st.sampled_from(BUCKET_ACTIONS),
+                          st.sampled_from(BUCKET_RESOURCES),
+                          st.lists(st.sampled_from(CONDITIONS[:-1]), max_size=2))
+bucket_denies = st.builds(lambda a, r, c: _bucket_statement("*", a, r, [c], True),
+                          st.sampled_from(BUCKET_ACTIONS), st.sampled_from(BUCKET_RESOURCES),
+                          st.sampled_from(DENY_CONDITIONS))
+bucket_policies = st.builds(lambda a, d: {"Version": "2012-10-17", "Statement": a + d},
+                            st.lists(bucket_allows, min_size=1, max_size=3),
+                            st.lists(bucket_denies, max_size=1))
+
+
+@settings(max_examples=300, deadline=None)
+@given(bucket_policies, st.sampled_from(["account", "organization"]))
+def test_every_external_reader_of_a_bucket_is_reported(doc: dict[str, Any], kind: str) -> None:
+    from opensts.analyzer.external import BUCKET
+
+    zone = (account_zone(ME, ORG, [ME, PEER]) if kind == "account"
+            else organization_zone(ORG, [ME, PEER]))
+    text = json.dumps(doc)
+    findings = analyze(Resource(BUCKET, BUCKET_ARN, ME, text), zone)
+    policy = parse_policy(text, PolicyKind.RESOURCE)
+    for account, ctx in _callers(zone):
+        principal = Principal(PrincipalKind.ROLE, f"arn:aws:iam::{account}:role/caller",
+                              account, unique_id="AROAEXAMPLEEXAMPLE01")
+        request = Request(principal=principal, action="s3:GetObject",
+                          resource=f"{BUCKET_ARN}/public/key", resource_account=ME,
+                          context={**ctx, "aws:PrincipalArn": principal.arn})
+        if evaluate(request, PolicySet(identity=[("id", ALLOW_ALL)],
+                                       resource=(BUCKET_ARN, policy))).allowed:
+            assert any(
+                "s3:GetObject" in f.actions and (
+                    f.principal_map().get("AWS") == "*"
+                    or account in (f.principal_map().get("AWS") or ""))
+                for f in findings), (text, account, ctx, findings)
