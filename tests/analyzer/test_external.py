@@ -185,3 +185,13 @@ def test_deny_guards_that_do_not_confine_are_ignored() -> None:
 def test_only_aws_services_get_nothing() -> None:
     res = trust(assume("*", {"Bool": {"aws:PrincipalIsAWSService": "true"}}))
     assert analyze(res, ACCOUNT) == []
+
+
+def test_wildcard_confining_values_do_not_narrow() -> None:
+    [anyone] = analyze(trust(assume("*", {"StringLike": {"aws:PrincipalOrgID": "o-*"}})),
+                       ACCOUNT)
+    assert anyone.is_public and anyone.condition == ()
+    [roles] = analyze(trust(assume("*", {"ArnLike": {
+        "aws:PrincipalArn": f"arn:aws:iam::{THIRD}:role/*"}})), ACCOUNT)
+    assert not roles.is_public
+    assert roles.condition_map() == {"aws:PrincipalArn": f"arn:aws:iam::{THIRD}:role/*"}

@@ -154,6 +154,8 @@ def _grants(statement: Statement, zone: Zone, guards: Sequence[Condition]
         if c.key_l in CONFINING_KEYS:
             if _confined(c, zone):
                 return  # only principals inside the zone satisfy this statement
+            if not all(_pinned(c.key_l, v) for v in c.values):
+                continue  # a wildcard value ("o-*") limits nobody for certain
             shown[c.key] = ",".join(c.values)
             if c.key_l == "aws:principalaccount" and all(_fixed(v) for v in c.values):
                 accounts = set(c.values) if accounts is None else accounts & set(c.values)
@@ -286,6 +288,15 @@ def _account_of(value: str) -> str | None:
     if len(parts) >= 6 and parts[4].isdigit():
         return parts[4]
     return None
+
+
+def _pinned(key: str, value: str) -> bool:
+    """A confining value that names something definite: fixed, or for ARN keys an ARN
+    whose account is fixed (S3's public-policy rule for access-point ARNs)."""
+    if key in _ARN_KEYS:
+        parts = value.split(":")
+        return len(parts) >= 6 and _fixed(parts[4]) and parts[4] != ""
+    return _fixed(value)
 
 
 def _fixed(value: str) -> bool:
