@@ -318,3 +318,18 @@ def test_findings_page_through_botocores_paginator(aa: Any, iam: Any) -> None:
     assert sorted(p["findings"][0]["principal"]["AWS"] for p in pages) == parties
     v2 = aa.list_findings_v2(analyzerArn=analyzer, filter={"resource": {"eq": [role]}})
     assert {f["findingType"] for f in v2["findings"]} == {"ExternalAccess"}
+
+
+def test_inline_archive_rules_and_tags_of_create_analyzer(aa: Any, iam: Any) -> None:
+    role = iam.create_role(RoleName=_name("inline"), AssumeRolePolicyDocument=_trust(
+        _assume({"AWS": THIRD}, {"StringEquals": {"sts:ExternalId": "known"}})))["Role"]["Arn"]
+    name = _name("inline")
+    arn = aa.create_analyzer(analyzerName=name, type="ACCOUNT", tags={"env": "test"},
+                             archiveRules=[{"ruleName": "known-vendor", "filter": {
+                                 "condition.sts:ExternalId": {"eq": ["known"]}}}])["arn"]
+    assert [f["status"] for f in _findings(aa, arn, role)] == ["ARCHIVED"]
+    analyzer = aa.get_analyzer(analyzerName=name)["analyzer"]
+    assert analyzer["tags"] == {"env": "test"} and analyzer["status"] == "ACTIVE"
+    assert analyzer["lastResourceAnalyzed"]
+    assert [r["ruleName"] for r in aa.list_archive_rules(analyzerName=name)["archiveRules"]] \
+        == ["known-vendor"]
