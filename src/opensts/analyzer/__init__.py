@@ -1,0 +1,1 @@
+"""IAM Access Analyzer: zone-of-trust and unused-access analysis (pure)."""
