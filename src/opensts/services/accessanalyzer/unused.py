@@ -1,0 +1,236 @@
+"""Unused access for analyzers of type ACCOUNT_UNUSED_ACCESS / ORGANIZATION_UNUSED_ACCESS:
+the records the pure analysis (``opensts.analyzer.unused``) reads, built from the store and
+the audit log.
+
+What the server records, and what each finding type reads:
+
+* RoleLastUsed (``roles.last_used``, set on AssumeRole*) → ``UnusedIAMRole``;
+* AccessKeyLastUsed (``access_keys.last_used``, set when a long-term key's signature
+  verifies) → ``UnusedIAMUserAccessKey``;
+* PasswordLastUsed (``users.password_last_used``, set by a sign-in page password check)
+  → ``UnusedIAMUserPassword``;
+* the audit log's CloudTrail events, per principal and action (the server has no separate
+  service-last-accessed data: its audit log records every call it serves, allowed or
+  denied, as last-accessed information counts attempts) → ``UnusedPermission``.
+
+Last-used bookkeeping does not move the store generation, so every read here goes past the
+cache (``CachingStore.uncached``). The audit log is read incrementally: each file once,
+the live files from where the last read stopped.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import threading
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from opensts.analyzer import unused
+from opensts.audit.log import streams
+from opensts.directory.errors import NotFound
+from opensts.directory.records import Role, User
+from opensts.policy import catalog
+from opensts.s3 import actions as s3_actions
+from opensts.services.authz import UNRESOLVED
+from opensts.services.iam.common import every
+from opensts.services.runtime import Runtime
+
+UNUSED_TYPES = frozenset({"ACCOUNT_UNUSED_ACCESS", "ORGANIZATION_UNUSED_ACCESS"})
+#: Service namespaces whose calls the server serves and so records per action: their unused
+#: actions are listed; any other service is reported as a whole (it cannot be called here).
+ACTION_LEVEL = frozenset({"iam", "sts", "organizations", "s3", "access-analyzer", "signin"})
+
+
+def current_findings(
+    runtime: Runtime, *, account_id: str, analyzer_type: str,
+    configuration: Mapping[str, Any] | None, now: datetime,
+) -> list[unused.UnusedFinding]:
+    """The unused-access findings of one analyzer, as of ``now``."""
+    settings = unused.configuration(configuration)
+    settings = unused.Settings(settings.age_days, settings.exclusions, ACTION_LEVEL)
+    roles: list[unused.RoleRecord] = []
+    users: list[unused.UserRecord] = []
+    for account in analyzed_accounts(runtime, account_id, analyzer_type):
+        roles.extend(role_records(runtime, account))
+        users.extend(user_records(runtime, account))
+    return unused.analyze(roles, users, usage_index(runtime).refresh(), settings, now)
+
+
+def analyzed_accounts(runtime: Runtime, account_id: str, analyzer_type: str) -> list[str]:
+    """The analyzer's account, or every account of its organization."""
+    if analyzer_type != "ORGANIZATION_UNUSED_ACCESS":
+        return [account_id]
+    store = runtime.store
+    org = store.find_organization_for_account(account_id)
+    if org is None:
+        return [account_id]
+    return sorted({m.account_id for m in store.list_org_accounts(org.org_id)} | {account_id})
+
+
+def _fresh(runtime: Runtime) -> Any:
+    return getattr(runtime.store, "uncached", runtime.store)
+
+
+def _policies(runtime: Runtime, account_id: str, kind: str, name: str) -> unused.PolicyTexts:
+    ps = runtime.authorizer.entity_policies(account_id, kind, name)
+    boundary = ps.boundary
+    return unused.PolicyTexts(
+        identity=tuple(policy.text for _, policy in ps.identity),
+        boundary=boundary[1].text if boundary is not None else None,
+        unresolved_boundary=boundary is not None and boundary[0].endswith(UNRESOLVED),
+        scp_levels=tuple(tuple(policy.text for _, policy in level) for level in ps.scps))
+
+
+def _tags(entity: Role | User) -> dict[str, str]:
+    return {t.key: t.value for t in entity.tags}
+
+
+def role_records(runtime: Runtime, account_id: str) -> Iterator[unused.RoleRecord]:
+    store = _fresh(runtime)
+    for role in every(lambda **kw: store.list_roles(account_id, **kw)):
+        try:
+            policies = _policies(runtime, account_id, "role", role.name)
+        except NotFound:
+            continue  # deleted meanwhile
+        yield unused.RoleRecord(role.account_id, role.arn, role.role_id, role.path,
+                                role.created, role.last_used, policies, _tags(role))
+
+
+def user_records(runtime: Runtime, account_id: str) -> Iterator[unused.UserRecord]:
+    store = _fresh(runtime)
+    for user in every(lambda **kw: store.list_users(account_id, **kw)):
+        try:
+            policies = _policies(runtime, account_id, "user", user.name)
+            keys = store.list_access_keys(account_id, user.name)
+        except NotFound:
+            continue
+        try:
+            password_created = store.get_login_profile(account_id, user.name).created
+        except NotFound:
+            password_created = None
+        yield unused.UserRecord(
+            user.account_id, user.arn, user.user_id, user.created, policies,
+            tuple(unused.AccessKeyRecord(k.access_key_id, k.status == "Active", k.created,
+                                         k.last_used.when if k.last_used else None)
+                  for k in keys),
+            password_created, user.password_last_used, _tags(user))
+
+
+# -- the audit log, per principal and action ------------------------------------------------
+
+
+def usage_index(runtime: Runtime) -> UsageIndex:
+    index = runtime.extras.get("unused_usage")
+    if not isinstance(index, UsageIndex):
+        index = runtime.extras["unused_usage"] = UsageIndex(runtime.audit.directory)
+    return index
+
+
+class UsageIndex:
+    """The last time each principal (by unique id) called each action, from the audit log.
+
+    Taking the latest time is idempotent, so a segment read twice (a live file renamed by
+    rotation, then compressed) changes nothing; each file is read once, the live files
+    from the offset reached last time (kept by inode, which a rename keeps)."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.last: dict[str, dict[str, datetime]] = {}
+        self._done: set[tuple[str, int]] = set()  # compressed segments read: (name, inode)
+        self._offsets: dict[int, int] = {}  # plain files: inode -> bytes read
+        self._lock = threading.Lock()
+
+    def refresh(self) -> dict[str, dict[str, datetime]]:
+        with self._lock:
+            for paths in streams(self.directory).values():
+                for path in paths:
+                    self._read(path)
+            return {k: dict(v) for k, v in self.last.items()}
+
+    def _read(self, path: Path) -> None:
+        try:
+            inode = path.stat().st_ino
+        except FileNotFoundError:
+            return  # compressed and removed meanwhile: its .gz comes next time
+        if path.suffix == ".gz":
+            if (path.name, inode) in self._done:
+                return
+            with gzip.open(path, "rb") as handle:
+                for line in handle:
+                    self._take(line)
+            self._done.add((path.name, inode))
+            return
+        start = self._offsets.get(inode, 0)
+        with path.open("rb") as handle:
+            if os.fstat(handle.fileno()).st_size < start:
+                start = 0  # not the file we read before (an inode reused)
+            handle.seek(start)
+            data = handle.read()
+        cut = data.rfind(b"\n") + 1  # a line being written is read next time
+        for line in data[:cut].splitlines():
+            self._take(line)
+        self._offsets[inode] = start + cut
+
+    def _take(self, line: bytes) -> None:
+        if not line.strip():
+            return
+        try:
+            event = json.loads(line)
+        except ValueError:
+            return
+        found = used_by(event)
+        if found is None:
+            return
+        principal_id, actions, when = found
+        mine = self.last.setdefault(principal_id, {})
+        for action in actions:
+            if action not in mine or when > mine[action]:
+                mine[action] = when
+
+
+def used_by(event: Mapping[str, Any]) -> tuple[str, tuple[str, ...], datetime] | None:
+    """(principal unique id, lower-cased actions, time) of one CloudTrail event: an IAM
+    user's own call, or a call with a session of a role or user (its sessionIssuer)."""
+    identity = event.get("userIdentity")
+    if not isinstance(identity, dict):
+        return None
+    issuer = (identity.get("sessionContext") or {}).get("sessionIssuer") or {}
+    if issuer.get("type") in ("Role", "IAMUser"):
+        principal_id = issuer.get("principalId")
+    elif identity.get("type") == "IAMUser":
+        principal_id = identity.get("principalId")
+    else:
+        return None
+    source, name = event.get("eventSource"), event.get("eventName")
+    try:
+        when = datetime.strptime(str(event.get("eventTime")), "%Y-%m-%dT%H:%M:%SZ").replace(
+            tzinfo=UTC)
+    except ValueError:
+        return None
+    if not (isinstance(principal_id, str) and isinstance(source, str)
+            and isinstance(name, str)):
+        return None
+    return principal_id, event_actions(source.removesuffix(".amazonaws.com"), name), when
+
+
+def event_actions(service: str, event_name: str) -> tuple[str, ...]:
+    """The IAM actions a call stands for. S3 operations map through the gateway's table
+    (ListObjectsV2 is s3:ListBucket); an eventName that is no action of the catalog but is a
+    V2 of one (ListFindingsV2) is that action; otherwise the event name is the action."""
+    if service == "s3":
+        if event_name == "DeleteObjects":  # authorized per key (s3.actions.PER_KEY)
+            return ("s3:deleteobject",)
+        entries = s3_actions.table()["operations"].get(event_name, ())
+        found = tuple(sorted({e["action"].lower() for e in entries if "when" not in e}))
+        if found:
+            return found
+    action = f"{service}:{event_name}"
+    if not catalog.action_exists(action) and event_name.endswith("V2"):
+        shorter = action.removesuffix("V2")
+        if catalog.action_exists(shorter):
+            action = shorter
+    return (action.lower(),)
