@@ -324,19 +324,21 @@ def _statement_actions(s: Statement) -> tuple[str, ...]:
     patterns = s.raw.get("NotAction" if s.not_action else "Action")
     listed = [patterns] if isinstance(patterns, str) else list(patterns or ())
     if s.not_action:
-        return tuple(a for a in _every_action() if s.action_matches(a.lower()))
-    return tuple(a for p in listed for a in _expand(p))
+        return tuple(a for a in every_action() if s.action_matches(a.lower()))
+    return tuple(a for p in listed for a in expand(p))
 
 
 @functools.cache
-def _every_action() -> tuple[str, ...]:
+def every_action() -> tuple[str, ...]:
+    """Every action of the catalog, canonically spelled."""
     return tuple(catalog.expand_actions("*"))
 
 
 @functools.lru_cache(maxsize=4096)
-def _expand(pattern: str) -> tuple[str, ...]:
+def expand(pattern: str) -> tuple[str, ...]:
+    """The catalog actions an Action pattern stands for (cached: ``*`` is 22,000)."""
     if pattern.strip() == "*":
-        return _every_action()
+        return every_action()
     return tuple(catalog.expand_actions(pattern))
 
 
