@@ -19,11 +19,31 @@ import pytest
 import sqlalchemy as sa
 
 from opensts.store import schema
-from tests.conftest import Server
+from tests.analyzer.conftest import analyzer_client
+from tests.conftest import Server, start_server, stop_server
 from tests.signin.helpers import PASSWORD, Browser, Client
 from tests.signin.helpers import User as SigninUser
 
 LONG_AGO = timedelta(days=200)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """This module's own server: an unused-access analyzer scans the whole account, so the
+    findings listed here should not depend on what the rest of the suite created."""
+    running = start_server(tmp_path_factory.mktemp("unused") / "data")
+    yield running
+    stop_server(running)
+
+
+@pytest.fixture(scope="module")
+def aa(server: Server) -> Any:
+    return analyzer_client(server)
+
+
+@pytest.fixture(scope="module")
+def iam(server: Server) -> Any:
+    return server.client("iam")
 
 
 class Aged:

@@ -168,8 +168,8 @@ def test_configuration_reads_the_wire_dict() -> None:
 
 def test_granted_actions_deny_boundary_and_scp() -> None:
     identity = doc(allow(["s3:GetObject", "s3:PutObject", "iam:ListUsers", "iam:ListRoles"]))
-    assert granted_actions(PolicyTexts(identity=(identity,))) == [
-        "iam:ListRoles", "iam:ListUsers", "s3:GetObject", "s3:PutObject"]
+    assert granted_actions(PolicyTexts(identity=(identity,))) == (
+        "iam:ListRoles", "iam:ListUsers", "s3:GetObject", "s3:PutObject")
     deny_put = doc({"Effect": "Deny", "Action": "s3:PutObject", "Resource": "*"})
     assert "s3:PutObject" not in granted_actions(PolicyTexts(identity=(identity, deny_put)))
     # A conditional or resource-scoped deny may leave the action usable: still granted.
@@ -179,14 +179,14 @@ def test_granted_actions_deny_boundary_and_scp() -> None:
     for extra in (conditional, scoped):
         assert "s3:PutObject" in granted_actions(PolicyTexts(identity=(identity, extra)))
     boundary = doc(allow("iam:*"))
-    assert granted_actions(PolicyTexts(identity=(identity,), boundary=boundary)) == [
-        "iam:ListRoles", "iam:ListUsers"]
-    assert granted_actions(PolicyTexts(identity=(identity,), unresolved_boundary=True)) == []
+    assert granted_actions(PolicyTexts(identity=(identity,), boundary=boundary)) == (
+        "iam:ListRoles", "iam:ListUsers")
+    assert granted_actions(PolicyTexts(identity=(identity,), unresolved_boundary=True)) == ()
     scp_full = doc(allow("*"))
     scp_no_iam = doc(allow("*"), {"Effect": "Deny", "Action": "iam:*", "Resource": "*"})
     assert granted_actions(PolicyTexts(identity=(identity,),
-                                       scp_levels=((scp_full,), (scp_no_iam,)))) == [
-        "s3:GetObject", "s3:PutObject"]
+                                       scp_levels=((scp_full,), (scp_no_iam,)))) == (
+        "s3:GetObject", "s3:PutObject")
 
 
 def test_granted_actions_not_action_and_wildcards() -> None:
@@ -194,10 +194,10 @@ def test_granted_actions_not_action_and_wildcards() -> None:
     granted = granted_actions(PolicyTexts(identity=(not_iam,)))
     assert "s3:GetObject" in granted and "sts:GetCallerIdentity" in granted
     assert not any(a.startswith("iam:") for a in granted)
-    assert granted_actions(PolicyTexts(identity=(doc(allow("iam:list?sers")),))) == [
-        "iam:ListUsers"]
+    assert granted_actions(PolicyTexts(identity=(doc(allow("iam:list?sers")),))) == (
+        "iam:ListUsers",)
     # An unknown service or a broken document grants nothing it cannot name.
-    assert granted_actions(PolicyTexts(identity=(doc(allow("nosuch:Thing")), "{"))) == []
+    assert granted_actions(PolicyTexts(identity=(doc(allow("nosuch:Thing")), "{"))) == ()
 
 
 def test_unused_permission_details_of_an_admin_role_name_each_service() -> None:

@@ -278,11 +278,13 @@ def unused_permissions(
 # -- what the policies grant ---------------------------------------------------------------
 
 
-def granted_actions(policies: PolicyTexts) -> list[str]:
+@functools.lru_cache(maxsize=1024)
+def granted_actions(policies: PolicyTexts) -> tuple[str, ...]:
     """Catalog actions that some identity statement allows and that no unconditional deny
     of every resource, the boundary or an SCP level takes away. Resources and conditions of
     Allow statements are not narrowed: an action allowed on some resource under some
-    condition is granted (the finding is about what could be used)."""
+    condition is granted (the finding is about what could be used). Cached by the
+    documents: principals sharing policies (roles made from one template) cost one."""
     identity = _parsed(policies.identity, PolicyKind.IDENTITY)
     candidates: set[str] = set()
     for policy in identity:
@@ -290,7 +292,7 @@ def granted_actions(policies: PolicyTexts) -> list[str]:
             if not s.is_deny:
                 candidates.update(_statement_actions(s))
     if policies.unresolved_boundary:
-        return []
+        return ()
     # Each of these must allow the action, and none deny it outright.
     limits: list[list[Policy]] = []
     if policies.boundary is not None:
@@ -305,7 +307,7 @@ def granted_actions(policies: PolicyTexts) -> list[str]:
                for limit in limits):
             continue
         kept.append(action)
-    return sorted(kept, key=str.lower)
+    return tuple(sorted(kept, key=str.lower))
 
 
 def _parsed(texts: Sequence[str], kind: PolicyKind) -> list[Policy]:
