@@ -25,14 +25,15 @@ import json
 import os
 import threading
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from opensts.analyzer import unused
+from opensts.analyzer.unused_recommendation import ExistingPolicy, recommended_steps
 from opensts.audit.log import streams
 from opensts.directory.errors import NotFound
-from opensts.directory.records import Role, User
+from opensts.directory.records import EntityKind, Role, User
 from opensts.policy import catalog
 from opensts.s3 import actions as s3_actions
 from opensts.services.authz import UNRESOLVED
@@ -118,6 +119,51 @@ def user_records(runtime: Runtime, account_id: str) -> Iterator[unused.UserRecor
                                          k.last_used.when if k.last_used else None)
                   for k in keys),
             password_created, user.password_last_used, _tags(user))
+
+
+# -- recommendations ------------------------------------------------------------------------
+
+
+def recommendation_steps(
+    runtime: Runtime, *, principal_arn: str, configuration: Mapping[str, Any] | None,
+    now: datetime,
+) -> list[dict[str, Any]] | None:
+    """The recommended steps for the unused permissions of a role or user, from its own
+    inline and attached policies (a group's policies are shared with other users, so they
+    are not rewritten for one of them). None when the principal no longer exists."""
+    _, _, _, _, account_id, resource = (principal_arn.split(":", 5) + [""] * 6)[:6]
+    kind_text, _, path_name = resource.partition("/")
+    if kind_text not in ("role", "user"):
+        return None
+    kind: EntityKind = "role" if kind_text == "role" else "user"
+    name = path_name.rsplit("/", 1)[-1]
+    store = _fresh(runtime)
+    try:
+        entity = (store.get_role(account_id, name) if kind == "role"
+                  else store.get_user(account_id, name))
+    except NotFound:
+        return None
+    if entity.arn != principal_arn:
+        return None
+    policies: list[ExistingPolicy] = []
+    for policy_name in every(lambda **kw: store.list_inline_policies(
+            kind, account_id, name, **kw)):
+        try:
+            inline = store.get_inline_policy(kind, account_id, name, policy_name)
+        except NotFound:
+            continue
+        policies.append(ExistingPolicy(policy_name, inline.document))
+    for attached in every(lambda **kw: store.list_attached_policies(
+            kind, account_id, name, **kw)):
+        try:
+            managed = store.get_managed_policy(attached.arn)
+        except NotFound:
+            continue
+        policies.append(ExistingPolicy(managed.arn, managed.document, managed.updated))
+    principal_id = entity.role_id if isinstance(entity, Role) else entity.user_id
+    used = usage_index(runtime).refresh().get(principal_id, {})
+    age = unused.configuration(configuration).age_days
+    return recommended_steps(policies, used, now - timedelta(days=age))
 
 
 # -- the audit log, per principal and action ------------------------------------------------
