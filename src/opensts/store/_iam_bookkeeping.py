@@ -53,6 +53,12 @@ class IamBookkeepingMixin(PoliciesMixin):
             conn.execute(sa.update(s.users).where(s.users.c.user_id == user_id).values(
                 password_last_used=when))
 
+    def find_password_last_used(self, user_id: str) -> datetime | None:
+        """Read past any cache (GetUser), as ``find_role_last_used``."""
+        with self._read() as conn:
+            return conn.execute(sa.select(s.users.c.password_last_used).where(
+                s.users.c.user_id == user_id)).scalar()
+
     # -- service-linked roles --------------------------------------------------------------
     def create_role_with_policies(self, role: Role, policy_arns: tuple[str, ...]) -> None:
         """CreateServiceLinkedRole: the role and the service's managed policies attached to
