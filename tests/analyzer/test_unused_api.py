@@ -58,13 +58,14 @@ class Aged:
             assert conn.execute(sa.update(table).where(where).values(**values)).rowcount == 1
 
     def role(self, name: str, *, created: timedelta = LONG_AGO,
-             last_used: timedelta | None = None) -> None:
+             last_used: timedelta | None = None, account: str | None = None) -> None:
         now = datetime.now(UTC)
         values: dict[str, Any] = {"created": now - created}
         if last_used is not None:
             values["last_used"] = now - last_used
         t = schema.roles
-        self._update(t, (t.c.account_id == self.account) & (t.c.name == name), **values)
+        self._update(t, (t.c.account_id == (account or self.account)) & (t.c.name == name),
+                     **values)
 
     def user(self, name: str, *, created: timedelta = LONG_AGO) -> None:
         """The user, its login profile and its access keys, all created ``created`` ago."""
@@ -313,3 +314,30 @@ def test_exclusion_by_tag(aa: Any, iam: Any, server: Server, aged: Aged) -> None
         configuration={"unusedAccess": {"unusedAccessAge": 90, "analysisRule": {
             "exclusions": [{"resourceTags": [{"keep": "yes"}]}]}}})["arn"]
     assert findings_for(aa, excluding, arn) == []
+
+
+def test_organization_analyzer_covers_member_accounts(
+    aa: Any, iam: Any, server: Server, aged: Aged, new_user: Any
+) -> None:
+    orgs = server.client("organizations")
+    orgs.create_organization(FeatureSet="ALL")
+    account = orgs.create_account(Email="unused-member@example.com", AccountName="unused")[
+        "CreateAccountStatus"]["AccountId"]
+    admin = f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole"
+    _, key, secret = new_user({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": admin}]})
+    creds = server.client("sts", key=key, secret=secret).assume_role(
+        RoleArn=admin, RoleSessionName="admin")["Credentials"]
+    member_iam = as_session(server, "iam", creds)
+    name = f"r-{uuid.uuid4().hex[:10]}"
+    arn = member_iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust(server))[
+        "Role"]["Arn"]
+    aged.role(name, account=account)
+    org_analyzer = aa.create_analyzer(analyzerName=f"uorg-{uuid.uuid4().hex[:8]}",
+                                      type="ORGANIZATION_UNUSED_ACCESS")["arn"]
+    account_analyzer = aa.create_analyzer(analyzerName=f"uacct-{uuid.uuid4().hex[:8]}",
+                                          type="ACCOUNT_UNUSED_ACCESS")["arn"]
+    [finding] = active(aa, org_analyzer, arn)
+    assert (finding["findingType"], finding["resourceOwnerAccount"]) == (
+        "UnusedIAMRole", account)
+    assert findings_for(aa, account_analyzer, arn) == []  # another account: not its zone
