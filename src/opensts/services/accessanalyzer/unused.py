@@ -181,45 +181,53 @@ class UsageIndex:
 
     Taking the latest time is idempotent, so a segment read twice (a live file renamed by
     rotation, then compressed) changes nothing; each file is read once, the live files
-    from the offset reached last time (kept by inode, which a rename keeps)."""
+    from the offset reached last time (kept by inode and first line, which a rename
+    keeps)."""
 
     def __init__(self, directory: Path):
         self.directory = directory
         self.last: dict[str, dict[str, datetime]] = {}
         self._done: set[tuple[str, int]] = set()  # compressed segments read: (name, inode)
-        self._offsets: dict[int, int] = {}  # plain files: inode -> bytes read
+        # Plain files: (inode, first line) -> bytes read. The first line (it holds a random
+        # eventID) tells a renamed segment from a new file that reuses a freed inode.
+        self._offsets: dict[tuple[int, bytes], int] = {}
         self._lock = threading.Lock()
 
     def refresh(self) -> dict[str, dict[str, datetime]]:
         with self._lock:
+            seen: set[tuple[int, bytes]] = set()
             for paths in streams(self.directory).values():
                 for path in paths:
-                    self._read(path)
+                    self._read(path, seen)
+            self._offsets = {k: v for k, v in self._offsets.items() if k in seen}
             return {k: dict(v) for k, v in self.last.items()}
 
-    def _read(self, path: Path) -> None:
+    def _read(self, path: Path, seen: set[tuple[int, bytes]]) -> None:
         try:
-            inode = path.stat().st_ino
+            handle = path.open("rb")
         except FileNotFoundError:
             return  # compressed and removed meanwhile: its .gz comes next time
-        if path.suffix == ".gz":
-            if (path.name, inode) in self._done:
+        with handle:
+            inode = os.fstat(handle.fileno()).st_ino
+            if path.suffix == ".gz":
+                if (path.name, inode) not in self._done:
+                    with gzip.open(handle, "rb") as lines:
+                        for line in lines:
+                            self._take(line)
+                    self._done.add((path.name, inode))
                 return
-            with gzip.open(path, "rb") as handle:
-                for line in handle:
-                    self._take(line)
-            self._done.add((path.name, inode))
-            return
-        start = self._offsets.get(inode, 0)
-        with path.open("rb") as handle:
-            if os.fstat(handle.fileno()).st_size < start:
-                start = 0  # not the file we read before (an inode reused)
+            head = handle.readline(65536)
+            if not head.endswith(b"\n"):
+                return  # no complete line yet
+            key = (inode, head)
+            seen.add(key)
+            start = self._offsets.get(key, 0)
             handle.seek(start)
             data = handle.read()
         cut = data.rfind(b"\n") + 1  # a line being written is read next time
         for line in data[:cut].splitlines():
             self._take(line)
-        self._offsets[inode] = start + cut
+        self._offsets[key] = start + cut
 
     def _take(self, line: bytes) -> None:
         if not line.strip():
