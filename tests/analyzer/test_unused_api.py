@@ -134,7 +134,7 @@ def make_role(iam: Any, server: Server, actions: list[str]) -> tuple[str, str]:
 
 def assume(server: Server, caller: tuple[str, str], role_arn: str) -> Any:
     sts = server.client("sts", key=caller[0], secret=caller[1])
-    creds = sts.assume_role(RoleArn=role_arn, RoleSessionName="s")["Credentials"]
+    creds = sts.assume_role(RoleArn=role_arn, RoleSessionName="session")["Credentials"]
     return creds
 
 
@@ -215,12 +215,15 @@ def test_used_role_is_no_finding(
 ) -> None:
     name, arn = make_role(iam, server, ["iam:ListUsers"])
     aged.role(name)
+    control_name, control = make_role(iam, server, ["iam:ListUsers"])  # same, never used
+    aged.role(control_name)
     as_session(server, "iam", assume(server, assumer, arn)).list_users()
     assert findings_for(aa, analyzer, arn) == []
+    assert [f["findingType"] for f in active(aa, analyzer, control)] == ["UnusedIAMRole"]
 
 
 def test_young_role_and_user_are_no_finding(
-    aa: Any, iam: Any, server: Server, analyzer: str
+    aa: Any, iam: Any, server: Server, analyzer: str, aged: Aged
 ) -> None:
     _, role_arn = make_role(iam, server, ["s3:*"])  # never assumed, but created just now
     name = f"u-{uuid.uuid4().hex[:10]}"
@@ -229,6 +232,10 @@ def test_young_role_and_user_are_no_finding(
     iam.create_login_profile(UserName=name, Password=PASSWORD)
     assert findings_for(aa, analyzer, role_arn) == []
     assert findings_for(aa, analyzer, user_arn) == []
+    # The same user, as if created 200 days ago: its key and password are unused.
+    aged.user(name)
+    assert sorted(f["findingType"] for f in active(aa, analyzer, user_arn)) == [
+        "UnusedIAMUserAccessKey", "UnusedIAMUserPassword"]
 
 
 def test_unused_access_key_then_resolved_when_used(

@@ -30,15 +30,23 @@ from pathlib import Path
 from typing import Any
 
 from opensts.analyzer import unused
+from opensts.analyzer.model import Analyzer
+from opensts.analyzer.unused_findings import reconcile_unused
 from opensts.analyzer.unused_recommendation import ExistingPolicy, recommended_steps
 from opensts.audit.log import streams
 from opensts.directory.errors import NotFound
 from opensts.directory.records import EntityKind, Role, User
 from opensts.policy import catalog
 from opensts.s3 import actions as s3_actions
+from opensts.services.accessanalyzer.common import analyzer_by_arn, body, page
+from opensts.services.accessanalyzer.errors import ResourceNotFoundException, ValidationException
+from opensts.services.accessanalyzer.findings import UNUSED_FINDINGS
 from opensts.services.authz import UNRESOLVED
+from opensts.services.context import CallContext
 from opensts.services.iam.common import every
+from opensts.services.registry import operation
 from opensts.services.runtime import Runtime
+from opensts.wire.params import Params
 
 UNUSED_TYPES = frozenset({"ACCOUNT_UNUSED_ACCESS", "ORGANIZATION_UNUSED_ACCESS"})
 #: Service namespaces whose calls the server serves and so records per action: their unused
@@ -59,6 +67,26 @@ def current_findings(
         roles.extend(role_records(runtime, account))
         users.extend(user_records(runtime, account))
     return unused.analyze(roles, users, usage_index(runtime).refresh(), settings, now)
+
+
+def list_unused(ctx: CallContext, analyzer: Analyzer) -> list[dict[str, Any]]:
+    """The hook of ListFindingsV2/GetFindingV2 (``findings.UNUSED_FINDINGS``): analyze now,
+    keep ids and statuses (reconcile_unused), save what changed, answer GetFindingV2 rows.
+    Usage moves no store generation, so every read analyzes (AWS scans periodically)."""
+    runtime, now = ctx.runtime, ctx.meta.now
+    current = current_findings(runtime, account_id=analyzer.account_id,
+                               analyzer_type=analyzer.type,
+                               configuration=analyzer.configuration, now=now)
+    store: Any = runtime.store
+    rules = [r.filter for r in store.list_archive_rules(analyzer.arn)]
+    everything, changed = reconcile_unused(analyzer.arn, current,
+                                           store.list_unused_findings(analyzer.arn), rules, now)
+    store.save_unused_findings(analyzer.arn, changed)
+    return [f.v2(now) for f in everything]
+
+
+for _type in UNUSED_TYPES:
+    UNUSED_FINDINGS[_type] = list_unused
 
 
 def analyzed_accounts(runtime: Runtime, account_id: str, analyzer_type: str) -> list[str]:
@@ -164,6 +192,65 @@ def recommendation_steps(
     used = usage_index(runtime).refresh().get(principal_id, {})
     age = unused.configuration(configuration).age_days
     return recommended_steps(policies, used, now - timedelta(days=age))
+
+
+RECOMMENDATION = "UnusedPermissionRecommendation"
+
+
+def _finding_row(ctx: CallContext, analyzer: Analyzer, finding_id: str) -> dict[str, Any]:
+    if analyzer.type not in UNUSED_TYPES:
+        raise ValidationException("Recommendations are only available for unused access "
+                                  "findings.", reason="other")
+    for row in list_unused(ctx, analyzer):
+        if row["id"] == finding_id:
+            return row
+    raise ResourceNotFoundException(f"Finding {finding_id} not found.", finding_id,
+                                    "AWS::AccessAnalyzer::Finding")
+
+
+@operation("access-analyzer", "GenerateFindingRecommendation")
+def generate_finding_recommendation(ctx: CallContext, params: Params) -> None:
+    """Starts the recommendation of an UnusedPermission finding; computed at once here, so
+    GetFindingRecommendation answers SUCCEEDED (AWS answers IN_PROGRESS for a while)."""
+    raw = body(params)
+    ctx.audit.request_parameters = {k: raw[k] for k in ("analyzerArn", "id") if k in raw}
+    analyzer = analyzer_by_arn(ctx, raw["analyzerArn"],
+                               "access-analyzer:GenerateFindingRecommendation")
+    row = _finding_row(ctx, analyzer, raw["id"])
+    if row["findingType"] != "UnusedPermission":
+        raise ValidationException("Recommendations are only available for findings of type "
+                                  "UnusedPermission.", reason="other")
+    started: dict[tuple[str, str], Any] = ctx.runtime.extras.setdefault(
+        "unused_recommendations", {})
+    started[(analyzer.arn, raw["id"])] = ctx.meta.now
+
+
+@operation("access-analyzer", "GetFindingRecommendation", read_only=True)
+def get_finding_recommendation(ctx: CallContext, params: Params) -> dict[str, Any]:
+    raw = body(params)
+    ctx.audit.request_parameters = {k: raw[k] for k in ("analyzerArn", "id", "maxResults")
+                                    if k in raw}
+    analyzer = analyzer_by_arn(ctx, raw["analyzerArn"],
+                               "access-analyzer:GetFindingRecommendation")
+    started = ctx.runtime.extras.get("unused_recommendations", {}).get(
+        (analyzer.arn, raw["id"]))
+    row = _finding_row(ctx, analyzer, raw["id"])
+    if started is None:
+        raise ResourceNotFoundException(
+            f"Recommendation for finding {raw['id']} not found. Call "
+            "GenerateFindingRecommendation first.", raw["id"], "AWS::AccessAnalyzer::Finding")
+    out: dict[str, Any] = {"startedAt": started, "completedAt": started,
+                           "resourceArn": row["resource"], "recommendationType": RECOMMENDATION}
+    steps = recommendation_steps(ctx.runtime, principal_arn=row["resource"],
+                                 configuration=analyzer.configuration, now=ctx.meta.now)
+    if steps is None:
+        out.update(status="FAILED", error={
+            "code": "ResourceNotFound",
+            "message": f"The principal {row['resource']} no longer exists."})
+        return out
+    items, following = page(steps, params, default=10)
+    out.update(status="SUCCEEDED", recommendedSteps=items, nextToken=following)
+    return out
 
 
 # -- the audit log, per principal and action ------------------------------------------------
