@@ -108,3 +108,29 @@ def reconcile_unused(
             after[fid] = replace(old, status="RESOLVED", updated=now)
             changed.append(after[fid])
     return sorted(after.values(), key=lambda f: (f.created, f.id)), changed
+
+
+def unused_statistics(findings: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """GetFindingsStatistics' ``unusedAccessFindingsStatistics`` from GetFindingV2-shaped
+    rows: totals by status, active findings by type, and the (at most ten) accounts with
+    the most active findings."""
+    totals = {"ACTIVE": 0, "ARCHIVED": 0, "RESOLVED": 0}
+    by_type: dict[str, int] = {}
+    by_account: dict[str, dict[str, int]] = {}
+    for f in findings:
+        totals[f["status"]] = totals.get(f["status"], 0) + 1
+        if f["status"] != "ACTIVE":
+            continue
+        kind = str(f["findingType"])
+        by_type[kind] = by_type.get(kind, 0) + 1
+        counts = by_account.setdefault(str(f["resourceOwnerAccount"]), {})
+        counts[kind] = counts.get(kind, 0) + 1
+    top = sorted(by_account.items(), key=lambda item: (-sum(item[1].values()), item[0]))[:10]
+    return {
+        "unusedAccessTypeStatistics": [{"unusedAccessType": k, "total": v}
+                                       for k, v in sorted(by_type.items())],
+        "topAccounts": [{"account": account, "numberOfActiveFindings": sum(counts.values()),
+                         "details": dict(sorted(counts.items()))} for account, counts in top],
+        "totalActiveFindings": totals["ACTIVE"], "totalArchivedFindings": totals["ARCHIVED"],
+        "totalResolvedFindings": totals["RESOLVED"],
+    }
