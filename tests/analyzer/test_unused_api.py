@@ -348,3 +348,78 @@ def test_organization_analyzer_covers_member_accounts(
     assert (finding["findingType"], finding["resourceOwnerAccount"]) == (
         "UnusedIAMRole", account)
     assert findings_for(aa, account_analyzer, arn) == []  # another account: not its zone
+
+
+def test_recommendation_for_unused_permissions(
+    aa: Any, iam: Any, server: Server, analyzer: str, aged: Aged, assumer: tuple[str, str]
+) -> None:
+    name, arn = make_role(iam, server, ["s3:*", "iam:ListUsers"])
+    policy_arn = iam.create_policy(PolicyName=f"s3-{name}", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}))["Policy"]["Arn"]
+    iam.attach_role_policy(RoleName=name, PolicyArn=policy_arn)
+    aged.role(name)
+    as_session(server, "iam", assume(server, assumer, arn)).list_users()
+    [finding] = active(aa, analyzer, arn)
+    with pytest.raises(aa.exceptions.ResourceNotFoundException):
+        aa.get_finding_recommendation(analyzerArn=analyzer, id=finding["id"])
+    aa.generate_finding_recommendation(analyzerArn=analyzer, id=finding["id"])
+    got = aa.get_finding_recommendation(analyzerArn=analyzer, id=finding["id"])
+    assert (got["status"], got["resourceArn"], got["recommendationType"]) == (
+        "SUCCEEDED", arn, "UnusedPermissionRecommendation")
+    steps = {s["unusedPermissionsRecommendedStep"]["existingPolicyId"]:
+             s["unusedPermissionsRecommendedStep"] for s in got["recommendedSteps"]}
+    assert steps[policy_arn]["recommendedAction"] == "DETACH_POLICY"
+    assert "policyUpdatedAt" in steps[policy_arn]
+    assert steps["p"]["recommendedAction"] == "CREATE_POLICY"
+    assert json.loads(steps["p"]["recommendedPolicy"])["Statement"] == [
+        {"Effect": "Allow", "Action": "iam:ListUsers", "Resource": "*"}]
+
+
+def test_recommendation_only_for_unused_permission_findings(
+    aa: Any, iam: Any, server: Server, analyzer: str, aged: Aged
+) -> None:
+    name, arn = make_role(iam, server, ["iam:ListUsers"])
+    aged.role(name)
+    [finding] = active(aa, analyzer, arn)
+    assert finding["findingType"] == "UnusedIAMRole"
+    with pytest.raises(aa.exceptions.ValidationException):
+        aa.generate_finding_recommendation(analyzerArn=analyzer, id=finding["id"])
+
+
+def test_archived_finding_stays_archived_across_analyses(
+    aa: Any, iam: Any, server: Server, analyzer: str, aged: Aged
+) -> None:
+    name, arn = make_role(iam, server, ["iam:ListUsers"])
+    aged.role(name)
+    [finding] = active(aa, analyzer, arn)
+    aa.update_findings(analyzerArn=analyzer, ids=[finding["id"]], status="ARCHIVED")
+    aged.role(name, last_used=timedelta(days=95))  # new details, same unused access
+    [again] = findings_for(aa, analyzer, arn)
+    assert (again["id"], again["status"]) == (finding["id"], "ARCHIVED")
+    [detail] = details(aa, analyzer, finding["id"])
+    assert "lastAccessed" in detail["unusedIamRoleDetails"]
+
+
+def test_archive_rule_by_finding_type(aa: Any, iam: Any, server: Server, aged: Aged) -> None:
+    ruled = aa.create_analyzer(
+        analyzerName=f"ur-{uuid.uuid4().hex[:8]}", type="ACCOUNT_UNUSED_ACCESS",
+        archiveRules=[{"ruleName": "roles", "filter": {
+            "findingType": {"eq": ["UnusedIAMRole"]}}}])["arn"]
+    name, arn = make_role(iam, server, ["iam:ListUsers"])
+    aged.role(name)
+    assert [f["status"] for f in findings_for(aa, ruled, arn)] == ["ARCHIVED"]
+
+
+def test_cli_lists_and_gets_unused_findings(
+    iam: Any, server: Server, analyzer: str, aged: Aged
+) -> None:
+    name, arn = make_role(iam, server, ["iam:ListUsers"])
+    aged.role(name)
+    listed = json.loads(server.aws("accessanalyzer", "list-findings-v2",
+                                   "--analyzer-arn", analyzer).stdout)["findings"]
+    [mine] = [f for f in listed if f["resource"] == arn]
+    got = json.loads(server.aws("accessanalyzer", "get-finding-v2", "--analyzer-arn", analyzer,
+                                "--id", mine["id"]).stdout)
+    assert got["findingType"] == "UnusedIAMRole"
+    assert got["findingDetails"] == [{"unusedIamRoleDetails": {}}]
