@@ -24,7 +24,7 @@ import gzip
 import json
 import os
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -121,28 +121,35 @@ def _tags(entity: Role | User) -> dict[str, str]:
 def role_records(runtime: Runtime, account_id: str) -> Iterator[unused.RoleRecord]:
     store = _fresh(runtime)
     for role in every(lambda **kw: store.list_roles(account_id, **kw)):
-        try:
-            policies = _policies(runtime, account_id, "role", role.name)
-        except NotFound:
-            continue  # deleted meanwhile
         yield unused.RoleRecord(role.account_id, role.arn, role.role_id, role.path,
-                                role.created, role.last_used, policies, _tags(role))
+                                role.created, role.last_used,
+                                _deferred(runtime, account_id, "role", role.name), _tags(role))
+
+
+def _deferred(runtime: Runtime, account_id: str, kind: str, name: str
+              ) -> Callable[[], unused.PolicyTexts]:
+    def load() -> unused.PolicyTexts:
+        try:
+            return _policies(runtime, account_id, kind, name)
+        except NotFound:
+            return unused.PolicyTexts()  # deleted meanwhile: grants nothing
+    return load
 
 
 def user_records(runtime: Runtime, account_id: str) -> Iterator[unused.UserRecord]:
     store = _fresh(runtime)
     for user in every(lambda **kw: store.list_users(account_id, **kw)):
         try:
-            policies = _policies(runtime, account_id, "user", user.name)
             keys = store.list_access_keys(account_id, user.name)
         except NotFound:
-            continue
+            continue  # deleted meanwhile
         try:
             password_created = store.get_login_profile(account_id, user.name).created
         except NotFound:
             password_created = None
         yield unused.UserRecord(
-            user.account_id, user.arn, user.user_id, user.created, policies,
+            user.account_id, user.arn, user.user_id, user.created,
+            _deferred(runtime, account_id, "user", user.name),
             tuple(unused.AccessKeyRecord(k.access_key_id, k.status == "Active", k.created,
                                          k.last_used.when if k.last_used else None)
                   for k in keys),
