@@ -4,7 +4,9 @@ in front of SeaweedFS): the scenarios of issue 16."""
 from __future__ import annotations
 
 import json
+import subprocess
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -234,3 +236,69 @@ def test_aws_cli(gateway: Server, iam: Any) -> None:
     tags = gateway.aws_json("accessanalyzer", "list-tags-for-resource", "--resource-arn", arn)
     assert tags["tags"] == {"team": "sec"}
     gateway.aws("accessanalyzer", "delete-analyzer", "--analyzer-name", name)
+
+
+def test_deleted_role_resolves_its_finding(aa: Any, iam: Any) -> None:
+    role = _name("temp")
+    arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=_trust(
+        _assume({"AWS": THIRD})))["Role"]["Arn"]
+    analyzer = _analyzer(aa)
+    assert [f["status"] for f in _findings(aa, analyzer, arn)] == ["ACTIVE"]
+    iam.delete_role(RoleName=role)
+    assert [f["status"] for f in _findings(aa, analyzer, arn)] == ["RESOLVED"]
+
+
+def test_organization_analyzer_needs_management_or_delegated_admin(
+        aa: Any, iam: Any, gateway: Server, gw_org: dict[str, Any]) -> None:
+    user = _name("admin")
+    iam.create_user(UserName=user)
+    iam.put_user_policy(UserName=user, PolicyName="assume", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}))
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    sts = gateway.client("sts", key=key["AccessKeyId"], secret=key["SecretAccessKey"])
+    creds = sts.assume_role(
+        RoleArn=f"arn:aws:iam::{gw_org['member']}:role/OrganizationAccountAccessRole",
+        RoleSessionName="aa")["Credentials"]
+    member = analyzer_client(gateway, key=creds["AccessKeyId"],
+                             secret=creds["SecretAccessKey"], token=creds["SessionToken"])
+    with pytest.raises(ClientError) as refused:
+        member.create_analyzer(analyzerName=_name("org"), type="ORGANIZATION")
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    assert member.create_analyzer(analyzerName=_name("acct"), type="ACCOUNT")["arn"].split(
+        ":")[4] == gw_org["member"]
+    orgs = gateway.client("organizations")
+    orgs.enable_aws_service_access(ServicePrincipal="access-analyzer.amazonaws.com")
+    orgs.register_delegated_administrator(AccountId=gw_org["member"],
+                                          ServicePrincipal="access-analyzer.amazonaws.com")
+    try:
+        arn = member.create_analyzer(analyzerName=_name("org"), type="ORGANIZATION")["arn"]
+        assert member.get_analyzer(analyzerName=arn.rsplit("/", 1)[1])["analyzer"][
+            "type"] == "ORGANIZATION"
+    finally:
+        orgs.deregister_delegated_administrator(
+            AccountId=gw_org["member"], ServicePrincipal="access-analyzer.amazonaws.com")
+
+
+@pytest.mark.skipif(not Path("/usr/bin/aws").exists(), reason="Debian's AWS CLI v2 is absent")
+def test_aws_cli_v2(gateway: Server, iam: Any) -> None:
+    """Debian's AWS CLI v2 (its own botocore fork) against the same routes."""
+    role = iam.create_role(RoleName=_name("cli2"), AssumeRolePolicyDocument=_trust(
+        _assume({"AWS": THIRD}, {"StringEquals": {"sts:ExternalId": "v2"}})))["Role"]["Arn"]
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(gateway.data_dir),
+           "AWS_ACCESS_KEY_ID": gateway.root_key, "AWS_SECRET_ACCESS_KEY": gateway.root_secret,
+           "AWS_DEFAULT_REGION": "us-east-1", "AWS_PAGER": "",
+           "AWS_CONFIG_FILE": str(gateway.data_dir / "no-config"),
+           "AWS_SHARED_CREDENTIALS_FILE": str(gateway.data_dir / "no-credentials")}
+
+    def v2(*args: str) -> Any:
+        done = subprocess.run(["/usr/bin/aws", "--endpoint-url", gateway.endpoint, "--output",
+                               "json", "accessanalyzer", *args], env=env, capture_output=True,
+                              text=True, timeout=60, check=False)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout or "null")
+
+    arn = v2("create-analyzer", "--analyzer-name", _name("v2"), "--type", "ACCOUNT")["arn"]
+    found = v2("list-findings", "--analyzer-arn", arn, "--filter",
+               json.dumps({"resource": {"eq": [role]}}))["findings"]
+    assert [f["condition"] for f in found] == [{"sts:ExternalId": "v2"}]

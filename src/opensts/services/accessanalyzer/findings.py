@@ -15,6 +15,7 @@ from opensts.analyzer import findings as model
 from opensts.analyzer.external import BUCKET
 from opensts.analyzer.findings import Finding
 from opensts.analyzer.model import Analyzer
+from opensts.services.accessanalyzer.analysis import lock_for
 from opensts.services.accessanalyzer.archive_rules import check_filter
 from opensts.services.accessanalyzer.common import (
     FINDING_TYPE,
@@ -172,7 +173,8 @@ def update_findings(ctx: CallContext, params: Params) -> None:
             raise ResourceNotFoundException(f"Finding {fid} not found.", fid, FINDING_TYPE)
     if resource:
         chosen += [f.id for f in known.values() if f.resource == resource]
-    store.set_findings_status(analyzer.arn, chosen, raw["status"], ctx.meta.now)
+    with lock_for(analyzer.arn):
+        store.set_findings_status(analyzer.arn, chosen, raw["status"], ctx.meta.now)
     return None
 
 
