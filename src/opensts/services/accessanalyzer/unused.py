@@ -38,6 +38,7 @@ from opensts.directory.errors import NotFound
 from opensts.directory.records import EntityKind, Role, User
 from opensts.policy import catalog
 from opensts.s3 import actions as s3_actions
+from opensts.services.accessanalyzer.analysis import lock_for
 from opensts.services.accessanalyzer.common import analyzer_by_arn, body, page
 from opensts.services.accessanalyzer.errors import ResourceNotFoundException, ValidationException
 from opensts.services.accessanalyzer.findings import UNUSED_FINDINGS
@@ -78,10 +79,13 @@ def list_unused(ctx: CallContext, analyzer: Analyzer) -> list[dict[str, Any]]:
                                analyzer_type=analyzer.type,
                                configuration=analyzer.configuration, now=now)
     store: Any = runtime.store
-    rules = [r.filter for r in store.list_archive_rules(analyzer.arn)]
-    everything, changed = reconcile_unused(analyzer.arn, current,
-                                           store.list_unused_findings(analyzer.arn), rules, now)
-    store.save_unused_findings(analyzer.arn, changed)
+    # Read, reconcile and save under the analyzer's lock, which UpdateFindings and archive
+    # rules also take: a status set meanwhile is not overwritten.
+    with lock_for(analyzer.arn):
+        rules = [r.filter for r in store.list_archive_rules(analyzer.arn)]
+        everything, changed = reconcile_unused(
+            analyzer.arn, current, store.list_unused_findings(analyzer.arn), rules, now)
+        store.save_unused_findings(analyzer.arn, changed)
     return [f.v2(now) for f in everything]
 
 
