@@ -164,6 +164,7 @@ def test_configuration_reads_the_wire_dict() -> None:
                             Exclusion(resource_tags=({"a": "b"},)))
     assert configuration(None).age_days == 90
     assert configuration({"unusedAccess": {}}).age_days == 90
+    assert configuration({"unusedAccess": {"unusedAccessAge": 10**9}}).age_days == 365
 
 
 def test_granted_actions_deny_boundary_and_scp() -> None:

@@ -153,8 +153,10 @@ def configuration(raw: Mapping[str, Any] | None) -> Settings:
         Exclusion(frozenset(c.get("accountIds") or ()),
                   tuple(dict(t) for t in c.get("resourceTags") or ()))
         for c in rule.get("exclusions") or ())
-    return Settings(age_days=int(age) if age is not None else DEFAULT_AGE_DAYS,
-                    exclusions=exclusions)
+    days = int(age) if age is not None else DEFAULT_AGE_DAYS
+    # CreateAnalyzer refuses other ages; a stored one out of range must not break analysis.
+    days = min(max(days, MIN_AGE_DAYS), MAX_AGE_DAYS)
+    return Settings(age_days=days, exclusions=exclusions)
 
 
 def analyze(
