@@ -37,6 +37,8 @@ class StoredUnused:
     details: tuple[dict[str, Any], ...]
     created: datetime
     updated: datetime
+    # When GenerateFindingRecommendation was last called for it (None: never).
+    recommendation_started: datetime | None = None
 
     def v2(self, analyzed: datetime) -> dict[str, Any]:
         """The GetFindingV2 response (ListFindingsV2 drops ``findingDetails``)."""

@@ -44,6 +44,10 @@ def _decode(value: Any, key: str = "") -> Any:
     return value
 
 
+def _when(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+
 class UnusedFindingsMixin(SqlBase):
     def list_unused_findings(self, analyzer_arn: str) -> list[StoredUnused]:
         with self._read() as conn:
@@ -57,7 +61,7 @@ class UnusedFindingsMixin(SqlBase):
             out.append(StoredUnused(
                 r.id, r.analyzer_arn, access["findingType"], r.resource, r.resource_type,
                 r.owner, r.status, tuple(_decode(access.get("findingDetails") or [])),
-                r.created, r.updated))
+                r.created, r.updated, _when(access.get("recommendationStartedAt"))))
         return out
 
     def save_unused_findings(self, analyzer_arn: str, findings: Sequence[StoredUnused]
@@ -79,5 +83,20 @@ class UnusedFindingsMixin(SqlBase):
                  "status": f.status, "created": f.created, "analyzed": f.updated,
                  "updated": f.updated,
                  "access": {**_EMPTY_ACCESS, "findingType": f.finding_type,
-                            "findingDetails": _encode(list(f.details))}}
+                            "findingDetails": _encode(list(f.details)),
+                            "recommendationStartedAt": _encode(f.recommendation_started)}}
                 for f in findings])
+
+    def start_unused_recommendation(self, analyzer_arn: str, finding_id: str,
+                                    when: datetime) -> bool:
+        """GenerateFindingRecommendation, remembered with the finding (every node and
+        worker sees it); False if there is no such unused-access finding."""
+        with self._write(bump=False) as conn:
+            row = conn.execute(sa.select(_f.c.access).where(
+                _f.c.analyzer_arn == analyzer_arn, _f.c.id == finding_id)).first()
+            if row is None or "findingType" not in (row.access or {}):
+                return False
+            conn.execute(sa.update(_f).where(
+                _f.c.analyzer_arn == analyzer_arn, _f.c.id == finding_id).values(
+                access={**row.access, "recommendationStartedAt": when.isoformat()}))
+            return True

@@ -231,9 +231,9 @@ def generate_finding_recommendation(ctx: CallContext, params: Params) -> None:
     if row["findingType"] != "UnusedPermission":
         raise ValidationException("Recommendations are only available for findings of type "
                                   "UnusedPermission.", reason="other")
-    started: dict[tuple[str, str], Any] = ctx.runtime.extras.setdefault(
-        "unused_recommendations", {})
-    started[(analyzer.arn, raw["id"])] = ctx.meta.now
+    store: Any = ctx.runtime.store
+    with lock_for(analyzer.arn):
+        store.start_unused_recommendation(analyzer.arn, raw["id"], ctx.meta.now)
 
 
 @operation("access-analyzer", "GetFindingRecommendation", read_only=True)
@@ -243,9 +243,10 @@ def get_finding_recommendation(ctx: CallContext, params: Params) -> dict[str, An
                                     if k in raw}
     analyzer = analyzer_by_arn(ctx, raw["analyzerArn"],
                                "access-analyzer:GetFindingRecommendation")
-    started = ctx.runtime.extras.get("unused_recommendations", {}).get(
-        (analyzer.arn, raw["id"]))
     row = _finding_row(ctx, analyzer, raw["id"])
+    store: Any = ctx.runtime.store
+    started = next((f.recommendation_started for f in store.list_unused_findings(analyzer.arn)
+                    if f.id == raw["id"]), None)
     if started is None:
         raise ResourceNotFoundException(
             f"Recommendation for finding {raw['id']} not found. Call "
