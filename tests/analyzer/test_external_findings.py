@@ -62,3 +62,12 @@ def test_statistics_count_by_status_and_kind() -> None:
     assert stats["totalActiveFindings"] == 2
     assert stats["resourceTypeStatistics"][ROLE] == {
         "totalActiveCrossAccount": 1, "totalActivePublic": 1, "totalActiveErrors": 0}
+
+
+def test_criteria_over_plain_fields() -> None:
+    from opensts.analyzer.findings import matches_fields
+
+    row = {"id": "f1", "findingType": "UnusedIAMRole", "status": "ACTIVE"}
+    assert matches_fields({"findingType": {"eq": ["UnusedIAMRole"]}}, row)
+    assert not matches_fields({"findingType": {"neq": ["UnusedIAMRole"]}}, row)
+    assert matches_fields({}, row)
