@@ -423,3 +423,24 @@ def test_cli_lists_and_gets_unused_findings(
                                 "--id", mine["id"]).stdout)
     assert got["findingType"] == "UnusedIAMRole"
     assert got["findingDetails"] == [{"unusedIamRoleDetails": {}}]
+
+
+def test_statistics_and_filters(aa: Any, iam: Any, server: Server, aged: Aged) -> None:
+    mine = aa.create_analyzer(analyzerName=f"us-{uuid.uuid4().hex[:8]}",
+                              type="ACCOUNT_UNUSED_ACCESS")["arn"]
+    name, arn = make_role(iam, server, ["iam:ListUsers"])
+    aged.role(name)
+    listed = aa.list_findings_v2(analyzerArn=mine, filter={
+        "findingType": {"eq": ["UnusedIAMRole"]}, "resource": {"eq": [arn]}})["findings"]
+    assert [(f["resource"], f["findingType"]) for f in listed] == [(arn, "UnusedIAMRole")]
+    none = aa.list_findings_v2(analyzerArn=mine, filter={
+        "findingType": {"eq": ["UnusedPermission"]}, "resource": {"eq": [arn]}})["findings"]
+    assert none == []
+    stats = aa.get_findings_statistics(analyzerArn=mine)["findingsStatistics"]
+    [unused_stats] = [s["unusedAccessFindingsStatistics"] for s in stats]
+    every = [f for p in aa.get_paginator("list_findings_v2").paginate(analyzerArn=mine)
+             for f in p["findings"]]
+    assert unused_stats["totalActiveFindings"] == sum(f["status"] == "ACTIVE" for f in every)
+    roles = {s["unusedAccessType"]: s["total"] for s in unused_stats["unusedAccessTypeStatistics"]}
+    assert roles["UnusedIAMRole"] >= 1
+    assert unused_stats["topAccounts"][0]["account"] == server.account_id

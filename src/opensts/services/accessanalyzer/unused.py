@@ -31,7 +31,7 @@ from typing import Any
 
 from opensts.analyzer import unused
 from opensts.analyzer.model import Analyzer
-from opensts.analyzer.unused_findings import reconcile_unused
+from opensts.analyzer.unused_findings import reconcile_unused, unused_statistics
 from opensts.analyzer.unused_recommendation import ExistingPolicy, recommended_steps
 from opensts.audit.log import streams
 from opensts.directory.errors import NotFound
@@ -48,6 +48,9 @@ from opensts.services.iam.common import every
 from opensts.services.registry import operation
 from opensts.services.runtime import Runtime
 from opensts.wire.params import Params
+
+# GetFindingsStatistics (findings.py) summarizes this module's rows with it.
+__all__ = ["current_findings", "list_unused", "unused_statistics"]
 
 UNUSED_TYPES = frozenset({"ACCOUNT_UNUSED_ACCESS", "ORGANIZATION_UNUSED_ACCESS"})
 #: Service namespaces whose calls the server serves and so records per action: their unused
