@@ -1,5 +1,5 @@
-"""IAM bookkeeping beyond the entities themselves: credential reports, when roles were last
-used, and the deletion tasks of service-linked roles."""
+"""IAM bookkeeping beyond the entities themselves: credential reports, when roles and
+passwords were last used, and the deletion tasks of service-linked roles."""
 
 from __future__ import annotations
 
@@ -45,6 +45,19 @@ class IamBookkeepingMixin(PoliciesMixin):
         if r is None or r.last_used is None:
             return None
         return r.last_used, r.last_used_region or ""
+
+    # -- password last used ----------------------------------------------------------------
+    def record_password_use(self, user_id: str, when: datetime) -> None:
+        """PasswordLastUsed (a console sign-in); bookkeeping, like role last use."""
+        with self._write(bump=False) as conn:
+            conn.execute(sa.update(s.users).where(s.users.c.user_id == user_id).values(
+                password_last_used=when))
+
+    def find_password_last_used(self, user_id: str) -> datetime | None:
+        """Read past any cache (GetUser), as ``find_role_last_used``."""
+        with self._read() as conn:
+            return conn.execute(sa.select(s.users.c.password_last_used).where(
+                s.users.c.user_id == user_id)).scalar()
 
     # -- service-linked roles --------------------------------------------------------------
     def create_role_with_policies(self, role: Role, policy_arns: tuple[str, ...]) -> None:

@@ -30,6 +30,7 @@ from opensts.store._policies import PoliciesMixin
 from opensts.store._s3 import S3Mixin
 from opensts.store._settings import SettingsMixin
 from opensts.store._signin import SigninMixin
+from opensts.store._unused_findings import UnusedFindingsMixin
 from opensts.store.migrations import migrate
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -65,7 +66,7 @@ class SqlStore(
     IamExtrasMixin,
     IamBookkeepingMixin,  # before PoliciesMixin, which it extends
     MemberAccountsMixin, PoliciesMixin, CredentialsMixin, FederationMixin, OrgsMixin, SigninMixin,
-    S3Mixin, ApisMixin, OrgExtrasMixin, SettingsMixin, AnalyzerMixin,
+    S3Mixin, ApisMixin, OrgExtrasMixin, SettingsMixin, AnalyzerMixin, UnusedFindingsMixin,
 ):
     """Directory store over SQLite or PostgreSQL. Thread-safe; share one per process."""
 

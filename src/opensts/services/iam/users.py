@@ -3,6 +3,7 @@ boundaries and user tags (IAM API reference, API_CreateUser.html and siblings)."
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -73,7 +74,11 @@ def get_user(ctx: CallContext, params: Params) -> dict[str, Any]:
             raise ValidationError("Must specify userName when calling with non-User credentials")
         name = caller.user_name
     ctx.audit.request_parameters = {"userName": name}
-    return {"User": user_dict(load_user(ctx, "iam:GetUser", name), full=True)}
+    user = load_user(ctx, "iam:GetUser", name)
+    # Read past the cache: a sign-in records PasswordLastUsed without moving the generation.
+    user = dataclasses.replace(
+        user, password_last_used=ctx.runtime.store.find_password_last_used(user.user_id))
+    return {"User": user_dict(user, full=True)}
 
 
 @operation("iam", "ListUsers", read_only=True)

@@ -202,6 +202,9 @@ class SigninService:
             signin_failure("CheckPassword")  # /metrics: writes no audit event (web.metrics)
             raise SignInFailed("Your authentication information is incorrect. Please try again.")
         self.store.clear_signin_failures(user_key)
+        # PasswordLastUsed (GetUser, the credential report, unused-access findings) is the
+        # time of the last sign-in with the password, as IAM records it.
+        self.store.record_password_use(user.user_id, now)
         return user, profile
 
     def check_totp(self, identity: Identity, code: str, meta: RequestMeta) -> Identity:
