@@ -17,7 +17,7 @@ Handler = Callable[["CallContext", "Params"], Result]
 
 @dataclass(frozen=True)
 class Operation:
-    service: str  # "sts", "iam", "organizations"
+    service: str  # "sts", "iam", "organizations", "access-analyzer"
     name: str  # "AssumeRole"
     handler: Handler
     signed: bool = True  # False only for AssumeRoleWithSAML / AssumeRoleWithWebIdentity
@@ -32,6 +32,7 @@ OPERATION_MODULES = (
     "opensts.services.sts",
     "opensts.services.iam",
     "opensts.services.organizations",
+    "opensts.services.accessanalyzer",
 )
 
 

@@ -36,6 +36,8 @@ from opensts.web.authorizer.endpoint import AuthorizerHooks
 from opensts.web.aws import AwsEndpoint
 from opensts.web.limits import BodyLimit
 from opensts.web.metrics import Metrics
+from opensts.web.restjson import SERVICE as REST_JSON_SERVICE
+from opensts.web.restjson import RestJsonEndpoint
 
 log = logging.getLogger("opensts")
 
@@ -97,6 +99,8 @@ class OpenStsApp:
         self.runtime = runtime
         self.proxies = proxy.TrustedProxies(runtime.settings.trusted_proxies)
         self.aws = AwsEndpoint(runtime, load_operations())
+        # rest-json services (IAM Access Analyzer) share the operation registry.
+        self.rest_json = RestJsonEndpoint(runtime, self.aws.operations)
         self.hooks = AuthorizerHooks(runtime, self.proxies)
         # Imported here so the AWS endpoint does not depend on the sign-in pages.
         from opensts.web.signin import build_signin_app
@@ -197,6 +201,8 @@ class OpenStsApp:
         path = scope["path"]
         if path == "/":
             await self.aws(scope, receive, send)
+        elif _signed_for(scope) == REST_JSON_SERVICE:  # Access Analyzer's paths (rest-json)
+            await self.rest_json(scope, receive, send)
         elif path.startswith(AUTHORIZE_PREFIX):  # the HTTP authorizer's hooks (issue 11)
             await self.hooks(scope, receive, send)
         elif path == "/health":
@@ -237,6 +243,17 @@ def _route_name(path: str) -> str:
     if path.startswith(("/v1/", "/signin/", "/latest/")):
         return "signin"
     return "other"
+
+
+def _signed_for(scope: Scope) -> str | None:
+    """The SigV4 credential scope's service of a request (None when unsigned)."""
+    from urllib.parse import parse_qs
+
+    from opensts.s3.addressing import signing_service
+
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    return signing_service(query, headers)
 
 
 def _request_id(headers: Any) -> str:

@@ -1,0 +1,17 @@
+"""IAM Access Analyzer (rest-json, SigV4 service ``access-analyzer``): one module per concept.
+
+Importing this package registers its operations (services.registry). ``policy_checks``
+(ValidatePolicy and the Check* APIs) and ``unused`` (unused-access findings) are built by
+other work and imported when present.
+"""
+
+import importlib
+
+from opensts.services.accessanalyzer import analyzers  # noqa: F401
+
+for _optional in ("policy_checks", "unused"):
+    try:
+        importlib.import_module(f"opensts.services.accessanalyzer.{_optional}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"opensts.services.accessanalyzer.{_optional}":
+            raise
