@@ -180,7 +180,9 @@ def check_access_not_granted(policy: Policy, actions: Sequence[str],
                              resources: Sequence[str]) -> CheckResult:
     """FAIL when the policy may allow one of ``actions`` (on any resource, or on one of
     ``resources``), or any action on one of ``resources`` when no action is given."""
-    pairs = [(a, r) for a in (actions or [None]) for r in (resources or [None])]
+    wanted_actions: list[str | None] = list(actions) or [None]
+    wanted_resources: list[str | None] = list(resources) or [None]
+    pairs = [(a, r) for a in wanted_actions for r in wanted_resources]
     reasons = []
     for st in policy.statements:
         if st.is_deny:

@@ -27,6 +27,11 @@ class InvalidParameterException(AnalyzerError):
     status = 400
 
 
+def _body(params: Params) -> dict[str, Any]:
+    """The decoded input members (Params.raw is typed for the query protocol's strings)."""
+    return dict(params.raw())
+
+
 def _authorize(ctx: CallContext, action: str) -> None:
     ctx.require_caller()
     ctx.authorize(f"access-analyzer:{action}", "*")
@@ -35,13 +40,11 @@ def _authorize(ctx: CallContext, action: str) -> None:
 @operation("access-analyzer", "ValidatePolicy", read_only=True)
 def validate_policy(ctx: CallContext, params: Params) -> dict[str, Any]:
     _authorize(ctx, "ValidatePolicy")
-    raw = params.raw()
+    raw = _body(params)
     ctx.audit.request_parameters = {
         k: raw[k] for k in ("policyType", "validatePolicyResourceType", "locale", "maxResults")
         if k in raw}
-    page = raw.get("maxResults")
-    if page is None:
-        page = DEFAULT_PAGE
+    page: int = raw["maxResults"] if raw.get("maxResults") is not None else DEFAULT_PAGE
     if page < 1:
         raise invalid("maxResults", "Value at 'maxResults' failed to satisfy constraint: "
                                     "Member must have value greater than or equal to 1")
@@ -77,7 +80,7 @@ def _parse(text: str, kind: PolicyKind, field: str) -> Any:
 @operation("access-analyzer", "CheckNoNewAccess", read_only=True)
 def check_no_new_access(ctx: CallContext, params: Params) -> dict[str, Any]:
     _authorize(ctx, "CheckNoNewAccess")
-    raw = params.raw()
+    raw = _body(params)
     ctx.audit.request_parameters = {"policyType": raw["policyType"]}
     kind = _kind(raw["policyType"])
     new = _parse(raw["newPolicyDocument"], kind, "newPolicyDocument")
@@ -88,7 +91,7 @@ def check_no_new_access(ctx: CallContext, params: Params) -> dict[str, Any]:
 @operation("access-analyzer", "CheckAccessNotGranted", read_only=True)
 def check_access_not_granted(ctx: CallContext, params: Params) -> dict[str, Any]:
     _authorize(ctx, "CheckAccessNotGranted")
-    raw = params.raw()
+    raw = _body(params)
     access = raw["access"]
     ctx.audit.request_parameters = {"policyType": raw["policyType"], "access": access}
     entry = access[0] if access else {}
@@ -110,7 +113,7 @@ def check_access_not_granted(ctx: CallContext, params: Params) -> dict[str, Any]
 @operation("access-analyzer", "CheckNoPublicAccess", read_only=True)
 def check_no_public_access(ctx: CallContext, params: Params) -> dict[str, Any]:
     _authorize(ctx, "CheckNoPublicAccess")
-    raw = params.raw()
+    raw = _body(params)
     resource_type = raw["resourceType"]
     ctx.audit.request_parameters = {"resourceType": resource_type}
     kind = PolicyKind.TRUST if resource_type == TRUST_RESOURCE_TYPE else PolicyKind.RESOURCE
