@@ -131,6 +131,11 @@ def _v11_settings(conn: sa.Connection) -> None:
     schema.metadata.create_all(conn, tables=[schema.settings])
 
 
+def _v12_access_analyzer(conn: sa.Connection) -> None:
+    # Issue 16: IAM Access Analyzer's analyzers, archive rules, analyzed resources, findings.
+    schema.metadata.create_all(conn, tables=schema.ANALYZER_TABLES)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial directory schema", _v1_initial),
     Migration(2, "sign-in sessions and failed-attempt counters", _v2_signin),
@@ -148,6 +153,8 @@ MIGRATIONS: list[Migration] = [
     Migration(10, "organization tags, delegated administrators, credential reports",
               _v10_orgs_and_reports),
     Migration(11, "account and organization settings", _v11_settings),
+    Migration(12, "IAM Access Analyzer analyzers, archive rules and findings",
+              _v12_access_analyzer),
 ]
 
 

@@ -491,3 +491,56 @@ settings = sa.Table(
     sa.Column("name", _str(64), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
 )
+
+# Issue 16, migration 12: IAM Access Analyzer. Analyzers (by ARN), their archive rules,
+# the resources each analyzed (with a digest of what it saw, for incremental re-analysis)
+# and their external-access findings (the access as JSON; status kept across re-analyses).
+analyzers = sa.Table(
+    "analyzers", metadata,
+    sa.Column("arn", _str(512), primary_key=True),
+    sa.Column("account_id", _str(32), nullable=False, index=True),
+    sa.Column("region", _str(32), nullable=False),
+    sa.Column("name", _str(255), nullable=False),
+    sa.Column("type", _str(40), nullable=False),
+    sa.Column("status", _str(16), nullable=False),
+    sa.Column("created", UtcDateTime, nullable=False),
+    sa.Column("configuration", sa.JSON, nullable=False),
+    sa.Column("tags", sa.JSON, nullable=False),
+    sa.Column("last_resource", _str(2048)),
+    sa.Column("last_resource_at", UtcDateTime),
+    sa.Column("generation", sa.BigInteger, nullable=False),
+    sa.Column("zone", sa.Text, nullable=False),
+)
+analyzer_archive_rules = sa.Table(
+    "analyzer_archive_rules", metadata,
+    sa.Column("analyzer_arn", _str(512), primary_key=True),
+    sa.Column("name", _str(255), primary_key=True),
+    sa.Column("filter", sa.JSON, nullable=False),
+    sa.Column("created", UtcDateTime, nullable=False),
+    sa.Column("updated", UtcDateTime, nullable=False),
+)
+analyzer_resources = sa.Table(
+    "analyzer_resources", metadata,
+    sa.Column("analyzer_arn", _str(512), primary_key=True),
+    sa.Column("arn", _str(2048), primary_key=True),
+    sa.Column("type", _str(64), nullable=False),
+    sa.Column("owner", _str(32), nullable=False),
+    sa.Column("digest", _str(64), nullable=False),
+    sa.Column("analyzed", UtcDateTime, nullable=False),
+    sa.Column("created", UtcDateTime, nullable=False),
+)
+analyzer_findings = sa.Table(
+    "analyzer_findings", metadata,
+    sa.Column("analyzer_arn", _str(512), primary_key=True),
+    sa.Column("id", _str(64), primary_key=True),
+    sa.Column("resource", _str(2048), nullable=False),
+    sa.Column("resource_type", _str(64), nullable=False),
+    sa.Column("owner", _str(32), nullable=False),
+    sa.Column("status", _str(16), nullable=False),
+    sa.Column("access", sa.JSON, nullable=False),
+    sa.Column("created", UtcDateTime, nullable=False),
+    sa.Column("analyzed", UtcDateTime, nullable=False),
+    sa.Column("updated", UtcDateTime, nullable=False),
+    sa.Index("ix_analyzer_findings_resource", "analyzer_arn", "resource"),
+)
+ANALYZER_TABLES = [analyzers, analyzer_archive_rules, analyzer_resources, analyzer_findings]

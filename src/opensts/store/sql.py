@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from opensts.directory.aws_managed import aws_managed_policies, bundle_digest
+from opensts.store._analyzer import AnalyzerMixin
 from opensts.store._apis import ApisMixin
 from opensts.store._credentials import CredentialsMixin
 from opensts.store._federation import FederationMixin
@@ -64,7 +65,7 @@ class SqlStore(
     IamExtrasMixin,
     IamBookkeepingMixin,  # before PoliciesMixin, which it extends
     MemberAccountsMixin, PoliciesMixin, CredentialsMixin, FederationMixin, OrgsMixin, SigninMixin,
-    S3Mixin, ApisMixin, OrgExtrasMixin, SettingsMixin,
+    S3Mixin, ApisMixin, OrgExtrasMixin, SettingsMixin, AnalyzerMixin,
 ):
     """Directory store over SQLite or PostgreSQL. Thread-safe; share one per process."""
 

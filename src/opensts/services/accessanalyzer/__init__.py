@@ -7,7 +7,12 @@ other work and imported when present.
 
 import importlib
 
-from opensts.services.accessanalyzer import analyzers  # noqa: F401
+from opensts.services.accessanalyzer import (  # noqa: F401
+    analyzers,
+    archive_rules,
+    findings,
+    tags,
+)
 
 for _optional in ("policy_checks", "unused"):
     try:
