@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from opensts.errors import MalformedPolicyDocument
@@ -306,7 +306,3 @@ def check_no_public_access(policy: Policy, resource_type: str) -> CheckResult:
                                  f"resource type {resource_type}.", reasons)
     return CheckResult(PASS, f"The resource policy does not grant public access for the given "
                              f"resource type {resource_type}.")
-
-
-def statements(policy: Policy) -> Iterable[Statement]:
-    return policy.statements

@@ -22,8 +22,9 @@ import re
 from typing import Any
 
 from opensts.analyzer import lint
+from opensts.analyzer.arns import check_arn
 from opensts.analyzer.issues import ERROR, Issue, Location, PathElement
-from opensts.analyzer.spans import Path, PositionMap, Span, error_position
+from opensts.analyzer.spans import Path, Position, PositionMap, Span, error_position
 from opensts.errors import MalformedPolicyDocument
 from opensts.policy.conditions import split_operator
 from opensts.policy.model import PolicyKind
@@ -43,10 +44,6 @@ _PRINCIPAL_KEYS = ("AWS", "Federated", "Service", "CanonicalUser")
 _NO_PRINCIPAL = (PolicyKind.IDENTITY, PolicyKind.SCP)
 _NEEDS_PRINCIPAL = (PolicyKind.RESOURCE, PolicyKind.TRUST, PolicyKind.RCP)
 _IAM_KINDS = (PolicyKind.IDENTITY, PolicyKind.TRUST)
-_PARTITIONS = frozenset({"aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e",
-                         "aws-iso-f", "aws-eusc"})
-_ACCOUNT = re.compile(r"\d{12}\Z")
-_WILD = re.compile(r"[*?]|\$\{")
 _SID = re.compile(r"[0-9A-Za-z]*\Z")
 _VARIABLE = re.compile(r"\$\{[^}]*\}")
 _EQUALS = ("StringEquals", "StringNotEquals", "StringEqualsIgnoreCase",
@@ -155,8 +152,6 @@ def _syntax_error(text: str) -> Issue:
     offset = error_position(text)
     line = text.count("\n", 0, offset) + 1
     column = offset - (text.rfind("\n", 0, offset) + 1)
-    from opensts.analyzer.spans import Position
-
     here = Position(line, column, offset)
     return Issue("JSON_SYNTAX_ERROR",
                  f"Fix the JSON syntax error at index {offset} line {line} column {column}.",
@@ -263,7 +258,7 @@ def _statement(run: _Run, st: dict[str, Any], path: Path, version: str) -> bool:
                 blocked = True
             for i, resource in enumerate(resources or []):
                 where = (*path, name) if type(st[name]) is str else (*path, name, i)
-                blocked |= _arn(run, resource, where, version)
+                blocked |= check_arn(run, resource, where, version)
     blocked |= _principal(run, st, path, effect)
     blocked |= _conditions(run, st, path)
     if len(run.issues) > before and any(i.finding_type == ERROR for i in run.issues[before:]):
@@ -285,51 +280,6 @@ def _pair(run: _Run, st: dict[str, Any], path: Path, one: str, other: str) -> bo
                 "not be used in the same statement. Remove one of these elements.",
                 (*path, other), key=True)
         return True
-    return False
-
-
-def _arn(run: _Run, pattern: str, where: Path, version: str) -> bool:
-    """ARN shape checks of one Resource entry; True when IAM's parser would refuse it."""
-    if pattern == "*":
-        return False
-    iam_kind = run.kind in _IAM_KINDS
-    if "${" in pattern and version != "2012-10-17":
-        run.add("VARIABLE_UNSUPPORTED_IN_VERSION", "To include variables in your policy, use "
-                "the policy version 2012-10-17 or later.", where)
-        return iam_kind
-    if not pattern.startswith("arn:"):
-        if _WILD.search(pattern.split(":", 1)[0]):
-            return False
-        run.add("INVALID_ARN_PREFIX", "Add the required prefix (arn) to the resource ARN.",
-                where)
-        return True
-    parts = pattern.split(":", 5)
-    if len(parts) < 6:
-        if parts[-1].endswith("*"):
-            return False
-        run.add("MISSING_ARN_FIELD", "Resource ARNs must include at least 6 fields in the "
-                "following structure: arn:partition:service:region:account:resource", where)
-        return iam_kind
-    _, partition, service, region, account, _resource = parts
-    if partition not in _PARTITIONS and not _WILD.search(partition):
-        run.add("INVALID_PARTITION", f"The resource ARN for the service {service} does not "
-                f"support the partition {partition}. Use the supported values: "
-                f"{', '.join(sorted(_PARTITIONS))}", where)
-        return iam_kind
-    if service != service.lower():
-        run.add("INVALID_ARN_SERVICE_CASE", f"Update the service name {service} in the "
-                "resource ARN to use all lowercase letters.", where)
-    if service == "iam" and region and not _WILD.search(region):
-        run.add("ARN_REGION_NOT_ALLOWED", f"The service {service} does not support specifying "
-                "a Region in the resource ARN.", where)
-        return iam_kind
-    if service == "s3" and not region and account and not _WILD.search(account):
-        run.add("ARN_ACCOUNT_NOT_ALLOWED", f"The service {service} does not support specifying "
-                "an account ID in the resource ARN.", where)
-    elif (account and not _WILD.search(account) and not _ACCOUNT.match(account)
-          and not (service == "iam" and account == "aws")):
-        run.add("INVALID_ARN_ACCOUNT", f"The resource ARN account ID {account} is not valid. "
-                "Provide a 12-digit account ID.", where)
     return False
 
 
