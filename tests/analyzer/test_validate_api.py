@@ -169,3 +169,21 @@ def test_aws_cli_validate_policy(server, tmp_path, cli):
     assert out.returncode == 0, out.stderr
     codes = [f["issueCode"] for f in json.loads(out.stdout)["findings"]]
     assert codes == ["PASS_ROLE_WITH_STAR_IN_RESOURCE"]
+
+
+def test_audit_records_the_call_but_not_the_checked_documents(server, aa):
+    secret_doc = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "TopSecretStatement", "Effect": "Allow", "Action": "s3:GetObject",
+         "Resource": "*"}]})
+    answer = aa.check_no_new_access(newPolicyDocument=secret_doc,
+                                    existingPolicyDocument=secret_doc,
+                                    policyType="IDENTITY_POLICY")
+    assert answer["result"] == "PASS"
+    rid = answer["ResponseMetadata"]["RequestId"]
+    events = [e for e in server.audit_events() if e.get("requestID") == rid]
+    assert len(events) == 1
+    event = events[0]
+    assert (event["eventSource"], event["eventName"], event["readOnly"]) == (
+        "access-analyzer.amazonaws.com", "CheckNoNewAccess", True)
+    assert event["requestParameters"] == {"policyType": "IDENTITY_POLICY"}
+    assert "TopSecretStatement" not in json.dumps(event)
