@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from opensts.analyzer.validate import validate
+from tests.conftest import start_server, stop_server
 
 BIN = Path(sys.executable).parent
 TEMPLATE = """\
@@ -87,6 +88,15 @@ Resources:
             Action: s3:GetObject
             Resource: !Sub "arn:aws:s3:::${Site}/*"
 """
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A server of its own: ``validate`` creates an account analyzer, which must not show
+    up in other tests' analyzer lists."""
+    running = start_server(tmp_path_factory.mktemp("cfn-validator") / "data")
+    yield running
+    stop_server(running)
 
 
 def _cfn(server, tmp_path, *args):
