@@ -162,3 +162,54 @@ def test_no_public_access():
     source = {**public, "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}}}
     assert checks.check_no_public_access(_resource_policy(source),
                                          "AWS::SQS::Queue").result == "PASS"
+
+
+# --- resource policies: principals too ----------------------------------------------------
+
+V_USER = Principal(PrincipalKind.USER, f"arn:aws:iam::{ACCOUNT}:user/v", ACCOUNT)
+EC2 = Principal(PrincipalKind.SERVICE, "ec2.amazonaws.com", None)
+PRINCIPALS = ["*", {"AWS": ACCOUNT}, {"AWS": USER.arn}, {"AWS": [USER.arn, V_USER.arn]},
+              {"Service": "ec2.amazonaws.com"}, {"AWS": "*"}]
+
+
+@st.composite
+def resource_statements(draw):
+    s = draw(statements())
+    s["Principal"] = draw(st.sampled_from(PRINCIPALS))
+    return s
+
+
+resource_policies = st.lists(resource_statements(), min_size=1, max_size=3).map(
+    lambda sts: json.dumps({"Version": "2012-10-17", "Statement": sts}))
+
+
+def _resource_allowed(text, who, action, resource, context):
+    policy = checks.parse(text, PolicyKind.RESOURCE)
+    request = Request(who, action, resource, resource_account=ACCOUNT, context=context)
+    return evaluate(request, PolicySet(resource=("r", policy))).decision == "allowed"
+
+
+@settings(max_examples=150, deadline=None)
+@given(resource_policies, resource_policies)
+def test_no_new_access_pass_is_sound_for_resource_policies(new, existing):
+    parsed = [checks.parse(t, PolicyKind.RESOURCE) for t in (new, existing)]
+    if checks.check_no_new_access(*parsed).result != "PASS":
+        return
+    for who in (USER, V_USER, EC2):
+        for action, resource, context in _requests():
+            if _resource_allowed(new, who, action, resource, context):
+                assert _resource_allowed(existing, who, action, resource, context)
+
+
+@settings(max_examples=150, deadline=None)
+@given(resource_policies, st.lists(st.sampled_from(ACTIONS), min_size=1, max_size=2,
+                                   unique=True))
+def test_access_not_granted_pass_is_sound_for_resource_policies(text, actions):
+    policy = checks.parse(text, PolicyKind.RESOURCE)
+    if checks.check_access_not_granted(policy, actions, []).result != "PASS":
+        return
+    for who in (USER, V_USER, EC2):
+        for action in actions:
+            for resource in RESOURCES:
+                for context in CONTEXTS:
+                    assert not _resource_allowed(text, who, action, resource, context)
