@@ -31,3 +31,32 @@ def aa(server: Server) -> Any:
 @pytest.fixture(scope="session")
 def aa_raw(server: Server) -> Any:
     return analyzer_client(server, validate=False)
+
+
+# The S3 gateway in front of SeaweedFS (tests/s3): one server for STS, IAM, Organizations,
+# S3 and Access Analyzer, so that bucket policies are analyzed too.
+from tests.s3 import conftest as _s3  # noqa: E402
+
+gateway = _s3.gateway
+seaweed = _s3.seaweed
+
+
+@pytest.fixture(scope="session")
+def gw_org(gateway: Server) -> dict[str, Any]:
+    """The gateway's organization with one member account: {org_id, member}."""
+    from botocore.exceptions import ClientError
+
+    orgs = gateway.client("organizations")
+    try:
+        org = orgs.describe_organization()["Organization"]
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "AWSOrganizationsNotInUseException":
+            raise
+        org = orgs.create_organization(FeatureSet="ALL")["Organization"]
+    status = orgs.create_account(Email="aa-member@example.com", AccountName="aa-member")
+    member = status["CreateAccountStatus"].get("AccountId")
+    if member is None:
+        member = orgs.describe_create_account_status(
+            CreateAccountRequestId=status["CreateAccountStatus"]["Id"]
+        )["CreateAccountStatus"]["AccountId"]
+    return {"org_id": org["Id"], "member": member}

@@ -61,3 +61,32 @@ def test_enum_violation_is_validation_exception(aa_raw: Any) -> None:
     assert error["reason"] == "fieldValidationFailed"
     assert sorted(f["name"] for f in error["fieldList"]) == ["type"]
     assert "type" in error["Error"]["Message"]
+
+
+def test_unsigned_request_is_refused_in_rest_json(server: Server) -> None:
+    import urllib.error
+    import urllib.request
+
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{server.endpoint}/analyzer", timeout=10)
+    assert refused.value.code == 403
+    assert refused.value.headers["x-amzn-errortype"] == "MissingAuthenticationTokenException"
+
+
+def test_unknown_path_signed_for_access_analyzer(server: Server) -> None:
+    import urllib.error
+    import urllib.request
+
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    request = AWSRequest(method="GET", url=f"{server.endpoint}/no-such-route")
+    SigV4Auth(Credentials(server.root_key, server.root_secret), "access-analyzer",
+              "us-east-1").add_auth(request)
+    prepared = request.prepare()
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        urllib.request.urlopen(urllib.request.Request(
+            prepared.url, headers=dict(prepared.headers)), timeout=10)
+    assert missing.value.code == 404
+    assert missing.value.headers["x-amzn-errortype"] == "UnknownOperationException"

@@ -96,7 +96,13 @@ def reconcile(
 
 def matches(criteria: Mapping[str, Mapping[str, Any]], finding: Finding) -> bool:
     """Whether every criterion holds (API_Criterion: eq, neq, contains, exists)."""
-    fields = finding.fields()
+    return matches_fields(criteria, finding.fields())
+
+
+def matches_fields(criteria: Mapping[str, Mapping[str, Any]], fields: Mapping[str, Any]
+                   ) -> bool:
+    """``matches`` over a finding's filter fields given as a mapping (booleans as
+    ``"true"``/``"false"``, as the filter's string values compare)."""
     for key, criterion in criteria.items():
         value = fields.get(key)
         exists = criterion.get("exists")

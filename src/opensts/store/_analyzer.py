@@ -140,33 +140,40 @@ class AnalyzerMixin(SqlBase):
                 raise NotFound("archive_rule", name)
 
     # -- analysis -------------------------------------------------------------------------
-    def analyzable_resources(self, account_ids: Iterable[str], region: str
-                             ) -> list[tuple[Resource, datetime]]:
+    def analyzable_resources(self, account_ids: Iterable[str], region: str) -> list[Resource]:
         """Role trust policies and bucket policies (buckets of ``region``) of the accounts,
-        each with its creation time, in two queries."""
+        in two queries of plain columns (this runs on every re-analysis)."""
         accounts = sorted(set(account_ids))
-        out: list[tuple[Resource, datetime]] = []
         b = s.buckets
         with self._read() as conn:
             rows = conn.execute(sa.select(s.roles.c.arn, s.roles.c.account_id,
-                                          s.roles.c.assume_role_policy, s.roles.c.created)
+                                          s.roles.c.trust_policy)
                                 .where(s.roles.c.account_id.in_(accounts)))
-            out.extend((Resource(ROLE, r.arn, r.account_id, r.assume_role_policy), r.created)
-                       for r in rows)
-            rows = conn.execute(sa.select(b).where(b.c.account_id.in_(accounts),
-                                                   b.c.region == region))
-            for r in rows:
-                restrict = bool(getattr(r, "restrict_public_buckets", False))
-                out.append((Resource(BUCKET, f"arn:aws:s3:::{r.name}", r.account_id, r.policy,
-                                     restrict), r.created))
+            out = [Resource(ROLE, arn, owner, policy) for arn, owner, policy in rows]
+            buckets = conn.execute(sa.select(b.c.name, b.c.account_id, b.c.policy,
+                                             b.c.restrict_public_buckets)
+                                   .where(b.c.account_id.in_(accounts), b.c.region == region))
+            out.extend(Resource(BUCKET, f"arn:aws:s3:::{name}", owner, policy, bool(restrict))
+                       for name, owner, policy, restrict in buckets)
         return out
 
-    def list_analyzed_resources(self, analyzer_arn: str) -> list[AnalyzedResource]:
+    def list_analyzed_resources(self, analyzer_arn: str, arns: Sequence[str] | None = None
+                                ) -> list[AnalyzedResource]:
+        q = sa.select(_res).where(_res.c.analyzer_arn == analyzer_arn)
+        chunks = [None] if arns is None else list(_chunks(list(arns), 500))
+        out: list[AnalyzedResource] = []
         with self._read() as conn:
-            rows = conn.execute(sa.select(_res).where(_res.c.analyzer_arn == analyzer_arn)
-                                .order_by(_res.c.arn))
-            return [AnalyzedResource(r.analyzer_arn, r.arn, r.type, r.owner, r.digest,
-                                     r.analyzed, r.created) for r in rows]
+            for chunk in chunks:
+                query = q if chunk is None else q.where(_res.c.arn.in_(chunk))
+                out.extend(AnalyzedResource(r.analyzer_arn, r.arn, r.type, r.owner, r.digest,
+                                            r.analyzed, r.created)
+                           for r in conn.execute(query.order_by(_res.c.arn)))
+        return out
+
+    def list_analyzed_digests(self, analyzer_arn: str) -> dict[str, str]:
+        with self._read() as conn:
+            return dict(conn.execute(sa.select(_res.c.arn, _res.c.digest).where(  # type: ignore[arg-type]
+                _res.c.analyzer_arn == analyzer_arn)).all())
 
     def list_analyzer_findings(self, analyzer_arn: str, resource: str | None = None
                                ) -> list[Finding]:

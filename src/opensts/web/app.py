@@ -201,7 +201,7 @@ class OpenStsApp:
         path = scope["path"]
         if path == "/":
             await self.aws(scope, receive, send)
-        elif _signed_for(scope) == REST_JSON_SERVICE:  # Access Analyzer's paths (rest-json)
+        elif self._rest_json(scope):  # Access Analyzer's paths (rest-json)
             await self.rest_json(scope, receive, send)
         elif path.startswith(AUTHORIZE_PREFIX):  # the HTTP authorizer's hooks (issue 11)
             await self.hooks(scope, receive, send)
@@ -211,6 +211,15 @@ class OpenStsApp:
             # Sign-in seals and opens tokens too: keep its key ring as current as the AWS side's.
             self.runtime.refresh_keys()
             await self.signin(scope, receive, send)  # /v1/... sign-in; 404 for the rest
+
+    def _rest_json(self, scope: Scope) -> bool:
+        """Signed for ``access-analyzer``, or unsigned on one of its paths (then answered
+        MissingAuthenticationTokenException rather than the sign-in pages' 404)."""
+        service = _signed_for(scope)
+        if service is not None:
+            return service == REST_JSON_SERVICE
+        raw = scope.get("raw_path", scope["path"].encode()).decode("latin-1").split("?")[0]
+        return self.rest_json.table.path_known(raw)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

@@ -93,7 +93,8 @@ class RestJsonEndpoint(AwsEndpoint):
                     method, raw_path, raw_query, headers, body)
             finally:
                 caller, meta = state.caller, state.meta
-        except AwsError as error:
+        except AwsError as raised:
+            error = _translated(raised)  # CloudTrail records the code the client saw
             await self._audit(SERVICE, action, meta, caller, record, operation, error)
             await _error(send, error, request_id)
             return
@@ -148,13 +149,23 @@ def _validated(handler: Any, violations: list[restjson.Violation]) -> Any:
     return run
 
 
-async def _error(send: Send, error: AwsError, request_id: str) -> None:
+def _translated(error: AwsError) -> AwsError:
+    """The core's error under the rest-json code and status (members kept)."""
     code, status = CODES.get(error.code, (error.code, None))
+    if code == error.code and status in (None, error.status):
+        return error
+    out = AwsError(error.message, code=code, status=status or error.status)
+    out.members = getattr(error, "members", {})  # type: ignore[attr-defined]
+    return out
+
+
+async def _error(send: Send, error: AwsError, request_id: str) -> None:
+    error = _translated(error)
     body: dict[str, Any] = {"message": error.message}
     body.update(getattr(error, "members", {}) or {})
     payload = orjson.dumps(body)
-    await _respond(send, status or error.status, payload, request_id,
-                   extra=[(b"x-amzn-errortype", code.encode())])
+    await _respond(send, error.status, payload, request_id,
+                   extra=[(b"x-amzn-errortype", error.code.encode())])
 
 
 async def _respond(send: Send, status: int, payload: bytes, request_id: str,

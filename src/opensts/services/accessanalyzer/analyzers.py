@@ -7,7 +7,11 @@ from typing import Any
 from opensts.analyzer.model import Analyzer, ArchiveRule
 from opensts.analyzer.zone import ORGANIZATION_TYPES
 from opensts.directory.errors import AlreadyExists
-from opensts.services.accessanalyzer.analysis import can_administer_organization, refresh
+from opensts.services.accessanalyzer.analysis import (
+    can_administer_organization,
+    forget,
+    refresh,
+)
 from opensts.services.accessanalyzer.archive_rules import check_filter
 from opensts.services.accessanalyzer.common import (
     ANALYZER_TYPE,
@@ -141,4 +145,5 @@ def delete_analyzer(ctx: CallContext, params: Params) -> None:
     ctx.audit.request_parameters = {"analyzerName": name}
     analyzer = analyzer_by_name(ctx, name, "access-analyzer:DeleteAnalyzer")
     store_of(ctx).delete_analyzer(analyzer.arn)
+    forget(analyzer.arn)
     return None

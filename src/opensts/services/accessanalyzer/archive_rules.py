@@ -12,6 +12,7 @@ from typing import Any
 from opensts.analyzer.findings import matches
 from opensts.analyzer.model import ArchiveRule, Criteria
 from opensts.directory.errors import AlreadyExists, NotFound
+from opensts.services.accessanalyzer.analysis import lock_for
 from opensts.services.accessanalyzer.common import (
     RULE_NAME,
     RULE_TYPE,
@@ -158,7 +159,8 @@ def apply_archive_rule(ctx: CallContext, params: Params) -> None:
 
 def _apply(ctx: CallContext, analyzer_arn: str, criteria: Criteria) -> None:
     store = store_of(ctx)
-    ids = [f.id for f in store.list_analyzer_findings(analyzer_arn)
-           if f.status == "ACTIVE" and matches(criteria, f)]
-    if ids:
-        store.set_findings_status(analyzer_arn, ids, "ARCHIVED", ctx.meta.now)
+    with lock_for(analyzer_arn):
+        ids = [f.id for f in store.list_analyzer_findings(analyzer_arn)
+               if f.status == "ACTIVE" and matches(criteria, f)]
+        if ids:
+            store.set_findings_status(analyzer_arn, ids, "ARCHIVED", ctx.meta.now)

@@ -15,6 +15,7 @@ from opensts.analyzer import findings as model
 from opensts.analyzer.external import BUCKET
 from opensts.analyzer.findings import Finding
 from opensts.analyzer.model import Analyzer
+from opensts.services.accessanalyzer.analysis import lock_for
 from opensts.services.accessanalyzer.archive_rules import check_filter
 from opensts.services.accessanalyzer.common import (
     FINDING_TYPE,
@@ -111,12 +112,37 @@ def list_findings_v2(ctx: CallContext, params: Params) -> dict[str, Any]:
                                fresh=True)
     lister = UNUSED_FINDINGS.get(analyzer.type)
     if lister is not None:
-        rows = lister(ctx, analyzer)
+        rows = _filtered_rows(lister(ctx, analyzer), params)
         items, following = page(rows, params)
         return {"findings": [{k: v for k, v in r.items() if k != "findingDetails"}
                              for r in items], "nextToken": following}
     items2, following = page(_filtered(ctx, analyzer, params), params)
     return {"findings": [summary_v2(f) for f in items2], "nextToken": following}
+
+
+def _filtered_rows(rows: list[dict[str, Any]], params: Params) -> list[dict[str, Any]]:
+    """ListFindingsV2's filter and sort over GetFindingV2-shaped rows (unused access)."""
+    raw = body(params)
+    criteria = check_filter(raw["filter"]) if raw.get("filter") else {}
+
+    def fields(row: dict[str, Any]) -> dict[str, Any]:
+        return {k: (("true" if v else "false") if isinstance(v, bool) else v)
+                for k, v in row.items() if isinstance(v, str | bool)}
+
+    found = [r for r in rows if model.matches_fields(criteria, fields(r))]
+    sort = raw.get("sort") or {}
+    attribute = sort.get("attributeName")
+    if attribute is not None:
+        if attribute not in _SORTABLE:
+            raise invalid("sort.attributeName", f"Invalid sort attribute: {attribute}.")
+        found.sort(key=lambda r: str(r.get(attribute) or ""),
+                   reverse=sort.get("orderBy", "ASC") == "DESC")
+    return found
+
+
+def finding_by_id(ctx: CallContext, analyzer: Analyzer, finding_id: str) -> Finding:
+    """The finding ``finding_id`` of ``analyzer`` (ResourceNotFoundException otherwise)."""
+    return _one(ctx, analyzer, finding_id)
 
 
 def _one(ctx: CallContext, analyzer: Analyzer, finding_id: str) -> Finding:
@@ -133,6 +159,9 @@ def get_finding(ctx: CallContext, params: Params) -> dict[str, Any]:
     _audit(ctx, raw, "analyzerArn", "id")
     analyzer = analyzer_by_arn(ctx, raw["analyzerArn"], "access-analyzer:GetFinding",
                                fresh=True)
+    if analyzer.type not in ("ACCOUNT", "ORGANIZATION"):
+        raise ValidationException("GetFinding is supported only for external access "
+                                  "analyzers; use GetFindingV2.", reason="notSupported")
     return {"finding": finding_v1(_one(ctx, analyzer, raw["id"]))}
 
 
@@ -172,7 +201,8 @@ def update_findings(ctx: CallContext, params: Params) -> None:
             raise ResourceNotFoundException(f"Finding {fid} not found.", fid, FINDING_TYPE)
     if resource:
         chosen += [f.id for f in known.values() if f.resource == resource]
-    store.set_findings_status(analyzer.arn, chosen, raw["status"], ctx.meta.now)
+    with lock_for(analyzer.arn):
+        store.set_findings_status(analyzer.arn, chosen, raw["status"], ctx.meta.now)
     return None
 
 
@@ -182,9 +212,27 @@ def get_findings_statistics(ctx: CallContext, params: Params) -> dict[str, Any]:
     _audit(ctx, raw, "analyzerArn")
     analyzer = analyzer_by_arn(ctx, raw["analyzerArn"], "access-analyzer:GetFindingsStatistics",
                                fresh=True)
+    lister = UNUSED_FINDINGS.get(analyzer.type)
+    if lister is not None:
+        summarize = getattr(_unused_module(), "unused_statistics", None)
+        if summarize is None:
+            raise ValidationException("GetFindingsStatistics is not available for this "
+                                      "analyzer type.", reason="notSupported")
+        return {"findingsStatistics": [
+                    {"unusedAccessFindingsStatistics": summarize(lister(ctx, analyzer))}],
+                "lastUpdatedAt": ctx.meta.now}
     stats = model.statistics(store_of(ctx).list_analyzer_findings(analyzer.arn))
     return {"findingsStatistics": [{"externalAccessFindingsStatistics": stats}],
             "lastUpdatedAt": analyzer.last_resource_at or analyzer.created}
+
+
+def _unused_module() -> Any:
+    import importlib
+
+    try:
+        return importlib.import_module("opensts.services.accessanalyzer.unused")
+    except ModuleNotFoundError:
+        return None
 
 
 @operation(SERVICE, "ListAnalyzedResources", read_only=True)
