@@ -227,3 +227,17 @@ def test_validate_never_fails_on_any_json(value, policy_type, resource_type):
     for issue in validate(text, policy_type, resource_type):
         issue.wire()
         assert issue.code in CODES
+
+
+def test_a_duplicate_key_is_located():
+    text = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Effect": "Deny"}]}'
+    [issue] = validate(text, "IDENTITY_POLICY")
+    assert issue.code == "JSON_SYNTAX_ERROR"
+    loc = issue.locations[0]
+    assert loc.path == (("value", "Statement"), ("index", 0), ("key", "Effect"))
+    assert loc.span.start.offset == text.rindex('"Effect"')
+
+
+def test_deep_nesting_is_a_syntax_error_not_a_crash():
+    text = "[" * 5000 + "]" * 5000
+    assert [i.code for i in validate(text, "IDENTITY_POLICY")] == ["JSON_SYNTAX_ERROR"]

@@ -53,6 +53,9 @@ class PositionMap:
         self._line_starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
         self._values: dict[Path, _Node] = {}
         self._keys: dict[Path, tuple[int, int]] = {}
+        #: Object members whose key appeared before in the same object (path, key span):
+        #: JSON leaves their meaning open, and IAM's parser refuses them.
+        self.duplicates: list[tuple[Path, Span]] = []
         pos = self._skip(0)
         end = self._value(pos, ())
         if self._skip(end) != len(text):
@@ -152,6 +155,8 @@ class PositionMap:
             key_end = self._string_end(pos)
             key = json.loads(text[pos:key_end])
             member = (*path, key)
+            if member in self._keys:
+                self.duplicates.append((member, self.span(pos, key_end)))
             self._keys[member] = (pos, key_end)
             pos = self._skip(key_end)
             if pos >= len(text) or text[pos] != ":":

@@ -21,6 +21,7 @@ import json
 import re
 from typing import Any
 
+from opensts import safejson
 from opensts.analyzer import lint
 from opensts.analyzer.arns import check_arn
 from opensts.analyzer.issues import ERROR, Issue, Location, PathElement
@@ -60,16 +61,14 @@ def kind_for(policy_type: str, resource_type: str | None) -> PolicyKind:
     return POLICY_KINDS[policy_type]
 
 
-def _json_type(value: object) -> str:
-    if isinstance(value, dict):
-        return "Object"
-    if isinstance(value, list):
-        return "Array"
-    if isinstance(value, bool):
-        return "Boolean"
-    if type(value) is str:
-        return "String"
-    return "Number"  # policy.parser keeps numbers as a str subclass
+def _elements(path: Path, *, key: bool = False) -> tuple[PathElement, ...]:
+    """A path as the model's PathElement list; ``key``: the last one is the key itself."""
+    elements: list[PathElement] = [
+        ("index", p) if isinstance(p, int) else ("value", p) for p in path
+    ]
+    if key and path and isinstance(path[-1], str):
+        elements[-1] = ("key", path[-1])
+    return tuple(elements)
 
 
 class _Run:
@@ -84,16 +83,13 @@ class _Run:
         self.issues.append(Issue(code, details, (self.location(path, key=key),)))
 
     def location(self, path: Path, *, key: bool = False) -> Location:
-        elements: list[PathElement] = [
-            ("index", p) if isinstance(p, int) else ("value", p) for p in path
-        ]
+        elements = _elements(path, key=key)
         span: Span | None = None
         if key and path and isinstance(path[-1], str):
-            elements[-1] = ("key", path[-1])
             span = self.positions.key_span(path)
         if span is None:
             span = self.positions.nearest_span(path)
-        return Location(tuple(elements), span)
+        return Location(elements, span)
 
     def mismatch(self, path: Path, expected: str) -> None:
         self.add("DATA_TYPE_MISMATCH",
@@ -108,9 +104,9 @@ def validate(text: str, policy_type: str, resource_type: str | None = None) -> l
     kind = kind_for(policy_type, resource_type)
     try:
         doc = load_json(text)
-        positions = PositionMap(text)
-    except (MalformedPolicyDocument, ValueError):
-        return [_syntax_error(text)]
+    except MalformedPolicyDocument:
+        return [_json_error(text)]
+    positions = PositionMap(text)
     run = _Run(positions, kind)
     if not isinstance(doc, dict):
         run.mismatch((), "Object")
@@ -146,6 +142,21 @@ def validate(text: str, policy_type: str, resource_type: str | None = None) -> l
         return run.issues
     lint.check(run, policy, dict(statements), text, resource_type)
     return run.issues
+
+
+def _json_error(text: str) -> Issue:
+    """Why the text is not a JSON document IAM reads: a duplicate key (valid JSON, but
+    meaningless), or where the syntax breaks."""
+    try:
+        safejson.check_depth(text)  # before the recursive scan
+        positions = PositionMap(text)
+    except (safejson.JsonInputError, ValueError):
+        return _syntax_error(text)
+    if not positions.duplicates:
+        return _syntax_error(text)
+    path, span = positions.duplicates[0]
+    return Issue("JSON_SYNTAX_ERROR", f"Fix the JSON syntax error: the key {path[-1]} appears "
+                 "twice in one object.", (Location(_elements(path, key=True), span),))
 
 
 def _syntax_error(text: str) -> Issue:
