@@ -143,6 +143,8 @@ CASES = [
     (_doc({"Effect": "Allow", "Action": "sqs:SendMessage", "Principal": "*",
            "Resource": "arn:aws:s3:::b"}), "RESOURCE_POLICY", "AWS::S3::Bucket",
      "UNSUPPORTED_ACTION_IN_POLICY"),
+    (_doc({"Effect": "Allow", "Action": "s3:GetObject", "Principal": "*"}), "RESOURCE_POLICY",
+     "AWS::S3::Bucket", "MISSING_RESOURCE"),
     (_doc({"Effect": "Allow", "Action": "s3:GetObject", "Principal": "*",
            "Resource": "arn:aws:sqs:us-east-1:123456789012:q"}), "RESOURCE_POLICY",
      "AWS::S3::Bucket", "UNSUPPORTED_RESOURCE_ARN_IN_POLICY"),

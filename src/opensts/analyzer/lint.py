@@ -289,7 +289,11 @@ def _service_wildcards(run: Reporter, st: Statement, path: Path) -> None:
 
 
 def _s3_bucket(run: Reporter, st: Statement, path: Path) -> None:
-    """A bucket policy governs only Amazon S3 actions on the bucket and its objects."""
+    """A bucket policy governs only Amazon S3 actions on the bucket and its objects, which
+    it must name (S3 refuses a statement without Resource)."""
+    if st.resources is None:
+        run.add("MISSING_RESOURCE", "Add a Resource or NotResource element to the policy "
+                "statement.", path)
     element = "NotAction" if st.not_action else "Action"
     if not st.not_action:
         for action in _listed(st, element):
