@@ -12,6 +12,8 @@ ARNs that a bucket policy cannot name.
 from __future__ import annotations
 
 import functools
+import ipaddress
+import json
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -50,8 +52,10 @@ def check(run: Reporter, policy: Policy, paths: Mapping[Path, Any], text: str,
             _oidc(run, st, path)
         _redundant(run, st, path)
         _service_wildcards(run, st, path)
+        _source_ip(run, st, path)
         if resource_type == "AWS::S3::Bucket":
             _s3_bucket(run, st, path)
+    _redundant_statements(run, policy, by_index)
     size = policy_size(text)
     if run.kind == PolicyKind.IDENTITY and size > IDENTITY_QUOTA:
         run.add("POLICY_SIZE_EXCEEDS_IDENTITY_POLICY_QUOTA", f"The {size} characters in the "
@@ -308,3 +312,71 @@ def _s3_bucket(run: Reporter, st: Statement, path: Path) -> None:
                 run.add("UNSUPPORTED_RESOURCE_ARN_IN_POLICY", "The resource ARN is not supported "
                         "for the resource-based policy attached to the resource type "
                         "AWS::S3::Bucket.", _entry_path(st, path, "Resource", resource))
+
+
+#: RFC 1918 and RFC 4193 (unique local) ranges: addresses AWS never sees as aws:SourceIp.
+_PRIVATE_NETS = tuple(ipaddress.ip_network(n) for n in (
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"))
+
+
+def _private(net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
+    return any(net.version == p.version and net.subnet_of(p)  # type: ignore[arg-type]
+               for p in _PRIVATE_NETS)
+
+
+def _source_ip(run: Reporter, st: Statement, path: Path) -> None:
+    """aws:SourceIp "works only for public IP address ranges"; host bits after the mask
+    are ignored."""
+    for op, keys in st.raw.get("Condition", {}).items():
+        base = op.split(":")[-1].lower().removesuffix("ifexists")
+        if base not in ("ipaddress", "notipaddress") or not isinstance(keys, dict):
+            continue
+        for key, values in keys.items():
+            if key.lower() != "aws:sourceip":
+                continue
+            at: Path = (*path, "Condition", op, key)
+            items = [v for v in (values if isinstance(values, list) else [values])
+                     if isinstance(v, str)]
+            nets = []
+            for v in items:
+                try:
+                    net = ipaddress.ip_network(v.strip(), strict=False)
+                except ValueError:
+                    continue  # TYPE_MISMATCH_IP_RANGE, reported by the catalog checks
+                nets.append(net)
+                if "/" in v and str(net) != v.strip():
+                    run.add("IMPROVE_IP_RANGE", "The non-zero bits in the IP address after the "
+                            f"masked bits are ignored. Replace address with {net}.", at)
+            private = [n for n in nets if _private(n)]
+            if not private:
+                continue
+            negated = base == "notipaddress"
+            if len(private) == len(nets):
+                code = "PRIVATE_NOT_IP_ADDRESS" if negated else "PRIVATE_IP_ADDRESS"
+                details = ("The values for condition key aws:SourceIp include only private IP "
+                           "addresses and will not have the desired effect. aws:SourceIp works "
+                           "only for public IP address ranges. Update the value to include "
+                           "only public IP addresses.")
+            else:
+                code = ("PRIVATE_NOT_IP_ADDRESS_SUBSET" if negated
+                        else "PRIVATE_IP_ADDRESS_SUBSET")
+                details = ("The values for condition key aws:SourceIp include a mix of private "
+                           "and public IP addresses. The private addresses will not have the "
+                           "desired effect. aws:SourceIp works only for public IP address "
+                           "ranges. To define permissions for private IP ranges, use "
+                           "aws:VpcSourceIp.")
+            run.add(code, details, at)
+
+
+def _redundant_statements(run: Reporter, policy: Policy, by_index: dict[int, Path]) -> None:
+    """Statements identical but for their Sid grant (or deny) the same thing twice."""
+    seen: dict[str, int] = {}
+    for st in policy.statements:
+        body = json.dumps({k: v for k, v in st.raw.items() if k != "Sid"}, sort_keys=True)
+        if body in seen:
+            run.add("REDUNDANT_STATEMENT", "The statements are redundant because they provide "
+                    "identical permissions. Update the policy to remove the redundant "
+                    f"statement (it repeats the statement with index {seen[body]}).",
+                    by_index[st.index])
+        else:
+            seen[body] = st.index
