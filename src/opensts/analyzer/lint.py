@@ -75,12 +75,11 @@ def _listed(st: Statement, element: str) -> list[str]:
     return [raw] if isinstance(raw, str) else list(raw)
 
 
-def _entry_path(st: Statement, path: Path, element: str, value: str,
-                ignore_case: bool = False) -> Path:
+def _entry_path(st: Statement, path: Path, element: str, value: str) -> Path:
     raw = st.raw.get(element)
     if isinstance(raw, list):
         for i, v in enumerate(raw):
-            if v == value or (ignore_case and v.lower() == value.lower()):
+            if v == value:
                 return (*path, element, i)
     return (*path, element)
 
