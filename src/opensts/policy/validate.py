@@ -36,6 +36,10 @@ class Finding:
     code: str  # e.g. UNKNOWN_ACTION
     message: str
     statement: int | None = None
+    #: The statement element the finding is about ("Action", "Condition", ...) and the
+    #: offending value (an action, a condition key), so a caller can point at it.
+    element: str | None = None
+    value: str | None = None
 
 
 def policy_size(text: str) -> int:
@@ -44,12 +48,14 @@ def policy_size(text: str) -> int:
     return sum(1 for ch in text if ch not in _WS)
 
 
-def _not_aws(service: str, index: int, what: str) -> Finding:
+def _not_aws(service: str, index: int, what: str, value: str | None = None) -> Finding:
     return Finding(
         "suggestion",
         "NOT_AN_AWS_SERVICE",
         f"Statement[{index}]: {service} is not an AWS service; its {what} are not checked",
         index,
+        "Condition" if what == "condition keys" else "Action",
+        value,
     )
 
 
@@ -60,7 +66,7 @@ def _check_action(action: str, index: int) -> Finding | None:
     if "*" in service or "?" in service:
         return None
     if not catalog.service_exists(service):
-        return _not_aws(service, index, "actions")
+        return _not_aws(service, index, "actions", action)
     if "*" in action or "?" in action:
         if not catalog.expand_actions(action):
             return Finding(
@@ -68,11 +74,14 @@ def _check_action(action: str, index: int) -> Finding | None:
                 "NO_MATCHING_ACTION",
                 f"Statement[{index}]: {action} matches no known action",
                 index,
+                "Action",
+                action,
             )
         return None
     if not catalog.action_exists(action):
         return Finding(
-            "warning", "UNKNOWN_ACTION", f"Statement[{index}]: unknown action {action}", index
+            "warning", "UNKNOWN_ACTION", f"Statement[{index}]: unknown action {action}", index,
+            "Action", action,
         )
     return None
 
@@ -92,7 +101,7 @@ def resource_type_findings(actions: list[str], resources: list[str], index: int)
             continue
         why = resource_mismatch(action, "no Resource of the statement names one")
         findings.append(Finding("warning", "RESOURCE_TYPE_MISMATCH",
-                                f"Statement[{index}]: {why}", index))
+                                f"Statement[{index}]: {why}", index, "Action", action))
     return findings
 
 
@@ -150,7 +159,7 @@ def validate_policy(text: str, kind: PolicyKind) -> list[Finding]:
             if service and service != "aws" and not catalog.service_exists(service):
                 if service not in noted:
                     noted.add(service)
-                    findings.append(_not_aws(service, st.index, "condition keys"))
+                    findings.append(_not_aws(service, st.index, "condition keys", c.key))
             elif not catalog.condition_key_known(c.key):
                 findings.append(
                     Finding(
@@ -158,6 +167,8 @@ def validate_policy(text: str, kind: PolicyKind) -> list[Finding]:
                         "UNKNOWN_CONDITION_KEY",
                         f"Statement[{st.index}]: unknown condition key {c.key}",
                         st.index,
+                        "Condition",
+                        c.key,
                     )
                 )
             parse = _VALUE_PARSERS.get(c.family)
@@ -171,6 +182,8 @@ def validate_policy(text: str, kind: PolicyKind) -> list[Finding]:
                                 f"Statement[{st.index}]: {c.operator} value {v!r} is not a valid "
                                 f"{c.family} value and never matches",
                                 st.index,
+                                "Condition",
+                                c.key,
                             )
                         )
             if c.family == "bool" and any(v.lower() not in ("true", "false") for v in c.values):
@@ -180,6 +193,8 @@ def validate_policy(text: str, kind: PolicyKind) -> list[Finding]:
                         "INVALID_CONDITION_VALUE",
                         f"Statement[{st.index}]: Bool takes true or false",
                         st.index,
+                        "Condition",
+                        c.key,
                     )
                 )
             key_type = catalog.GLOBAL_KEYS.get(c.key_l)
@@ -190,6 +205,8 @@ def validate_policy(text: str, kind: PolicyKind) -> list[Finding]:
                         "SET_OPERATOR_ON_SINGLE_VALUED_KEY",
                         f"Statement[{st.index}]: {c.operator} on single-valued key {c.key}",
                         st.index,
+                        "Condition",
+                        c.key,
                     )
                 )
     return findings
