@@ -1,0 +1,430 @@
+"""The moves: how a principal that holds credentials of one user or role gets those of another,
+or more permissions for one it holds. Each step is decided by the policy engine
+(``model.decide``); the module docstring of ``opensts.analyzer.escalation`` says what is
+modelled and what is not.
+
+A node is a principal as it is in the directory, or a *variant* of it after a move changed its
+permissions (a policy written to it, a policy attached, another default version, a group
+joined). Variants are nodes like any other: the moves out of them are searched too.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+
+from opensts.analyzer.escalation.model import (
+    REGION,
+    Directory,
+    Entity,
+    Group,
+    decide,
+    resource_tag_context,
+)
+from opensts.analyzer.escalation.steps import Step, step
+from opensts.policy import PolicyKind, PolicySet, Principal, PrincipalKind, Request, evaluate
+from opensts.policy import parse_policy as _parse
+
+ALLOW_ALL = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'
+WRITTEN = "opensts-escalation"
+#: AWS managed policies tried for Attach*Policy moves (besides the account's own policies).
+ATTACH_CANDIDATES = ("arn:aws:iam::aws:policy/AdministratorAccess",
+                     "arn:aws:iam::aws:policy/IAMFullAccess",
+                     "arn:aws:iam::aws:policy/PowerUserAccess")
+PROBE = "opensts-escalation-probe"
+
+
+@dataclass(frozen=True)
+class Node:
+    id: str
+    entity: Entity
+    variant: str = ""  # what changed, for people; "" for the principal as stored
+
+    @property
+    def label(self) -> str:
+        return self.entity.arn + (f" ({self.variant})" if self.variant else "")
+
+
+@dataclass(frozen=True)
+class Move:
+    kind: str
+    source: str  # node id
+    target: Node
+    steps: tuple[Step, ...]
+    summary: str
+
+    @property
+    def conditional(self) -> bool:
+        return any(s.outcome == "conditional" for s in self.steps)
+
+
+def base(entity: Entity) -> Node:
+    return Node(entity.arn, entity)
+
+
+def _may(actor: Entity, action: str) -> bool:
+    """Whether any identity Allow covers ``action`` at all: IAM has no resource policies, so
+    without one the engine would refuse; a cheap pre-filter, never the decision."""
+    action_l = action.lower()
+    return any(not st.is_deny for _, p in actor.policies.identity
+               for st in p.statements_for(action_l))
+
+
+def _tags_ctx(entity: Entity) -> dict[str, str | list[str]]:
+    return resource_tag_context(entity.tags)
+
+
+# -- becoming another principal -----------------------------------------------------------
+
+def assume_role(directory: Directory, actor: Entity, role: Entity) -> Step | None:
+    assert role.trust is not None
+    return decide(directory, actor, "sts:AssumeRole", role.arn, resource_account=role.account,
+                  resource_policy=(role.arn, role.trust), trust=True, extra=_tags_ctx(role))
+
+
+def _trust_naming(actor: Entity) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": actor.arn}, "Action": "sts:AssumeRole"}]})
+
+
+def become_user(directory: Directory, actor: Entity, user: Entity) -> list[Move]:
+    moves: list[Move] = []
+    ctx = _tags_ctx(user)
+    if _may(actor, "iam:CreateAccessKey"):
+        create = decide(directory, actor, "iam:CreateAccessKey", user.arn, extra=ctx)
+        if create is not None:
+            steps = [create]
+            if user.access_keys >= 2:  # the quota: one must go first
+                delete = decide(directory, actor, "iam:DeleteAccessKey", user.arn, extra=ctx,
+                                note="the user has two access keys already")
+                steps = [delete, create] if delete is not None else []
+            if steps:
+                moves.append(Move("create-access-key", actor.arn, base(user), tuple(steps),
+                                  "creates an access key for the user"))
+    action = "iam:UpdateLoginProfile" if user.has_login_profile else "iam:CreateLoginProfile"
+    if _may(actor, action):
+        found = decide(directory, actor, action, user.arn, extra=ctx)
+        if found is not None:
+            moves.append(Move(action.split(":")[1].lower(), actor.arn, base(user), (found,),
+                              "sets the user's console password (and signs in as the user)"))
+    return moves
+
+
+def update_trust(directory: Directory, actor: Entity, role: Entity) -> Move | None:
+    if not _may(actor, "iam:UpdateAssumeRolePolicy"):
+        return None
+    update = decide(directory, actor, "iam:UpdateAssumeRolePolicy", role.arn,
+                    extra=_tags_ctx(role))
+    if update is None:
+        return None
+    written = replace(role, trust=_parse(_trust_naming(actor), PolicyKind.TRUST))
+    assume = assume_role(directory, actor, written)
+    if assume is None:
+        return None
+    assume = replace(assume, note="with the trust policy it wrote: " + _trust_naming(actor))
+    return Move("update-assume-role-policy", actor.arn, base(role), (update, assume),
+                "rewrites the role's trust policy to name itself, then assumes the role")
+
+
+# The services that run code with a passed role, and what it takes to make them run it. The
+# role's trust policy must admit the service principal (decided by the engine, as the
+# service would be asked).
+COMPUTE: Mapping[str, tuple[tuple[str, str], ...]] = {
+    "lambda.amazonaws.com": (
+        ("lambda:CreateFunction", "arn:aws:lambda:{region}:{account}:function:{probe}"),
+        ("lambda:InvokeFunction", "arn:aws:lambda:{region}:{account}:function:{probe}")),
+    "ec2.amazonaws.com": (
+        ("ec2:RunInstances", "arn:aws:ec2:{region}:{account}:instance/*"),),
+    "cloudformation.amazonaws.com": (
+        ("cloudformation:CreateStack",
+         "arn:aws:cloudformation:{region}:{account}:stack/{probe}/*"),),
+}
+
+
+def service_trusts(directory: Directory, role: Entity, service: str) -> Step | None:
+    assert role.trust is not None
+    policies = PolicySet(resource=(role.arn, role.trust), resource_must_allow=True,
+                         rcps=directory.rcps.get(role.account, ()))
+    request = Request(Principal(PrincipalKind.SERVICE, service, None), "sts:AssumeRole",
+                      role.arn, resource_account=role.account,
+                      context={"aws:PrincipalIsAWSService": "true",
+                               "aws:SourceAccount": role.account})
+    return step(evaluate(request, policies), policies, "sts:AssumeRole", role.arn,
+                note=f"the role's trust policy admits {service}")
+
+
+def pass_role(directory: Directory, actor: Entity, role: Entity) -> list[Move]:
+    if not _may(actor, "iam:PassRole"):
+        return []
+    moves = []
+    for service, actions in COMPUTE.items():
+        trusted = service_trusts(directory, role, service)
+        if trusted is None:
+            continue
+        passed = decide(directory, actor, "iam:PassRole", role.arn,
+                        extra={"iam:PassedToService": service, **_tags_ctx(role)})
+        if passed is None:
+            continue
+        steps: list[Step] = [passed]
+        if service == "ec2.amazonaws.com" and not role.instance_profiles:
+            profile = f"arn:aws:iam::{actor.account}:instance-profile/{PROBE}"
+            for action in ("iam:CreateInstanceProfile", "iam:AddRoleToInstanceProfile"):
+                found = decide(directory, actor, action, profile)
+                if found is None:
+                    break
+                steps.append(found)
+            else:
+                profile = ""
+            if profile:
+                continue
+        for action, template in actions:
+            resource = template.format(region=REGION, account=actor.account, probe=PROBE)
+            found = decide(directory, actor, action, resource)
+            if found is None:
+                break
+            steps.append(found)
+        else:
+            steps.append(trusted)
+            name = service.split(".")[0]
+            moves.append(Move(f"pass-role-{name}", actor.arn, base(role), tuple(steps),
+                              f"passes the role to {name}, whose code then runs as the role "
+                              "and hands back its credentials"))
+    return moves
+
+
+# -- ABAC: tags that satisfy a condition ----------------------------------------------------
+
+_PRINCIPAL_TAG = "aws:principaltag/"
+_RESOURCE_TAGS = ("aws:resourcetag/", "iam:resourcetag/")
+
+
+def _literal(values: Iterable[str]) -> str | None:
+    for v in values:
+        if "${" not in v and "*" not in v and "?" not in v:
+            return v
+    return None
+
+
+def _variable(values: Iterable[str], prefixes: tuple[str, ...]) -> str | None:
+    for v in values:
+        low = v.lower()
+        for p in prefixes:
+            if low.startswith("${" + p) and v.endswith("}"):
+                return v[2 + len(p):-1]
+    return None
+
+
+def wanted_tags(directory: Directory, actor: Entity, role: Entity
+                ) -> tuple[dict[str, str], dict[str, str]]:
+    """Tag values that the AssumeRole conditions (trust and identity side) ask for on the
+    actor (aws:PrincipalTag) and on the role (aws:ResourceTag, iam:ResourceTag): a literal
+    the condition names, or the other side's value for a condition comparing the two."""
+    assert role.trust is not None
+    mine: dict[str, str] = {}
+    theirs: dict[str, str] = {}
+    policies = [role.trust, *(p for _, p in actor.policies.identity)]
+    for policy in policies:
+        for st in policy.statements_for("sts:assumerole"):
+            if st.is_deny:
+                continue
+            for c in st.conditions:
+                if c.negated or c.family != "string":
+                    continue
+                key_l = c.key.lower()
+                if key_l.startswith(_PRINCIPAL_TAG):
+                    other = _variable(c.values, _RESOURCE_TAGS)
+                    tag = c.key[len(_PRINCIPAL_TAG):]
+                    value = _literal(c.values) or (
+                        (role.tags.get(other) or "opensts-abac") if other else None)
+                    if value is not None:
+                        mine[tag] = value
+                        if other and other not in role.tags:
+                            theirs[other] = value
+                elif key_l.startswith(_RESOURCE_TAGS):
+                    other = _variable(c.values, (_PRINCIPAL_TAG,))
+                    tag = c.key.split("/", 1)[1]
+                    value = _literal(c.values) or (
+                        (actor.tags.get(other) or mine.get(other) or "opensts-abac")
+                        if other else None)
+                    if value is not None:
+                        theirs[tag] = value
+                        if other and other not in actor.tags:
+                            mine[other] = value
+    mine = {k: v for k, v in mine.items() if actor.tags.get(k) != v}
+    theirs = {k: v for k, v in theirs.items() if role.tags.get(k) != v}
+    return mine, theirs
+
+
+def _tag_step(directory: Directory, actor: Entity, target: Entity,
+              tags: dict[str, str]) -> Step | None:
+    action = "iam:TagUser" if target.kind == "user" else "iam:TagRole"
+    extra: dict[str, str | list[str]] = {f"aws:RequestTag/{k}": v for k, v in tags.items()}
+    extra["aws:TagKeys"] = sorted(tags)
+    extra.update(_tags_ctx(target))
+    return decide(directory, actor, action, target.arn, extra=extra,
+                  note="tags " + ", ".join(f"{k}={v}" for k, v in sorted(tags.items())))
+
+
+def tag_then_assume(directory: Directory, actor: Entity, role: Entity) -> Move | None:
+    mine, theirs = wanted_tags(directory, actor, role)
+    if not mine and not theirs:
+        return None
+    if theirs and actor.account != role.account:
+        return None  # IAM tags only the caller's own account's entities
+    steps: list[Step] = []
+    tagged_actor, tagged_role = actor, role
+    if mine:
+        if not _may(actor, "iam:TagUser" if actor.kind == "user" else "iam:TagRole"):
+            return None
+        found = _tag_step(directory, actor, actor, mine)
+        if found is None:
+            return None
+        steps.append(found)
+        tagged_actor = replace(actor, tags={**actor.tags, **mine})
+    if theirs:
+        if not _may(tagged_actor, "iam:TagRole"):
+            return None
+        found = _tag_step(directory, tagged_actor, role, theirs)
+        if found is None:
+            return None
+        steps.append(found)
+        tagged_role = replace(role, tags={**role.tags, **theirs})
+    assume = assume_role(directory, tagged_actor, tagged_role)
+    if assume is None:
+        return None
+    steps.append(assume)
+    return Move("tag-then-assume-role", actor.arn, base(role), tuple(steps),
+                "tags itself and/or the role so that an ABAC condition holds, then assumes "
+                "the role")
+
+
+# -- more permissions for a principal it holds ----------------------------------------------
+
+def _variant(node: Node, suffix: str, entity: Entity, what: str) -> Node:
+    return Node(node.id + suffix, entity, f"{node.variant}; {what}" if node.variant else what)
+
+
+def _written(node: Node, how: str) -> Node:
+    entity = node.entity
+    policy = _parse(ALLOW_ALL, PolicyKind.IDENTITY)
+    source = f"{entity.arn}#inline:{WRITTEN}"
+    return _variant(node, "+inline", replace(entity, policies=replace(
+        entity.policies, identity=(*entity.policies.identity, (source, policy)))),
+        f"after {how}")
+
+
+def _attached(node: Node, arn: str, directory: Directory, what: str = "") -> Node | None:
+    entity = node.entity
+    managed = directory.managed.get(arn)
+    if managed is None or arn in entity.managed:
+        return None
+    policy = managed.versions[managed.default_version]
+    return _variant(node, f"+{arn}", replace(entity, managed=(*entity.managed, arn),
+                    policies=replace(entity.policies,
+                                     identity=(*entity.policies.identity, (arn, policy)))),
+                    what or f"with {arn} attached")
+
+
+def _defaulted(node: Node, arn: str, version: str, directory: Directory) -> Node:
+    entity = node.entity
+    policy = directory.managed[arn].versions[version]
+    identity = tuple((src, policy if src == arn else p) for src, p in entity.policies.identity)
+    return _variant(node, f"@{arn}:{version}", replace(
+        entity, policies=replace(entity.policies, identity=identity)),
+        f"with version {version} of {arn} as default")
+
+
+def grants(directory: Directory, actor: Entity, node: Node) -> list[tuple[str, Node, Step]]:
+    """Ways ``actor`` can widen the permissions of the principal of ``node`` (which may be
+    itself): the move kind, the node after it, the step."""
+    target = node.entity
+    out: list[tuple[str, Node, Step]] = []
+    noun = "User" if target.kind == "user" else "Role"
+    ctx = _tags_ctx(target)
+    if _may(actor, f"iam:Put{noun}Policy"):
+        found = decide(directory, actor, f"iam:Put{noun}Policy", target.arn, extra=ctx)
+        if found is not None:
+            out.append((f"put-{noun.lower()}-policy",
+                        _written(node, "an inline policy allowing everything was written "
+                                 "to it"), found))
+    if _may(actor, f"iam:Attach{noun}Policy"):
+        for arn in _attach_candidates(directory, target.account):
+            after = _attached(node, arn, directory)
+            if after is None:
+                continue
+            found = decide(directory, actor, f"iam:Attach{noun}Policy", target.arn,
+                           extra={"iam:PolicyARN": arn, **ctx})
+            if found is not None:
+                out.append((f"attach-{noun.lower()}-policy", after, found))
+    for group_arn in target.groups:
+        group = directory.groups.get(group_arn)
+        if group is None:
+            continue
+        if _may(actor, "iam:PutGroupPolicy"):
+            found = decide(directory, actor, "iam:PutGroupPolicy", group.arn)
+            if found is not None:
+                out.append(("put-group-policy", _written(
+                    node, f"an inline policy allowing everything was written to its group "
+                    f"{group.name}"), found))
+        if _may(actor, "iam:AttachGroupPolicy"):
+            for arn in _attach_candidates(directory, target.account):
+                after = _attached(node, arn, directory,
+                                  f"with {arn} attached to its group {group.name}")
+                if after is None:
+                    continue
+                found = decide(directory, actor, "iam:AttachGroupPolicy", group.arn,
+                               extra={"iam:PolicyARN": arn})
+                if found is not None:
+                    out.append(("attach-group-policy", after, found))
+    for arn in target.managed:
+        managed = directory.managed.get(arn)
+        if managed is None or managed.account == "aws":
+            continue  # AWS managed policies cannot be changed
+        if _may(actor, "iam:CreatePolicyVersion"):
+            found = decide(directory, actor, "iam:CreatePolicyVersion", arn,
+                           note="with SetAsDefault (no iam:SetDefaultPolicyVersion needed)")
+            if found is not None:
+                out.append(("create-policy-version", _written(
+                    node, f"a new default version of {arn} allowing everything"), found))
+        if _may(actor, "iam:SetDefaultPolicyVersion"):
+            for version in sorted(managed.versions):
+                if version == managed.default_version:
+                    continue
+                found = decide(directory, actor, "iam:SetDefaultPolicyVersion", arn,
+                               note=f"to version {version}")
+                if found is not None:
+                    out.append(("set-default-policy-version",
+                                _defaulted(node, arn, version, directory), found))
+    return out
+
+
+def _attach_candidates(directory: Directory, account: str) -> list[str]:
+    return [*ATTACH_CANDIDATES,
+            *sorted(a for a, m in directory.managed.items() if m.account == account)]
+
+
+def join_groups(directory: Directory, node: Node) -> list[tuple[Node, Step]]:
+    """AddUserToGroup of the actor (a user) to a group of its account: it gets the group's
+    policies."""
+    actor = node.entity
+    if actor.kind != "user" or not _may(actor, "iam:AddUserToGroup"):
+        return []
+    out = []
+    for group in directory.groups.values():
+        if group.account != actor.account or group.arn in actor.groups:
+            continue
+        found = decide(directory, actor, "iam:AddUserToGroup", group.arn)
+        if found is not None:
+            out.append((_joined(node, group), found))
+    return out
+
+
+def _joined(node: Node, group: Group) -> Node:
+    actor = node.entity
+    return _variant(node, f"+group:{group.name}", replace(
+        actor, groups=(*actor.groups, group.arn),
+        managed=(*actor.managed, *group.managed),
+        policies=replace(actor.policies,
+                         identity=(*actor.policies.identity, *group.policies))),
+        f"after joining the group {group.name}")
