@@ -95,7 +95,7 @@ def name_of(arn: str) -> str:
     return arn.rsplit("/", 1)[1]
 
 
-def build_cases(server: Server) -> list[Case]:  # noqa: PLR0915 - one block per method
+def build_cases(server: Server) -> list[Case]:
     b = Builder(server)
     iam = b.iam
     cases: list[Case] = []
@@ -138,13 +138,13 @@ def build_cases(server: Server) -> list[Case]:  # noqa: PLR0915 - one block per 
         "cak-fixed", {"Sid": "Escalate", **allow("iam:CreateAccessKey", victim)},
         boundary=only_s3), "permissions boundary"))
     cases.append(Case("CreateLoginProfile", b.user("clp", {"Sid": "Escalate", **allow(
-        "iam:CreateLoginProfile", victim)}), "createloginprofile", b.user(
+        "iam:CreateLoginProfile", victim)}), "create-login-profile", b.user(
         "clp-fixed", allow("iam:CreateLoginProfile", victim),
         deny("iam:CreateLoginProfile", victim)), "explicit deny"))
     with_password = b.admin_user("victim-pw")
     iam.create_login_profile(UserName=name_of(with_password), Password="Victim-Passw0rd!")
     cases.append(Case("UpdateLoginProfile", b.user("ulp", {"Sid": "Escalate", **allow(
-        "iam:UpdateLoginProfile", with_password)}), "updateloginprofile", b.user(
+        "iam:UpdateLoginProfile", with_password)}), "update-login-profile", b.user(
         "ulp-fixed", allow("iam:UpdateLoginProfile", with_password),
         deny("iam:UpdateLoginProfile")), "explicit deny"))
 

@@ -5,9 +5,8 @@ principal...) has no path."""
 
 from __future__ import annotations
 
-import json
+import html
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -123,12 +122,8 @@ def test_svg_of_the_paths(own_server: Server, cases: list[Case], tmp_path: Path)
     svg = tmp_path / "paths.svg"
     done = analyze(own_server, "paths", "--to", "admin", "--svg", str(svg))
     assert done.returncode == 0, done.stderr
-    text = svg.read_text()
+    text = html.unescape(svg.read_text())  # dot writes "-" as &#45;
     assert text.lstrip().startswith("<?xml") and "<svg" in text
     for move in ("create-access-key", "pass-role-lambda", "tag-then-assume-role"):
         assert move in text
     assert "#f8d0d0" in text  # administrators drawn red
-    png = Path("/tmp/opensts-escalation.png")
-    if shutil.which("rsvg-convert"):
-        subprocess.run(["rsvg-convert", "-o", str(png), str(svg)], check=True)
-    del json

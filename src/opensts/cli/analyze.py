@@ -114,6 +114,10 @@ def paths_command(goal: str, start: str | None, data_dir: FsPath, as_json: bool,
         click.echo(json.dumps({
             "goal": goal, "administrators": administrators,
             "paths": [_path_dict(p) for p in found],
+            "moves": [{"move": m.kind, "from": m.source,
+                       "fromArn": graph.nodes[m.source].entity.arn, "to": m.target.id,
+                       "toArn": m.target.entity.arn, "conditional": m.conditional}
+                      for moves in graph.out.values() for m in moves],
             "incomplete": [f"{arn}: more variants than the search follows"
                            for arn in graph.truncated],
             "notes": notes}, indent=2))

@@ -8,8 +8,12 @@ with its move and dashed when a step of it is conditional.
 
 from __future__ import annotations
 
+import re
+
 from opensts.analyzer.escalation.graph import Path
 from opensts.analyzer.escalation.moves import Node
+
+_POLICY_ARN = re.compile(r"arn:aws:iam::[^:]*:policy/(?:[^ /]+/)*([^ /]+)")
 
 
 def _quote(text: str) -> str:
@@ -21,7 +25,8 @@ def _short(node: Node) -> str:
     entity = node.entity
     label = f"{entity.kind}/{entity.name}\n{entity.account}"
     if node.variant:
-        words = node.variant.split()
+        # A policy by its name: the full ARN is in the tooltip and the text output.
+        words = _POLICY_ARN.sub(r"\1", node.variant).split()
         lines, line = [], ""
         for word in words:  # wrap near 36 characters
             if line and len(line) + len(word) > 36:

@@ -7,7 +7,7 @@ answers every starting principal).
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from opensts.analyzer.escalation import moves as mv
@@ -18,7 +18,7 @@ from opensts.analyzer.escalation.steps import Step
 
 #: Variant nodes (principals after a move changed their permissions) allowed per stored
 #: principal before the search stops and says it is incomplete.
-VARIANTS_PER_PRINCIPAL = 8
+VARIANTS_PER_PRINCIPAL = 32
 
 
 class TrustIndex:
@@ -76,50 +76,78 @@ class Graph:
     truncated: list[str] = field(default_factory=list)  # principals whose search was cut
 
 
+class _Found(Exception):
+    """A certain move to an administrator: nothing else out of this node can shorten a path
+    (any path through it may end with this move), so the node's other moves are skipped."""
+
+    def __init__(self, move: Move):
+        self.move = move
+
+
 def moves_from(directory: Directory, node: Node, trust: TrustIndex,
-               accounts: dict[str, list[Entity]]) -> list[Move]:
+               accounts: dict[str, list[Entity]], admin: Callable[[Node], bool]) -> list[Move]:
+    try:
+        return _moves(directory, node, trust, accounts, admin)
+    except _Found as found:
+        return [found.move]
+
+
+def _moves(directory: Directory, node: Node, trust: TrustIndex,
+           accounts: dict[str, list[Entity]], admin: Callable[[Node], bool]) -> list[Move]:
     actor = node.entity
+    out: list[Move] = []
+
+    def add(move: Move) -> None:
+        if not move.conditional and admin(move.target):
+            raise _Found(move)
+        out.append(move)
+
+    for kind, after, found in mv.grants(directory, actor, node):
+        add(Move(kind, node.id, after, (found,), "widens its own permissions"))
+    for after, found in mv.join_groups(directory, node):
+        add(Move("add-user-to-group", node.id, after, (found,),
+                 "adds itself to the group and gets its policies"))
     become: list[Move] = []
+
+    def add_become(move: Move) -> None:
+        add(move)
+        become.append(move)
+
     assumable: set[str] = set()
     for role in trust.candidates(actor):
         if role.arn == actor.arn:
             continue
-        found = mv.assume_role(directory, actor, role)
-        if found is not None:
-            become.append(Move("assume-role", node.id, mv.base(role), (found,),
-                               "assumes the role (its trust policy and the caller's "
-                               "policies allow it)"))
+        step = mv.assume_role(directory, actor, role)
+        if step is not None:
             assumable.add(role.arn)
+            add_become(Move("assume-role", node.id, mv.base(role), (step,),
+                            "assumes the role (its trust policy and the caller's "
+                            "policies allow it)"))
             continue
         tagged = mv.tag_then_assume(directory, actor, role)
         if tagged is not None:
-            become.append(replace_source(tagged, node.id))
             assumable.add(role.arn)
+            add_become(replace_source(tagged, node.id))
     for other in accounts.get(actor.account, ()):
         if other.arn == actor.arn:
             continue
         if other.kind == "user":
-            become.extend(replace_source(m, node.id)
-                          for m in mv.become_user(directory, actor, other))
+            for m in mv.become_user(directory, actor, other):
+                add_become(replace_source(m, node.id))
             continue
         if other.arn not in assumable:
             updated = mv.update_trust(directory, actor, other)
             if updated is not None:
-                become.append(replace_source(updated, node.id))
-        become.extend(replace_source(m, node.id) for m in mv.pass_role(directory, actor, other))
-    out = list(become)
-    for kind, after, found in mv.grants(directory, actor, node):
-        out.append(Move(kind, node.id, after, (found,), "widens its own permissions"))
+                add_become(replace_source(updated, node.id))
+        for m in mv.pass_role(directory, actor, other):
+            add_become(replace_source(m, node.id))
     for move in become:
         if move.target.entity.account != actor.account:
             continue  # IAM changes only the caller's own account
         for kind, after, found in mv.grants(directory, actor, move.target):
-            out.append(Move(kind, node.id, after, (found, *move.steps),
-                            f"widens the permissions of {move.target.entity.arn}, then "
-                            f"{move.summary}"))
-    for after, found in mv.join_groups(directory, node):
-        out.append(Move("add-user-to-group", node.id, after, (found,),
-                        "adds itself to the group and gets its policies"))
+            add(Move(kind, node.id, after, (found, *move.steps),
+                     f"widens the permissions of {move.target.entity.arn}, then "
+                     f"{move.summary}"))
     return out
 
 
@@ -137,17 +165,22 @@ def build(directory: Directory, starts: Iterable[str] | None = None) -> Graph:
     for e in entities:
         accounts[e.account].append(e)
     first = [directory.entities[a] for a in starts] if starts is not None else entities
+    def admin(node: Node) -> bool:
+        known = graph.admin.get(node.id)
+        if known is None:
+            known = graph.admin[node.id] = is_admin(directory, node.entity)
+        return known
+
     queue = deque(mv.base(e) for e in first)
     for node in queue:
         graph.nodes[node.id] = node
     variants: dict[str, int] = defaultdict(int)
     while queue:
         node = queue.popleft()
-        admin = graph.admin[node.id] = is_admin(directory, node.entity)
-        if admin:
+        if admin(node):
             graph.out[node.id] = []
             continue
-        found = moves_from(directory, node, trust, accounts)
+        found = moves_from(directory, node, trust, accounts, admin)
         graph.out[node.id] = found
         for move in found:
             target = move.target

@@ -23,7 +23,15 @@ from opensts.analyzer.escalation.model import (
     resource_tag_context,
 )
 from opensts.analyzer.escalation.steps import Step, step
-from opensts.policy import PolicyKind, PolicySet, Principal, PrincipalKind, Request, evaluate
+from opensts.policy import (
+    Policy,
+    PolicyKind,
+    PolicySet,
+    Principal,
+    PrincipalKind,
+    Request,
+    evaluate,
+)
 from opensts.policy import parse_policy as _parse
 
 ALLOW_ALL = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'
@@ -106,7 +114,8 @@ def become_user(directory: Directory, actor: Entity, user: Entity) -> list[Move]
     if _may(actor, action):
         found = decide(directory, actor, action, user.arn, extra=ctx)
         if found is not None:
-            moves.append(Move(action.split(":")[1].lower(), actor.arn, base(user), (found,),
+            kind = "update-login-profile" if user.has_login_profile else "create-login-profile"
+            moves.append(Move(kind, actor.arn, base(user), (found,),
                               "sets the user's console password (and signs in as the user)"))
     return moves
 
@@ -400,8 +409,27 @@ def grants(directory: Directory, actor: Entity, node: Node) -> list[tuple[str, N
 
 
 def _attach_candidates(directory: Directory, account: str) -> list[str]:
+    """AdministratorAccess, IAMFullAccess, PowerUserAccess and the account's own policies
+    that allow an iam:, sts: or wildcard action: attaching one of these can make a principal
+    an administrator or open a further move; attaching a policy granting neither cannot
+    (each move is an IAM or STS call)."""
     return [*ATTACH_CANDIDATES,
-            *sorted(a for a, m in directory.managed.items() if m.account == account)]
+            *sorted(a for a, m in directory.managed.items()
+                    if m.account == account and _escalating(m.versions[m.default_version]))]
+
+
+def _escalating(policy: Policy) -> bool:
+    for st in policy.statements:
+        if st.is_deny:
+            continue
+        if st.not_action:
+            return True
+        actions = st.raw.get("Action", [])
+        for action in [actions] if isinstance(actions, str) else actions:
+            service = str(action).partition(":")[0].lower()
+            if action == "*" or service in ("iam", "sts") or "*" in service:
+                return True
+    return False
 
 
 def join_groups(directory: Directory, node: Node) -> list[tuple[Node, Step]]:
