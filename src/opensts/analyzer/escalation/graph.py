@@ -57,9 +57,13 @@ class TrustIndex:
         return value
 
     def candidates(self, actor: Entity) -> list[Entity]:
-        keys = ["*", actor.arn, actor.unique_id, actor.account]
+        keys = ["*", actor.arn, actor.unique_id]
         if actor.kind == "role":
             keys.append(f"session:{actor.account}/{actor.name}")
+        # A trust policy naming only the account delegates to the account's identity
+        # policies: without an identity Allow of sts:AssumeRole the engine would refuse.
+        if mv.may(actor, "sts:AssumeRole"):
+            keys.append(actor.account)
         seen: dict[str, Entity] = {}
         for key in keys:
             for role in self.by_key.get(key, ()):

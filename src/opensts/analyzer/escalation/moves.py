@@ -71,7 +71,7 @@ def base(entity: Entity) -> Node:
     return Node(entity.arn, entity)
 
 
-def _may(actor: Entity, action: str) -> bool:
+def may(actor: Entity, action: str) -> bool:
     """Whether any identity Allow covers ``action`` at all: IAM has no resource policies, so
     without one the engine would refuse; a cheap pre-filter, never the decision."""
     action_l = action.lower()
@@ -99,7 +99,7 @@ def _trust_naming(actor: Entity) -> str:
 def become_user(directory: Directory, actor: Entity, user: Entity) -> list[Move]:
     moves: list[Move] = []
     ctx = _tags_ctx(user)
-    if _may(actor, "iam:CreateAccessKey"):
+    if may(actor, "iam:CreateAccessKey"):
         create = decide(directory, actor, "iam:CreateAccessKey", user.arn, extra=ctx)
         if create is not None:
             steps = [create]
@@ -111,7 +111,7 @@ def become_user(directory: Directory, actor: Entity, user: Entity) -> list[Move]
                 moves.append(Move("create-access-key", actor.arn, base(user), tuple(steps),
                                   "creates an access key for the user"))
     action = "iam:UpdateLoginProfile" if user.has_login_profile else "iam:CreateLoginProfile"
-    if _may(actor, action):
+    if may(actor, action):
         found = decide(directory, actor, action, user.arn, extra=ctx)
         if found is not None:
             kind = "update-login-profile" if user.has_login_profile else "create-login-profile"
@@ -121,7 +121,7 @@ def become_user(directory: Directory, actor: Entity, user: Entity) -> list[Move]
 
 
 def update_trust(directory: Directory, actor: Entity, role: Entity) -> Move | None:
-    if not _may(actor, "iam:UpdateAssumeRolePolicy"):
+    if not may(actor, "iam:UpdateAssumeRolePolicy"):
         return None
     update = decide(directory, actor, "iam:UpdateAssumeRolePolicy", role.arn,
                     extra=_tags_ctx(role))
@@ -164,7 +164,7 @@ def service_trusts(directory: Directory, role: Entity, service: str) -> Step | N
 
 
 def pass_role(directory: Directory, actor: Entity, role: Entity) -> list[Move]:
-    if not _may(actor, "iam:PassRole"):
+    if not may(actor, "iam:PassRole"):
         return []
     moves = []
     for service, actions in COMPUTE.items():
@@ -284,7 +284,7 @@ def tag_then_assume(directory: Directory, actor: Entity, role: Entity) -> Move |
     steps: list[Step] = []
     tagged_actor, tagged_role = actor, role
     if mine:
-        if not _may(actor, "iam:TagUser" if actor.kind == "user" else "iam:TagRole"):
+        if not may(actor, "iam:TagUser" if actor.kind == "user" else "iam:TagRole"):
             return None
         found = _tag_step(directory, actor, actor, mine)
         if found is None:
@@ -292,7 +292,7 @@ def tag_then_assume(directory: Directory, actor: Entity, role: Entity) -> Move |
         steps.append(found)
         tagged_actor = replace(actor, tags={**actor.tags, **mine})
     if theirs:
-        if not _may(tagged_actor, "iam:TagRole"):
+        if not may(tagged_actor, "iam:TagRole"):
             return None
         found = _tag_step(directory, tagged_actor, role, theirs)
         if found is None:
@@ -351,13 +351,13 @@ def grants(directory: Directory, actor: Entity, node: Node) -> list[tuple[str, N
     out: list[tuple[str, Node, Step]] = []
     noun = "User" if target.kind == "user" else "Role"
     ctx = _tags_ctx(target)
-    if _may(actor, f"iam:Put{noun}Policy"):
+    if may(actor, f"iam:Put{noun}Policy"):
         found = decide(directory, actor, f"iam:Put{noun}Policy", target.arn, extra=ctx)
         if found is not None:
             out.append((f"put-{noun.lower()}-policy",
                         _written(node, "an inline policy allowing everything was written "
                                  "to it"), found))
-    if _may(actor, f"iam:Attach{noun}Policy"):
+    if may(actor, f"iam:Attach{noun}Policy"):
         for arn in _attach_candidates(directory, target.account):
             after = _attached(node, arn, directory)
             if after is None:
@@ -370,13 +370,13 @@ def grants(directory: Directory, actor: Entity, node: Node) -> list[tuple[str, N
         group = directory.groups.get(group_arn)
         if group is None:
             continue
-        if _may(actor, "iam:PutGroupPolicy"):
+        if may(actor, "iam:PutGroupPolicy"):
             found = decide(directory, actor, "iam:PutGroupPolicy", group.arn)
             if found is not None:
                 out.append(("put-group-policy", _written(
                     node, f"an inline policy allowing everything was written to its group "
                     f"{group.name}"), found))
-        if _may(actor, "iam:AttachGroupPolicy"):
+        if may(actor, "iam:AttachGroupPolicy"):
             for arn in _attach_candidates(directory, target.account):
                 after = _attached(node, arn, directory,
                                   f"with {arn} attached to its group {group.name}")
@@ -390,13 +390,13 @@ def grants(directory: Directory, actor: Entity, node: Node) -> list[tuple[str, N
         managed = directory.managed.get(arn)
         if managed is None or managed.account == "aws":
             continue  # AWS managed policies cannot be changed
-        if _may(actor, "iam:CreatePolicyVersion"):
+        if may(actor, "iam:CreatePolicyVersion"):
             found = decide(directory, actor, "iam:CreatePolicyVersion", arn,
                            note="with SetAsDefault (no iam:SetDefaultPolicyVersion needed)")
             if found is not None:
                 out.append(("create-policy-version", _written(
                     node, f"a new default version of {arn} allowing everything"), found))
-        if _may(actor, "iam:SetDefaultPolicyVersion"):
+        if may(actor, "iam:SetDefaultPolicyVersion"):
             for version in sorted(managed.versions):
                 if version == managed.default_version:
                     continue
@@ -436,7 +436,7 @@ def join_groups(directory: Directory, node: Node) -> list[tuple[Node, Step]]:
     """AddUserToGroup of the actor (a user) to a group of its account: it gets the group's
     policies."""
     actor = node.entity
-    if actor.kind != "user" or not _may(actor, "iam:AddUserToGroup"):
+    if actor.kind != "user" or not may(actor, "iam:AddUserToGroup"):
         return []
     out = []
     for group in directory.groups.values():
