@@ -21,18 +21,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-
-from opensts.analyzer.escalation.graph import build, paths_to_admin  # noqa: E402
-from opensts.cli.analyze_store import load  # noqa: E402
-from opensts.directory.records import Account, InlinePolicy, Role, User  # noqa: E402
-from opensts.store import open_store  # noqa: E402
+from opensts.analyzer.escalation.graph import build, paths_to_admin
+from opensts.cli.analyze_store import load
+from opensts.directory.records import Account, InlinePolicy, Role, User
+from opensts.store import open_store
 
 ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
 NOW = datetime(2026, 12, 4, tzinfo=UTC)
