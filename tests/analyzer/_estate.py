@@ -260,6 +260,16 @@ def build_cases(server: Server) -> list[Case]:
         "cfn-fixed", allow("iam:PassRole", glue_role), allow("cloudformation:CreateStack")),
         "the role's trust policy does not admit the service"))
 
+    # A role of one's own (Principal Mapper's admin check): CreateRole with a trust policy
+    # naming oneself, PutRolePolicy on it, AssumeRole; the fixed user's boundary lacks
+    # sts:AssumeRole, which a user named in a trust policy still needs.
+    new_roles = b.arn("role", "*")
+    create_only = b.policy("boundary-create", allow(["iam:CreateRole", "iam:PutRolePolicy"]))
+    cases.append(Case("CreateRole+PutRolePolicy", b.user("cr", {"Sid": "Escalate", **allow(
+        ["iam:CreateRole", "iam:PutRolePolicy"], new_roles)}), "create-role", b.user(
+        "cr-fixed", allow(["iam:CreateRole", "iam:PutRolePolicy"], new_roles),
+        boundary=create_only), "permissions boundary without sts:AssumeRole"))
+
     # 18. ABAC: tag oneself so that the trust policy's aws:PrincipalTag condition holds.
     team = unique("ops")
     abac = b.role("abac-admin", trust({"AWS": f"arn:aws:iam::{b.acct}:root"}, Condition={

@@ -45,7 +45,8 @@ CASE_NAMES = ["CreatePolicyVersion", "SetDefaultPolicyVersion", "CreateAccessKey
               "AttachGroupPolicy", "AttachRolePolicy", "PutUserPolicy", "PutGroupPolicy",
               "PutRolePolicy", "AddUserToGroup", "UpdateAssumeRolePolicy", "AssumeRole",
               "PassRole+lambda:CreateFunction+InvokeFunction", "PassRole+ec2:RunInstances",
-              "PassRole+cloudformation:CreateStack", "TagUser+AssumeRole (ABAC)"]
+              "PassRole+cloudformation:CreateStack", "TagUser+AssumeRole (ABAC)",
+              "CreateRole+PutRolePolicy"]
 
 
 def _case(cases: list[Case], name: str) -> Case:

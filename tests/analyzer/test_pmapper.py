@@ -91,6 +91,20 @@ def test_administrators_agree_but_for_two_methods_pmapper_lacks(
                   - pmapper["admins"]) == ["AddUserToGroup", "SetDefaultPolicyVersion"]
 
 
+def test_pmapper_misses_create_role_scoped_to_role_arns(
+        pmapper: dict[str, Any], ours: Any, cases: list[Case]) -> None:
+    """pmapper asks iam:CreateRole (then AttachRolePolicy / PutRolePolicy) on resource
+    ``*``; a policy allowing them on ``arn:aws:iam::ACCT:role/*`` never matches that, yet
+    CreateRole is authorized on the new role's ARN (Service Authorization Reference), so the
+    user can create, empower and assume a role of its own: we are right."""
+    case = next(c for c in cases if c.name == "CreateRole+PutRolePolicy")
+    assert case.attacker not in pmapper["admins"]
+    [path] = [p for p in ours["paths"] if p["from"] == case.attacker]
+    assert [s["action"] for s in path["moves"][0]["steps"]] == [
+        "iam:CreateRole", "iam:PutRolePolicy", "sts:AssumeRole"]
+    assert case.fixed not in pmapper["admins"]
+
+
 def test_edges_differ_where_listed(pmapper: dict[str, Any], ours: Any,
                                    cases: list[Case]) -> None:
     names = _names(cases)

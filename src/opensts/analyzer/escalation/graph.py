@@ -108,6 +108,10 @@ def _moves(directory: Directory, node: Node, trust: TrustIndex,
 
     for kind, after, found in mv.grants(directory, actor, node):
         add(Move(kind, node.id, after, (found,), "widens its own permissions"))
+    for kind in ("role", "user"):
+        created = mv.create_principal(directory, actor, kind)
+        if created is not None:
+            add(replace_source(created, node.id))
     for after, found in mv.join_groups(directory, node):
         add(Move("add-user-to-group", node.id, after, (found,),
                  "adds itself to the group and gets its policies"))

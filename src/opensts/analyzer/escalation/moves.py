@@ -456,3 +456,42 @@ def _joined(node: Node, group: Group) -> Node:
         policies=replace(actor.policies,
                          identity=(*actor.policies.identity, *group.policies))),
         f"after joining the group {group.name}")
+
+
+# -- a new principal of one's own ----------------------------------------------------------
+
+def create_principal(directory: Directory, actor: Entity, kind: str) -> Move | None:
+    """iam:CreateRole (a trust policy naming itself) or iam:CreateUser, an inline policy
+    allowing everything (or AdministratorAccess attached) on it, then sts:AssumeRole or
+    iam:CreateAccessKey: the new principal is governed by the account's SCPs only."""
+    noun = "Role" if kind == "role" else "User"
+    if not may(actor, f"iam:Create{noun}"):
+        return None
+    name = PROBE
+    arn = f"arn:aws:iam::{actor.account}:{kind}/{name}"
+    create = decide(directory, actor, f"iam:Create{noun}", arn)
+    if create is None:
+        return None
+    policy = decide(directory, actor, f"iam:Put{noun}Policy", arn)
+    if policy is None:
+        policy = decide(directory, actor, f"iam:Attach{noun}Policy", arn,
+                        extra={"iam:PolicyARN": ATTACH_CANDIDATES[0]})
+    if policy is None:
+        return None
+    written = _parse(ALLOW_ALL, PolicyKind.IDENTITY)
+    new = Entity(arn, "role" if kind == "role" else "user", actor.account, name,
+                 f"{'AROA' if kind == 'role' else 'AIDA'}{PROBE.upper()}", {},
+                 PolicySet(identity=((f"{arn}#inline:{WRITTEN}", written),),
+                           scps=actor.policies.scps))
+    if kind == "role":
+        new = replace(new, trust=_parse(_trust_naming(actor), PolicyKind.TRUST))
+        use = assume_role(directory, actor, new)
+    else:
+        use = decide(directory, actor, "iam:CreateAccessKey", arn)
+    if use is None:
+        return None
+    return Move(f"create-{kind}", actor.arn,
+                Node(f"{arn}@{actor.arn}", new, f"a new {kind} it creates"),
+                (create, policy, use),
+                f"creates a {kind} of its own with a policy allowing everything, then "
+                + ("assumes it" if kind == "role" else "creates an access key for it"))
