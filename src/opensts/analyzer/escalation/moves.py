@@ -11,6 +11,7 @@ joined). Variants are nodes like any other: the moves out of them are searched t
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
@@ -315,6 +316,8 @@ def _variant(node: Node, suffix: str, entity: Entity, what: str) -> Node:
 
 
 def _written(node: Node, how: str) -> Node:
+    if node.id.endswith("+inline"):
+        return node  # it allows everything already: a second one changes nothing
     entity = node.entity
     policy = _parse(ALLOW_ALL, PolicyKind.IDENTITY)
     source = f"{entity.arn}#inline:{WRITTEN}"
@@ -336,12 +339,21 @@ def _attached(node: Node, arn: str, directory: Directory, what: str = "") -> Nod
 
 
 def _defaulted(node: Node, arn: str, version: str, directory: Directory) -> Node:
+    """The node with ``version`` of ``arn`` in effect. Its id names the version unless it is
+    the stored default, so that switching back and forth returns to a node already seen."""
     entity = node.entity
-    policy = directory.managed[arn].versions[version]
+    managed = directory.managed[arn]
+    policy = managed.versions[version]
     identity = tuple((src, policy if src == arn else p) for src, p in entity.policies.identity)
-    return _variant(node, f"@{arn}:{version}", replace(
-        entity, policies=replace(entity.policies, identity=identity)),
-        f"with version {version} of {arn} as default")
+    segment = re.compile(rf"@{re.escape(arn)}:v\d+")
+    node_id = segment.sub("", node.id)
+    earlier = [w for w in node.variant.split("; ")
+               if w and not (w.startswith("with version ") and f" of {arn} " in w)]
+    if version != managed.default_version:
+        node_id += f"@{arn}:{version}"
+    earlier.append(f"with version {version} of {arn} as default")
+    changed = replace(entity, policies=replace(entity.policies, identity=identity))
+    return Node(node_id, changed, "; ".join(earlier))
 
 
 def grants(directory: Directory, actor: Entity, node: Node) -> list[tuple[str, Node, Step]]:
@@ -397,8 +409,13 @@ def grants(directory: Directory, actor: Entity, node: Node) -> list[tuple[str, N
                 out.append(("create-policy-version", _written(
                     node, f"a new default version of {arn} allowing everything"), found))
         if may(actor, "iam:SetDefaultPolicyVersion"):
+            # The version in effect for this node: the stored default, or the one an
+            # earlier move on the way here set (ids are "v1".."v5").
+            marker = f"@{arn}:"
+            current = (node.id.rsplit(marker, 1)[1].split("@")[0].split("+")[0]
+                       if marker in node.id else managed.default_version)
             for version in sorted(managed.versions):
-                if version == managed.default_version:
+                if version == current:
                     continue
                 found = decide(directory, actor, "iam:SetDefaultPolicyVersion", arn,
                                note=f"to version {version}")
