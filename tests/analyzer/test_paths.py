@@ -134,3 +134,29 @@ def test_svg_of_the_paths(own_server: Server, cases: list[Case], tmp_path: Path)
     for move in ("create-access-key", "pass-role-lambda", "tag-then-assume-role"):
         assert move in text
     assert "#f8d0d0" in text  # administrators drawn red
+
+
+def test_a_condition_on_a_key_the_caller_picks_makes_the_path_conditional(
+        own_server: Server, cases: list[Case]) -> None:
+    """sts:ExternalId in the trust policy, and an explicit deny that applies only without
+    MFA: the analysis cannot know either key, so it keeps the path and says what it depends
+    on (never a false "no path"); a deny that holds whatever the keys removes it."""
+    from tests.analyzer._estate import Builder, allow, trust
+
+    b = Builder(own_server)
+    external = b.user("ext")
+    b.role("ext-admin", trust({"AWS": external}, Condition={
+        "StringEquals": {"sts:ExternalId": "the-secret"}}))
+    mfa = b.user("mfa", {"Effect": "Deny", "Action": "sts:AssumeRole", "Resource": "*",
+                         "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}})
+    b.role("mfa-admin", trust({"AWS": mfa}))
+    denied = b.user("always-denied", allow("iam:ListRoles"),
+                    {"Effect": "Deny", "Action": "sts:AssumeRole", "Resource": "*"})
+    b.role("denied-admin", trust({"AWS": denied}))
+    for user, key in ((external, "sts:ExternalId"), (mfa, "aws:MultiFactorAuthPresent")):
+        report = analyze_json(own_server, "paths", "--to", "admin", "--from", user)
+        [path] = report["paths"]
+        assert path["conditional"] is True
+        [step] = path["moves"][0]["steps"]
+        assert step["outcome"] == "conditional" and step["dependsOnKeys"] == [key]
+    assert analyze_json(own_server, "paths", "--to", "admin", "--from", denied)["paths"] == []
