@@ -13,12 +13,13 @@ Moves (``moves.py``), each step an API call the engine must allow:
   whose trust admits the service, plus lambda:CreateFunction + lambda:InvokeFunction,
   ec2:RunInstances (and CreateInstanceProfile + AddRoleToInstanceProfile when no instance
   profile holds the role) or cloudformation:CreateStack: the code then runs as the role;
-* tag-then-assume-role: iam:TagUser/TagRole on oneself and/or iam:TagRole on the role, with
-  the tag values the AssumeRole conditions ask for (aws:PrincipalTag, aws:ResourceTag,
-  iam:ResourceTag), then sts:AssumeRole;
+* tag-then-assume-role (``tags.py``): iam:TagUser/TagRole on oneself and/or iam:TagRole on
+  the role, with the tag values the AssumeRole conditions ask for (aws:PrincipalTag,
+  aws:ResourceTag, iam:ResourceTag), then sts:AssumeRole;
 * put-/attach-user|role|group-policy, create-policy-version (SetAsDefault),
   set-default-policy-version, on oneself or on a principal one can then become directly;
-* add-user-to-group: a user joins a group of its account and gets its policies.
+* add-user-to-group: a user joins a group of its account and gets its policies;
+* create-role / create-user: a principal of one's own with a policy allowing everything.
 
 An administrator: ``admin.py``.
 """

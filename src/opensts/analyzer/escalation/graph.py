@@ -15,6 +15,7 @@ from opensts.analyzer.escalation.admin import is_admin
 from opensts.analyzer.escalation.model import Directory, Entity, decide, resource_tag_context
 from opensts.analyzer.escalation.moves import Move, Node
 from opensts.analyzer.escalation.steps import Step
+from opensts.analyzer.escalation.tags import tag_then_assume
 
 #: Variant nodes (principals after a move changed their permissions) allowed per stored
 #: principal before the search stops and says it is incomplete.
@@ -132,7 +133,7 @@ def _moves(directory: Directory, node: Node, trust: TrustIndex,
                             "assumes the role (its trust policy and the caller's "
                             "policies allow it)"))
             continue
-        tagged = mv.tag_then_assume(directory, actor, role)
+        tagged = tag_then_assume(directory, actor, role)
         if tagged is not None:
             assumable.add(role.arn)
             add_become(replace_source(tagged, node.id))
