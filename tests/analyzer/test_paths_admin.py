@@ -95,3 +95,22 @@ def test_tag_the_role_so_that_its_trust_condition_matches_the_callers_tag() -> N
     assert [s.sid for s in tag.statements] == ["Tag"]
     assert assume.action == "sts:AssumeRole" and assume.outcome == "allowed"
     assert no_tagging.arn not in paths
+
+
+def test_lifting_a_limit_on_oneself() -> None:
+    """AdministratorAccess held back by a boundary the user may delete, or by an inline Deny
+    it may delete: one move each; a boundary that does not allow the deletion keeps it."""
+    admin = _managed("AdministratorAccess")
+    boundary = _doc({"Effect": "Allow", "Action": ["s3:*", "iam:DeleteUserPermissionsBoundary"],
+                     "Resource": "*"})
+    bounded = _user("bounded", admin, boundary=boundary)
+    stuck = _user("stuck", admin, boundary=_doc({"Effect": "Allow", "Action": "s3:*",
+                                                  "Resource": "*"}))
+    denied = _user("denied", admin, _doc({"Effect": "Deny", "Action": "kms:*",
+                                          "Resource": "*"}))
+    paths = {p.start.id: p for p in paths_to_admin(build(_directory(bounded, stuck, denied)))}
+    assert [m.kind for m in paths[bounded.arn].moves] == ["delete-user-permissions-boundary"]
+    [move] = paths[denied.arn].moves
+    assert move.kind == "delete-user-policy"
+    assert move.steps[0].resource == denied.arn
+    assert stuck.arn not in paths

@@ -19,7 +19,9 @@ Moves (``moves.py``), each step an API call the engine must allow:
 * put-/attach-user|role|group-policy, create-policy-version (SetAsDefault),
   set-default-policy-version, on oneself or on a principal one can then become directly;
 * add-user-to-group: a user joins a group of its account and gets its policies;
-* create-role / create-user: a principal of one's own with a policy allowing everything.
+* create-role / create-user: a principal of one's own with a policy allowing everything;
+* delete-*-permissions-boundary, delete-/detach-*-policy: lift a limit (a boundary, a policy
+  holding a Deny) on oneself.
 
 An administrator: ``admin.py``.
 """

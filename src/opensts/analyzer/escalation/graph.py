@@ -109,6 +109,8 @@ def _moves(directory: Directory, node: Node, trust: TrustIndex,
 
     for kind, after, found in mv.grants(directory, actor, node):
         add(Move(kind, node.id, after, (found,), "widens its own permissions"))
+    for kind, after, found in mv.removals(directory, actor, node):
+        add(Move(kind, node.id, after, (found,), "lifts a limit on itself"))
     for kind in ("role", "user"):
         created = mv.create_principal(directory, actor, kind)
         if created is not None:

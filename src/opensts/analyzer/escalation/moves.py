@@ -319,6 +319,52 @@ def grants(directory: Directory, actor: Entity, node: Node) -> list[tuple[str, N
     return out
 
 
+def removals(directory: Directory, actor: Entity, node: Node) -> list[tuple[str, Node, Step]]:
+    """Ways ``actor`` can lift a limit on the principal of ``node``: delete its permissions
+    boundary, or delete / detach a policy of it (or of its group) that holds a Deny."""
+    target = node.entity
+    noun = "User" if target.kind == "user" else "Role"
+    out: list[tuple[str, Node, Step]] = []
+    if target.policies.boundary is not None and may(
+            actor, f"iam:Delete{noun}PermissionsBoundary"):
+        found = decide(directory, actor, f"iam:Delete{noun}PermissionsBoundary", target.arn,
+                       extra=tags_ctx(target))
+        if found is not None:
+            out.append((f"delete-{noun.lower()}-permissions-boundary", _variant(
+                node, "-boundary", replace(target, policies=replace(
+                    target.policies, boundary=None)), "after its permissions boundary was "
+                "deleted"), found))
+    groups = {g: directory.groups[g] for g in target.groups if g in directory.groups}
+    for source, policy in target.policies.identity:
+        if not any(st.is_deny for st in policy.statements):
+            continue
+        owner, _, name = source.partition("#inline:")
+        if name:
+            action, resource, extra = (
+                (f"iam:Delete{noun}Policy", owner, tags_ctx(target)) if owner == target.arn
+                else ("iam:DeleteGroupPolicy", owner, {}))
+        else:
+            holders = [g for g in groups.values() if source in g.managed]
+            direct = source in target.managed and not holders
+            if len(holders) + direct != 1:
+                continue  # held twice (or unknown): removing one copy lifts nothing
+            action, resource = ((f"iam:Detach{noun}Policy", target.arn) if direct
+                                else ("iam:DetachGroupPolicy", holders[0].arn))
+            extra = {"iam:PolicyARN": source}
+        if not may(actor, action):
+            continue
+        found = decide(directory, actor, action, resource, extra=extra)
+        if found is None:
+            continue
+        identity = tuple(e for e in target.policies.identity if e[0] != source)
+        kind = re.sub(r"(?<!^)(?=[A-Z])", "-", action.split(":")[1]).lower()
+        out.append((kind, _variant(
+            node, f"-{source}", replace(target, policies=replace(target.policies,
+                                                                 identity=identity)),
+            f"after {source}, which holds a Deny, was removed"), found))
+    return out
+
+
 def _attach_candidates(directory: Directory, account: str) -> list[str]:
     """AdministratorAccess, IAMFullAccess, PowerUserAccess and the account's own policies
     that allow an iam:, sts: or wildcard action: attaching one of these can make a principal
