@@ -77,6 +77,6 @@ def test_who_can_in_text(own_server: Server, estate: dict[str, str]) -> None:
     assert done.returncode == 0, done.stderr
     assert estate["trusted"] in done.stdout
     assert "allowed by" not in done.stdout  # text form: the statement follows the ARN
-    assert "resource " + estate["role"] + " statement 0" in done.stdout
+    assert "trust policy of " + estate["role"] + " statement 0" in done.stdout
     none = analyze(own_server, "who-can", "iam:DeleteAccountPasswordPolicy", "*")
     assert estate["admin"] in none.stdout and estate["named"] not in none.stdout

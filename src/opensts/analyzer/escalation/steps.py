@@ -51,7 +51,10 @@ class StatementRef:
 
     def describe(self) -> str:
         sid = f" Sid {self.sid}" if self.sid else ""
-        return f"{self.policy_type} {self.source} statement {self.index}{sid}: {self.statement}"
+        kind = self.policy_type
+        if kind == "resource" and ":role/" in self.source:
+            kind = "trust policy of"  # the only resource policy a role has
+        return f"{kind} {self.source} statement {self.index}{sid}: {self.statement}"
 
 
 @dataclass(frozen=True)
