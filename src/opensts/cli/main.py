@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from opensts.cli.analyze import analyze
 from opensts.cli.apis import api
 from opensts.cli.audit import audit
 from opensts.cli.backup import backup, restore
@@ -50,7 +51,7 @@ def cli() -> None:
 
 
 for command in (serve, audit, keys, policy, s3, api, status, root, backup, restore, doctor,
-                *LOGIN_COMMANDS):
+                analyze, *LOGIN_COMMANDS):
     cli.add_command(command)
 
 
