@@ -444,3 +444,20 @@ def test_statistics_and_filters(aa: Any, iam: Any, server: Server, aged: Aged) -
     roles = {s["unusedAccessType"]: s["total"] for s in unused_stats["unusedAccessTypeStatistics"]}
     assert roles["UnusedIAMRole"] >= 1
     assert unused_stats["topAccounts"][0]["account"] == server.account_id
+
+
+def test_finding_details_are_paged(
+    aa: Any, iam: Any, server: Server, analyzer: str, aged: Aged, assumer: tuple[str, str]
+) -> None:
+    name, arn = make_role(iam, server, ["s3:*", "ec2:*", "sqs:*", "iam:ListUsers"])
+    aged.role(name)
+    as_session(server, "iam", assume(server, assumer, arn)).list_users()
+    [finding] = active(aa, analyzer, arn)
+    first = aa.get_finding_v2(analyzerArn=analyzer, id=finding["id"], maxResults=2)
+    assert len(first["findingDetails"]) == 2 and first["nextToken"]
+    rest = aa.get_finding_v2(analyzerArn=analyzer, id=finding["id"], maxResults=2,
+                             nextToken=first["nextToken"])
+    assert "nextToken" not in rest
+    services = [d["unusedPermissionDetails"]["serviceNamespace"]
+                for d in first["findingDetails"] + rest["findingDetails"]]
+    assert services == ["ec2", "s3", "sqs"]

@@ -175,7 +175,10 @@ def get_finding_v2(ctx: CallContext, params: Params) -> dict[str, Any]:
     if lister is not None:
         for row in lister(ctx, analyzer):
             if row.get("id") == raw["id"]:
-                return row
+                # findingDetails is paged (maxResults/nextToken): an unused-permission
+                # finding has one entry per service.
+                items, following = page(row["findingDetails"], params)
+                return {**row, "findingDetails": items, "nextToken": following}
         raise ResourceNotFoundException(f"Finding {raw['id']} not found.", raw["id"],
                                         FINDING_TYPE)
     f = _one(ctx, analyzer, raw["id"])
