@@ -114,3 +114,21 @@ def test_lifting_a_limit_on_oneself() -> None:
     assert move.kind == "delete-user-policy"
     assert move.steps[0].resource == denied.arn
     assert stuck.arn not in paths
+
+
+def test_only_an_allow_on_an_unknown_key_makes_a_refusal_conditional() -> None:
+    from opensts.analyzer.escalation.graph import who_can
+
+    office = _user("office", _doc({"Effect": "Allow", "Action": "iam:CreateUser",
+                                   "Resource": "*", "Condition": {
+                                       "IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}}))
+    fenced = _user("fenced", _doc({"Effect": "Allow", "Action": "iam:ListUsers",
+                                   "Resource": "*"},
+                                  {"Effect": "Deny", "Action": "iam:*", "Resource": "*",
+                                   "Condition": {"NotIpAddress": {
+                                       "aws:SourceIp": "203.0.113.0/24"}}}))
+    found = {e.arn: s for e, s in who_can(_directory(office, fenced), "iam:CreateUser",
+                                          f"arn:aws:iam::{ACCT}:user/new")}
+    assert found[office.arn].outcome == "conditional"
+    assert found[office.arn].unknown_keys == ("aws:SourceIp",)
+    assert fenced.arn not in found  # no Allow at all: no value of aws:SourceIp helps
