@@ -128,6 +128,14 @@ def _allow_depends_on_unknown(policies: PolicySet, action: str,
     return False
 
 
+def _may_grant(policies: PolicySet, action: str) -> bool:
+    """Whether an identity or resource policy has an Allow for ``action`` at all: without
+    one, lifting a Deny leaves an implicit deny."""
+    action_l = action.lower()
+    entries = [*policies.identity, *([policies.resource] if policies.resource else [])]
+    return any(not st.is_deny for _, p in entries for st in p.statements_for(action_l))
+
+
 def step(decision: Decision, policies: PolicySet, action: str, resource: str,
          note: str = "") -> Step | None:
     """The step, or None when the engine refuses it whatever the unknown keys are."""
@@ -141,7 +149,8 @@ def step(decision: Decision, policies: PolicySet, action: str, resource: str,
         return Step(action, resource, "allowed", refs, missing, note)
     if not missing:
         return None
-    if decision.decision == "explicitDeny" and not _deny_depends_on_unknown(decision, policies):
+    if decision.decision == "explicitDeny" and not (
+            _deny_depends_on_unknown(decision, policies) and _may_grant(policies, action)):
         return None
     if decision.decision == "implicitDeny" and not _allow_depends_on_unknown(
             policies, action, missing):
