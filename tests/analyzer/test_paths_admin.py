@@ -132,3 +132,26 @@ def test_only_an_allow_on_an_unknown_key_makes_a_refusal_conditional() -> None:
     assert found[office.arn].outcome == "conditional"
     assert found[office.arn].unknown_keys == ("aws:SourceIp",)
     assert fenced.arn not in found  # no Allow at all: no value of aws:SourceIp helps
+
+
+def test_pass_role_to_lambda_run_by_an_event_source() -> None:
+    """Rhino's method 16: no lambda:InvokeFunction, but an event source mapping runs the
+    function; without either, the function never runs as the role."""
+    role_arn = f"arn:aws:iam::{ACCT}:role/fn"
+    admin = parse_policy(_managed("AdministratorAccess"), PolicyKind.IDENTITY)
+    role = Entity(role_arn, "role", ACCT, "fn", "AROAFN00000000000000", {},
+                  PolicySet(identity=(("arn:aws:iam::aws:policy/AdministratorAccess", admin),)),
+                  trust=parse_policy(_doc({"Effect": "Allow", "Principal": {
+                      "Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}),
+                      PolicyKind.TRUST))
+    mapper = _user("mapper", _doc({"Effect": "Allow", "Resource": "*", "Action": [
+        "iam:PassRole", "lambda:CreateFunction", "lambda:CreateEventSourceMapping"]}))
+    creator = _user("creator", _doc({"Effect": "Allow", "Resource": "*", "Action": [
+        "iam:PassRole", "lambda:CreateFunction"]}))
+    paths = {p.start.id: p for p in paths_to_admin(build(_directory(role, mapper, creator)))}
+    [move] = paths[mapper.arn].moves
+    assert move.kind == "pass-role-lambda"
+    assert [s.action for s in move.steps] == [
+        "iam:PassRole", "lambda:CreateFunction", "lambda:CreateEventSourceMapping",
+        "sts:AssumeRole"]
+    assert creator.arn not in paths
