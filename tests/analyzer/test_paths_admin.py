@@ -114,3 +114,44 @@ def test_lifting_a_limit_on_oneself() -> None:
     assert move.kind == "delete-user-policy"
     assert move.steps[0].resource == denied.arn
     assert stuck.arn not in paths
+
+
+def test_only_an_allow_on_an_unknown_key_makes_a_refusal_conditional() -> None:
+    from opensts.analyzer.escalation.graph import who_can
+
+    office = _user("office", _doc({"Effect": "Allow", "Action": "iam:CreateUser",
+                                   "Resource": "*", "Condition": {
+                                       "IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}}))
+    fenced = _user("fenced", _doc({"Effect": "Allow", "Action": "iam:ListUsers",
+                                   "Resource": "*"},
+                                  {"Effect": "Deny", "Action": "iam:*", "Resource": "*",
+                                   "Condition": {"NotIpAddress": {
+                                       "aws:SourceIp": "203.0.113.0/24"}}}))
+    found = {e.arn: s for e, s in who_can(_directory(office, fenced), "iam:CreateUser",
+                                          f"arn:aws:iam::{ACCT}:user/new")}
+    assert found[office.arn].outcome == "conditional"
+    assert found[office.arn].unknown_keys == ("aws:SourceIp",)
+    assert fenced.arn not in found  # no Allow at all: no value of aws:SourceIp helps
+
+
+def test_pass_role_to_lambda_run_by_an_event_source() -> None:
+    """Rhino's method 16: no lambda:InvokeFunction, but an event source mapping runs the
+    function; without either, the function never runs as the role."""
+    role_arn = f"arn:aws:iam::{ACCT}:role/fn"
+    admin = parse_policy(_managed("AdministratorAccess"), PolicyKind.IDENTITY)
+    role = Entity(role_arn, "role", ACCT, "fn", "AROAFN00000000000000", {},
+                  PolicySet(identity=(("arn:aws:iam::aws:policy/AdministratorAccess", admin),)),
+                  trust=parse_policy(_doc({"Effect": "Allow", "Principal": {
+                      "Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}),
+                      PolicyKind.TRUST))
+    mapper = _user("mapper", _doc({"Effect": "Allow", "Resource": "*", "Action": [
+        "iam:PassRole", "lambda:CreateFunction", "lambda:CreateEventSourceMapping"]}))
+    creator = _user("creator", _doc({"Effect": "Allow", "Resource": "*", "Action": [
+        "iam:PassRole", "lambda:CreateFunction"]}))
+    paths = {p.start.id: p for p in paths_to_admin(build(_directory(role, mapper, creator)))}
+    [move] = paths[mapper.arn].moves
+    assert move.kind == "pass-role-lambda"
+    assert [s.action for s in move.steps] == [
+        "iam:PassRole", "lambda:CreateFunction", "lambda:CreateEventSourceMapping",
+        "sts:AssumeRole"]
+    assert creator.arn not in paths

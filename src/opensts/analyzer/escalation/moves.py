@@ -191,6 +191,11 @@ def pass_role(directory: Directory, actor: Entity, role: Entity) -> list[Move]:
         for action, template in actions:
             resource = template.format(region=REGION, account=actor.account, probe=PROBE)
             found = decide(directory, actor, action, resource)
+            if found is None and action == "lambda:InvokeFunction":
+                # Rhino's method 16: an event source mapping runs the function instead.
+                found = decide(directory, actor, "lambda:CreateEventSourceMapping", "*",
+                               note="an event source (a DynamoDB stream) invokes the "
+                               "function; the stream's own permissions are not checked")
             if found is None:
                 break
             steps.append(found)

@@ -115,6 +115,27 @@ def _deny_depends_on_unknown(decision: Decision, policies: PolicySet) -> bool:
     return True
 
 
+def _allow_depends_on_unknown(policies: PolicySet, action: str,
+                              missing: tuple[str, ...]) -> bool:
+    """Whether some Allow statement for ``action`` has a condition on an unknown key (so a
+    request with the key could be allowed)."""
+    unknown = {k.lower() for k in missing}
+    action_l = action.lower()
+    for _, (_, policy) in _entries(policies):
+        for st in policy.statements_for(action_l):
+            if not st.is_deny and any(k in unknown for _, k in st.condition_keys):
+                return True
+    return False
+
+
+def _may_grant(policies: PolicySet, action: str) -> bool:
+    """Whether an identity or resource policy has an Allow for ``action`` at all: without
+    one, lifting a Deny leaves an implicit deny."""
+    action_l = action.lower()
+    entries = [*policies.identity, *([policies.resource] if policies.resource else [])]
+    return any(not st.is_deny for _, p in entries for st in p.statements_for(action_l))
+
+
 def step(decision: Decision, policies: PolicySet, action: str, resource: str,
          note: str = "") -> Step | None:
     """The step, or None when the engine refuses it whatever the unknown keys are."""
@@ -128,6 +149,10 @@ def step(decision: Decision, policies: PolicySet, action: str, resource: str,
         return Step(action, resource, "allowed", refs, missing, note)
     if not missing:
         return None
-    if decision.decision == "explicitDeny" and not _deny_depends_on_unknown(decision, policies):
+    if decision.decision == "explicitDeny" and not (
+            _deny_depends_on_unknown(decision, policies) and _may_grant(policies, action)):
         return None
+    if decision.decision == "implicitDeny" and not _allow_depends_on_unknown(
+            policies, action, missing):
+        return None  # the unknown keys are a Deny's, which cannot make an Allow appear
     return Step(action, resource, "conditional", (), missing, note)
