@@ -310,3 +310,21 @@ def test_authorized_on_the_analyzer_and_audited(server: Server, analyzer: str) -
     assert created["requestParameters"] == {"analyzerArn": analyzer}
     assert created["responseElements"] == {"id": pid}
     assert "trustPolicy" not in json.dumps(created)
+
+
+def test_client_token_makes_a_retry_idempotent(aa: Any, server: Server,
+                                               analyzer: str) -> None:
+    arn = f"arn:aws:iam::{server.account_id}:role/{_name('retry')}"
+    config = {arn: {"iamRole": {"trustPolicy": _doc(_assume({"AWS": THIRD}))}}}
+    token = uuid.uuid4().hex
+    first = aa.create_access_preview(analyzerArn=analyzer, configurations=config,
+                                     clientToken=token)["id"]
+    again = aa.create_access_preview(analyzerArn=analyzer, configurations=config,
+                                     clientToken=token)["id"]
+    assert again == first
+    other = aa.create_access_preview(analyzerArn=analyzer, configurations=config)["id"]
+    assert other != first  # boto3 fills in a fresh token of its own
+    with pytest.raises(ClientError) as exc:
+        aa.create_access_preview(analyzerArn=analyzer, clientToken=token, configurations={
+            arn: {"iamRole": {"trustPolicy": _doc(_assume({"AWS": "111122223333"}))}}})
+    assert _code(exc) == "ConflictException"

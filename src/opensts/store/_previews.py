@@ -28,6 +28,7 @@ access_previews = sa.Table(
     sa.Column("status_reason", s._str(32)),
     sa.Column("configurations", sa.JSON, nullable=False),
     sa.Column("findings", sa.JSON, nullable=False),
+    sa.Column("client_token", s._str(64)),
     sa.Index("ix_access_previews_analyzer", "analyzer_arn", "created"),
 )
 
@@ -44,11 +45,12 @@ class AccessPreviewRow:
     status_reason: str | None
     configurations: Mapping[str, Any]
     findings: Sequence[Mapping[str, Any]]
+    client_token: str | None = None
 
 
 def _row(r: Any) -> AccessPreviewRow:
     return AccessPreviewRow(r.id, r.analyzer_arn, r.created, r.status, r.status_reason,
-                            r.configurations or {}, r.findings or [])
+                            r.configurations or {}, r.findings or [], r.client_token)
 
 
 class AccessPreviewsMixin(SqlBase):
@@ -58,7 +60,8 @@ class AccessPreviewsMixin(SqlBase):
                                     "created": row.created, "status": row.status,
                                     "status_reason": row.status_reason,
                                     "configurations": dict(row.configurations),
-                                    "findings": [dict(f) for f in row.findings]},
+                                    "findings": [dict(f) for f in row.findings],
+                                    "client_token": row.client_token},
                          "access_preview", row.id)
 
     def get_access_preview(self, analyzer_arn: str, preview_id: str) -> AccessPreviewRow:
@@ -67,6 +70,14 @@ class AccessPreviewsMixin(SqlBase):
             return _row(self._one(conn, sa.select(_p).where(
                 _p.c.id == preview_id, _p.c.analyzer_arn == analyzer_arn),
                 "access_preview", preview_id))
+
+    def find_access_preview_by_token(self, analyzer_arn: str, token: str
+                                     ) -> AccessPreviewRow | None:
+        """The preview an earlier CreateAccessPreview with this clientToken made."""
+        with self._read() as conn:
+            r = conn.execute(sa.select(_p).where(_p.c.analyzer_arn == analyzer_arn,
+                                                 _p.c.client_token == token)).first()
+            return _row(r) if r is not None else None
 
     def list_access_previews(self, analyzer_arn: str) -> list[AccessPreviewRow]:
         """The analyzer's previews, oldest first (without their findings' order changing)."""

@@ -16,6 +16,7 @@ analyzer ARN and preview id (the proposed policies are not copied into the audit
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from typing import Any
 
@@ -27,6 +28,7 @@ from opensts.services.accessanalyzer.analysis import zone_for
 from opensts.services.accessanalyzer.archive_rules import FILTER_KEYS
 from opensts.services.accessanalyzer.common import analyzer_by_arn, body, page, store_of
 from opensts.services.accessanalyzer.errors import (
+    ConflictException,
     ResourceNotFoundException,
     ValidationException,
     invalid,
@@ -67,6 +69,17 @@ def create_access_preview(ctx: CallContext, params: Params) -> dict[str, Any]:
     except pure.ConfigError as exc:
         raise _config_error(exc) from None
     store = store_of(ctx)
+    # Kept as a digest: the model puts no bound on the token's length.
+    token = hashlib.sha256(raw["clientToken"].encode()).hexdigest() \
+        if raw.get("clientToken") else None
+    if token:
+        earlier = store.find_access_preview_by_token(analyzer.arn, token)
+        if earlier is not None and earlier.created >= analyzer.created:
+            if dict(earlier.configurations) != dict(configurations):
+                raise ConflictException("The clientToken was used with another "
+                                        "configuration.", earlier.id, PREVIEW_TYPE)
+            ctx.audit.response_elements = {"id": earlier.id}
+            return {"id": earlier.id}  # a retry: the same preview (idempotencyToken)
     zone = zone_for(store, analyzer)
     preview_id = str(uuid.uuid4())
     now = ctx.meta.now
@@ -83,7 +96,7 @@ def create_access_preview(ctx: CallContext, params: Params) -> dict[str, Any]:
         status, reason = "FAILED", "INVALID_CONFIGURATION"
     store.save_access_preview(AccessPreviewRow(preview_id, analyzer.arn, now, status, reason,
                                                configurations,
-                                               [pure.to_json(f) for f in found]))
+                                               [pure.to_json(f) for f in found], token))
     ctx.audit.response_elements = {"id": preview_id}
     return {"id": preview_id}
 
@@ -169,8 +182,6 @@ def list_access_preview_findings(ctx: CallContext, params: Params) -> dict[str, 
     row = _preview(ctx, analyzer, raw["accessPreviewId"])
     if row.status != "COMPLETED":
         # ConflictException: "the access preview is not yet ready" (also a failed one).
-        from opensts.services.accessanalyzer.errors import ConflictException
-
         raise ConflictException(f"Access preview {row.id} is {row.status}; its findings are "
                                 f"available once it is COMPLETED.", row.id, PREVIEW_TYPE)
     criteria = _criteria(raw.get("filter"))
