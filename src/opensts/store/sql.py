@@ -63,10 +63,11 @@ def _sqlite_engine(url: str) -> sa.Engine:
 
 
 class SqlStore(
+    AccessPreviewsMixin,  # new methods only (access_previews table)
     IamExtrasMixin,
     IamBookkeepingMixin,  # before PoliciesMixin, which it extends
     MemberAccountsMixin, PoliciesMixin, CredentialsMixin, FederationMixin, OrgsMixin, SigninMixin,
-    S3Mixin, ApisMixin, OrgExtrasMixin, SettingsMixin, AnalyzerMixin, AccessPreviewsMixin,
+    S3Mixin, ApisMixin, OrgExtrasMixin, SettingsMixin, AnalyzerMixin,
 ):
     """Directory store over SQLite or PostgreSQL. Thread-safe; share one per process."""
 
