@@ -302,3 +302,34 @@ def test_aws_cli_v2(gateway: Server, iam: Any) -> None:
     found = v2("list-findings", "--analyzer-arn", arn, "--filter",
                json.dumps({"resource": {"eq": [role]}}))["findings"]
     assert [f["condition"] for f in found] == [{"sts:ExternalId": "v2"}]
+
+
+def test_findings_page_through_botocores_paginator(aa: Any, iam: Any) -> None:
+    parties = ["111100001111", "111100002222", "111100003333"]
+    role = iam.create_role(RoleName=_name("many"), AssumeRolePolicyDocument=_trust(
+        *[_assume({"AWS": p}) for p in parties]))["Role"]["Arn"]
+    analyzer = _analyzer(aa)
+    pages = list(aa.get_paginator("list_findings").paginate(
+        analyzerArn=analyzer, filter={"resource": {"eq": [role]}},
+        sort={"attributeName": "id", "orderBy": "ASC"}, PaginationConfig={"PageSize": 1}))
+    assert [len(p["findings"]) for p in pages] == [1, 1, 1]
+    ids = [p["findings"][0]["id"] for p in pages]
+    assert ids == sorted(ids)
+    assert sorted(p["findings"][0]["principal"]["AWS"] for p in pages) == parties
+    v2 = aa.list_findings_v2(analyzerArn=analyzer, filter={"resource": {"eq": [role]}})
+    assert {f["findingType"] for f in v2["findings"]} == {"ExternalAccess"}
+
+
+def test_inline_archive_rules_and_tags_of_create_analyzer(aa: Any, iam: Any) -> None:
+    role = iam.create_role(RoleName=_name("inline"), AssumeRolePolicyDocument=_trust(
+        _assume({"AWS": THIRD}, {"StringEquals": {"sts:ExternalId": "known"}})))["Role"]["Arn"]
+    name = _name("inline")
+    arn = aa.create_analyzer(analyzerName=name, type="ACCOUNT", tags={"env": "test"},
+                             archiveRules=[{"ruleName": "known-vendor", "filter": {
+                                 "condition.sts:ExternalId": {"eq": ["known"]}}}])["arn"]
+    assert [f["status"] for f in _findings(aa, arn, role)] == ["ARCHIVED"]
+    analyzer = aa.get_analyzer(analyzerName=name)["analyzer"]
+    assert analyzer["tags"] == {"env": "test"} and analyzer["status"] == "ACTIVE"
+    assert analyzer["lastResourceAnalyzed"]
+    assert [r["ruleName"] for r in aa.list_archive_rules(analyzerName=name)["archiveRules"]] \
+        == ["known-vendor"]

@@ -165,3 +165,33 @@ def test_same_principal_and_condition_merge_actions() -> None:
                 {"Effect": "Allow", "Principal": {"AWS": THIRD}, "Action": "sts:TagSession"})
     [found] = analyze(res, ACCOUNT)
     assert found.actions == ("sts:AssumeRole", "sts:TagSession")
+
+
+def test_deny_guards_that_do_not_confine_are_ignored() -> None:
+    # ForAnyValue:StringNotLike is false for a caller without org paths: the Deny lets
+    # principals outside every organization through, so the Allow still grants them.
+    paths = {"Effect": "Deny", "Principal": "*", "Action": "*", "Condition": {
+        "ForAnyValue:StringNotLike": {"aws:PrincipalOrgPaths": f"{ORG}/*"}}}
+    assert len(analyze(trust(assume("*"), paths), ORGANIZATION)) == 1
+    not_resource = {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "NotResource": "*"}
+    statement = {"Effect": "Allow", "Principal": {"AWS": THIRD}, "Action": "s3:GetObject",
+                 "Resource": "arn:aws:s3:::b/*"}
+    assert len(analyze(bucket(statement, not_resource), ACCOUNT)) == 1
+    variable = {"Effect": "Deny", "Principal": "*", "Action": "*", "Condition": {
+        "StringNotEquals": {"aws:PrincipalAccount": "${aws:ResourceAccount}"}}}
+    assert len(analyze(trust(assume({"AWS": THIRD}), variable), ACCOUNT)) == 1
+
+
+def test_only_aws_services_get_nothing() -> None:
+    res = trust(assume("*", {"Bool": {"aws:PrincipalIsAWSService": "true"}}))
+    assert analyze(res, ACCOUNT) == []
+
+
+def test_wildcard_confining_values_do_not_narrow() -> None:
+    [anyone] = analyze(trust(assume("*", {"StringLike": {"aws:PrincipalOrgID": "o-*"}})),
+                       ACCOUNT)
+    assert anyone.is_public and anyone.condition == ()
+    [roles] = analyze(trust(assume("*", {"ArnLike": {
+        "aws:PrincipalArn": f"arn:aws:iam::{THIRD}:role/*"}})), ACCOUNT)
+    assert not roles.is_public
+    assert roles.condition_map() == {"aws:PrincipalArn": f"arn:aws:iam::{THIRD}:role/*"}

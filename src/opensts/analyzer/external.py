@@ -147,13 +147,15 @@ def _grants(statement: Statement, zone: Zone, guards: Sequence[Condition]
     service_only = False
     for c in conditions:
         if c.key_l == "aws:principalisawsservice" and c.family == "bool" and not c.negated \
-                and not c.if_exists and c.values == ["true"]:
+                and not c.if_exists and [v.lower() for v in c.values] == ["true"]:
             service_only = True
         if not _binds(c):
             continue
         if c.key_l in CONFINING_KEYS:
             if _confined(c, zone):
                 return  # only principals inside the zone satisfy this statement
+            if not all(_pinned(c.key_l, v) for v in c.values):
+                continue  # a wildcard value ("o-*") limits nobody for certain
             shown[c.key] = ",".join(c.values)
             if c.key_l == "aws:principalaccount" and all(_fixed(v) for v in c.values):
                 accounts = set(c.values) if accounts is None else accounts & set(c.values)
@@ -199,7 +201,7 @@ def _denials(statements: Sequence[Statement], universe: Sequence[str]
     for s in statements:
         if not s.is_deny or s.principal is None or s.not_principal or not s.principal.wildcard:
             continue
-        if s.resources is not None and not s.resources.static.match_all:
+        if s.not_resource or (s.resources is not None and not s.resources.static.match_all):
             continue  # a Deny on part of the resource removes nothing for certain
         covered = [a for a in universe if s.action_matches(a.lower())]
         if not s.conditions:
@@ -213,15 +215,17 @@ def _denials(statements: Sequence[Statement], universe: Sequence[str]
 
 def _positive(c: Condition) -> Condition | None:
     """``StringNotEquals(IfExists) key V`` in a Deny as the grant condition ``key ∈ V``:
-    the Deny refuses every caller whose key is absent or outside V."""
-    if c.key_l not in CONFINING_KEYS or c.qualifier == "all":
+    the Deny refuses every caller whose key is absent or outside V. Only for single-valued
+    keys without a set qualifier: ``ForAnyValue:StringNotLike`` on aws:PrincipalOrgPaths is
+    false for a caller with no paths at all, whom the Deny then lets through."""
+    if c.qualifier is not None or c.key_l in _PATH_KEYS or c.key_l not in CONFINING_KEYS:
         return None
-    qualifier, base, _ = split_operator(c.operator)
-    positive = _NEGATED.get(base)
+    if any("${" in v for v in c.values):
+        return None
+    positive = _NEGATED.get(split_operator(c.operator)[1])
     if positive is None:
         return None
-    prefix = "ForAnyValue:" if qualifier == "any" else ""
-    return Condition(prefix + positive, c.key, list(c.values), False)
+    return Condition(positive, c.key, list(c.values), False)
 
 
 def _binds(c: Condition) -> bool:
@@ -284,6 +288,15 @@ def _account_of(value: str) -> str | None:
     if len(parts) >= 6 and parts[4].isdigit():
         return parts[4]
     return None
+
+
+def _pinned(key: str, value: str) -> bool:
+    """A confining value that names something definite: fixed, or for ARN keys an ARN
+    whose account is fixed (S3's public-policy rule for access-point ARNs)."""
+    if key in _ARN_KEYS:
+        parts = value.split(":")
+        return len(parts) >= 6 and _fixed(parts[4]) and parts[4] != ""
+    return _fixed(value)
 
 
 def _fixed(value: str) -> bool:

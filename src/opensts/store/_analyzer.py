@@ -183,6 +183,12 @@ class AnalyzerMixin(SqlBase):
         with self._read() as conn:
             return [_finding(r) for r in conn.execute(q.order_by(_f.c.id))]
 
+    def find_analyzer_finding(self, analyzer_arn: str, finding_id: str) -> Finding | None:
+        with self._read() as conn:
+            row = conn.execute(sa.select(_f).where(_f.c.analyzer_arn == analyzer_arn,
+                                                   _f.c.id == finding_id)).first()
+        return None if row is None else _finding(row)
+
     def save_analysis(self, analyzer_arn: str, *, generation: int, zone: str,
                       seen: Sequence[AnalyzedResource], gone: Sequence[str],
                       findings: Sequence[Finding], last: tuple[str, datetime] | None) -> None:

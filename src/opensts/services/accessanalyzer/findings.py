@@ -146,9 +146,9 @@ def finding_by_id(ctx: CallContext, analyzer: Analyzer, finding_id: str) -> Find
 
 
 def _one(ctx: CallContext, analyzer: Analyzer, finding_id: str) -> Finding:
-    for f in store_of(ctx).list_analyzer_findings(analyzer.arn):
-        if f.id == finding_id:
-            return f
+    found: Finding | None = store_of(ctx).find_analyzer_finding(analyzer.arn, finding_id)
+    if found is not None:
+        return found
     raise ResourceNotFoundException(f"Finding {finding_id} not found.", finding_id,
                                     FINDING_TYPE)
 
