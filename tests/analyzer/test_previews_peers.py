@@ -136,3 +136,35 @@ def test_bucket_policy_for_another_account_is_blocking(server: Server,
     status, report = _validate(server, tmp_path, BUCKET_TEMPLATE.format(
         principal=server.account_id))
     assert status == 0 and report["BlockingFindings"] == []
+
+
+QUEUE_TEMPLATE = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  Jobs:
+    Type: AWS::SQS::Queue
+  JobsPolicy:
+    Type: AWS::SQS::QueuePolicy
+    Properties:
+      Queues: [!Ref Jobs]
+      PolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Principal: "*"
+            Action: sqs:SendMessage
+            Resource: "*"
+"""
+
+
+def test_uncovered_resource_types_are_reported_not_passed(server: Server,
+                                                          tmp_path: Path) -> None:
+    """An SQS queue policy is not previewed (OpenSTS holds no queues): the tool reports the
+    refused preview as a blocking error for that policy, never a silent pass."""
+    status, report = _validate(server, tmp_path, QUEUE_TEMPLATE)
+    assert status == 2
+    [failed] = [f for f in report["BlockingFindings"]
+                if f["code"] == "FAILED_ACCESS_PREVIEW_CREATION"]
+    assert failed["resourceName"] == "Jobs"
+    assert "ValidationException" in failed["message"]
+    assert "supported configurations: iamRole, s3Bucket" in failed["message"]
