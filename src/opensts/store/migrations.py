@@ -136,6 +136,13 @@ def _v12_access_analyzer(conn: sa.Connection) -> None:
     schema.metadata.create_all(conn, tables=schema.ANALYZER_TABLES)
 
 
+def _v13_access_previews(conn: sa.Connection) -> None:
+    # Issue 16: IAM Access Analyzer's access previews (one row each, findings as JSON).
+    from opensts.store import _previews
+
+    schema.metadata.create_all(conn, tables=_previews.TABLES)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial directory schema", _v1_initial),
     Migration(2, "sign-in sessions and failed-attempt counters", _v2_signin),
@@ -155,6 +162,7 @@ MIGRATIONS: list[Migration] = [
     Migration(11, "account and organization settings", _v11_settings),
     Migration(12, "IAM Access Analyzer analyzers, archive rules and findings",
               _v12_access_analyzer),
+    Migration(13, "IAM Access Analyzer access previews", _v13_access_previews),
 ]
 
 

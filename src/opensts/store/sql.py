@@ -27,6 +27,7 @@ from opensts.store._member_accounts import MemberAccountsMixin
 from opensts.store._org_extras import OrgExtrasMixin
 from opensts.store._orgs import OrgsMixin
 from opensts.store._policies import PoliciesMixin
+from opensts.store._previews import AccessPreviewsMixin
 from opensts.store._s3 import S3Mixin
 from opensts.store._settings import SettingsMixin
 from opensts.store._signin import SigninMixin
@@ -63,6 +64,7 @@ def _sqlite_engine(url: str) -> sa.Engine:
 
 
 class SqlStore(
+    AccessPreviewsMixin,  # new methods only (access_previews table)
     IamExtrasMixin,
     IamBookkeepingMixin,  # before PoliciesMixin, which it extends
     MemberAccountsMixin, PoliciesMixin, CredentialsMixin, FederationMixin, OrgsMixin, SigninMixin,

@@ -14,7 +14,7 @@ from opensts.services.accessanalyzer import (  # noqa: F401
     tags,
 )
 
-for _optional in ("policy_checks", "unused"):
+for _optional in ("policy_checks", "unused", "previews"):
     try:
         importlib.import_module(f"opensts.services.accessanalyzer.{_optional}")
     except ModuleNotFoundError as exc:
