@@ -166,6 +166,13 @@ def test_errors_have_aws_codes(aa: Any, gateway: Server) -> None:
         raw.create_analyzer(analyzerName="x", type="EVERYTHING")
     assert bad_type.value.response["Error"]["Code"] == "ValidationException"
     assert bad_type.value.response["fieldList"][0]["name"] == "type"
+    for age in (0, 366):  # "a value between 1 and 365 days"
+        with pytest.raises(ClientError) as bad_age:
+            aa.create_analyzer(analyzerName=_name("age"), type="ACCOUNT_UNUSED_ACCESS",
+                               configuration={"unusedAccess": {"unusedAccessAge": age}})
+        assert bad_age.value.response["Error"]["Code"] == "ValidationException"
+        assert bad_age.value.response["fieldList"][0]["name"] == (
+            "configuration.unusedAccess.unusedAccessAge")
     with pytest.raises(ClientError) as bad_name:
         aa.create_analyzer(analyzerName="1-starts-with-a-digit!", type="ACCOUNT")
     assert bad_name.value.response["Error"]["Code"] == "ValidationException"

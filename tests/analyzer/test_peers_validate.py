@@ -2,10 +2,10 @@
 
 * cfn-policy-validator (AWS's, PyPI) runs unmodified against OpenSTS: boto3 takes the
   endpoint from ``AWS_ENDPOINT_URL``. Its ``validate`` command calls ListAnalyzers /
-  CreateAnalyzer and ValidatePolicy (and CreateAccessPreview for roles and resources with
-  access previews, which OpenSTS does not serve: the templates here hold managed policies
-  and groups only); the check commands call CheckNoNewAccess, CheckAccessNotGranted and
-  CheckNoPublicAccess. Exit status 2 means blocking findings (ERROR, SECURITY_WARNING).
+  CreateAnalyzer and ValidatePolicy (and, for roles and bucket policies, the access preview
+  calls: tests/analyzer/test_previews_peers.py runs those templates; the ones here hold
+  managed policies and groups only); the check commands call CheckNoNewAccess,
+  CheckAccessNotGranted and CheckNoPublicAccess. Exit status 2 means blocking findings (ERROR, SECURITY_WARNING).
 * Parliament (PyPI) lints the same policies offline; the differences are listed, each
   with who is right, in DIFFERENCES below.
 """

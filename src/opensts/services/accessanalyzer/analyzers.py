@@ -37,6 +37,7 @@ SERVICE = "access-analyzer"
 MAX_ANALYZERS = 50  # per account and region (OpenSTS's bound; AWS's quotas differ by type)
 UNUSED_TYPES = frozenset({"ACCOUNT_UNUSED_ACCESS", "ORGANIZATION_UNUSED_ACCESS"})
 DEFAULT_UNUSED_AGE = 90
+MAX_UNUSED_AGE = 365
 
 
 def summary(a: Analyzer) -> dict[str, Any]:
@@ -53,6 +54,13 @@ def _configuration(kind: str, raw: Any) -> dict[str, Any]:
     if kind in UNUSED_TYPES:
         unused = dict((raw or {}).get("unusedAccess") or {})
         unused.setdefault("unusedAccessAge", DEFAULT_UNUSED_AGE)
+        age = unused["unusedAccessAge"]
+        # The model's documentation: "a value between 1 and 365 days" (no range trait).
+        if isinstance(age, bool) or not isinstance(age, int) or not 1 <= age <= MAX_UNUSED_AGE:
+            raise invalid("configuration.unusedAccess.unusedAccessAge",
+                          f"Value '{age}' at 'configuration.unusedAccess.unusedAccessAge' "
+                          f"failed to satisfy constraint: Member must be between 1 and "
+                          f"{MAX_UNUSED_AGE} days.")
         return {"unusedAccess": unused}
     if raw and raw.get("unusedAccess"):
         raise invalid("configuration", "Unused access configuration is supported only for "
@@ -145,5 +153,6 @@ def delete_analyzer(ctx: CallContext, params: Params) -> None:
     ctx.audit.request_parameters = {"analyzerName": name}
     analyzer = analyzer_by_name(ctx, name, "access-analyzer:DeleteAnalyzer")
     store_of(ctx).delete_analyzer(analyzer.arn)
+    store_of(ctx).delete_access_previews(analyzer.arn)  # its previews go with it
     forget(analyzer.arn)
     return None
