@@ -5,7 +5,8 @@
   CreateAnalyzer and ValidatePolicy (and, for roles and bucket policies, the access preview
   calls: tests/analyzer/test_previews_peers.py runs those templates; the ones here hold
   managed policies and groups only); the check commands call CheckNoNewAccess,
-  CheckAccessNotGranted and CheckNoPublicAccess. Exit status 2 means blocking findings (ERROR, SECURITY_WARNING).
+  CheckAccessNotGranted and CheckNoPublicAccess. Exit status 2 means blocking findings
+  (ERROR, SECURITY_WARNING).
 * Parliament (PyPI) lints the same policies offline; the differences are listed, each
   with who is right, in DIFFERENCES below.
 """
