@@ -132,33 +132,39 @@ def _run(args: list[str], env: dict[str, str], cwd: Path) -> None:
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
 
-@pytest.fixture(scope="module")
-def cs(own_server: Server, estate: dict[str, str],
-       tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    tmp = tmp_path_factory.mktemp("cloudsplaining-run")
+def run_cloudsplaining(server: Server, tmp: Path, *, key: str | None = None,
+                       secret: str | None = None, token: str | None = None) -> dict[str, Any]:
+    """``cloudsplaining download`` against ``server`` (as root, or with the credentials
+    given), then ``scan`` with the defaults ("results") and with --flag-all-risky-actions
+    ("all": statements with a resource ARN or a condition are flagged too)."""
     env = {
         "PATH": os.environ.get("PATH", ""), "HOME": str(tmp),
-        "AWS_ACCESS_KEY_ID": own_server.root_key,
-        "AWS_SECRET_ACCESS_KEY": own_server.root_secret, "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": key or server.root_key,
+        "AWS_SECRET_ACCESS_KEY": secret or server.root_secret, "AWS_DEFAULT_REGION": "us-east-1",
         # botocore's per-service endpoint override (Cloudsplaining has no option of its own).
-        "AWS_ENDPOINT_URL_IAM": own_server.endpoint, "AWS_ENDPOINT_URL_STS": own_server.endpoint,
+        "AWS_ENDPOINT_URL_IAM": server.endpoint, "AWS_ENDPOINT_URL_STS": server.endpoint,
         "AWS_CONFIG_FILE": str(tmp / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp / "none"),
     }
+    if token:
+        env["AWS_SESSION_TOKEN"] = token
     (tmp / "download").mkdir()
     _run([str(BIN / "cloudsplaining"), "download", "--output", str(tmp / "download")], env, tmp)
     out: dict[str, Any] = {
         "details": json.loads((tmp / "download" / "default.json").read_text())}
-    # The default scan, and one with --flag-all-risky-actions (statements with a resource
-    # ARN or a condition are flagged too).
-    for key, extra in (("results", []), ("all", ["--flag-all-risky-actions"])):
-        report = tmp / ("report-" + key)
+    for name, extra in (("results", []), ("all", ["--flag-all-risky-actions"])):
+        report = tmp / ("report-" + name)
         report.mkdir()
         _run([str(BIN / "cloudsplaining"), "scan", "--input-file",
               str(tmp / "download" / "default.json"), "--output", str(report),
               "--skip-open-report", *extra], env, tmp)
-        out[key] = json.loads((report / "iam-results-default.json").read_text())
+        out[name] = json.loads((report / "iam-results-default.json").read_text())
     return out
 
+
+@pytest.fixture(scope="module")
+def cs(own_server: Server, estate: dict[str, str],
+       tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return run_cloudsplaining(own_server, tmp_path_factory.mktemp("cloudsplaining-run"))
 
 
 CATEGORIES = ("PrivilegeEscalation", "DataExfiltration", "ResourceExposure", "ServiceWildcard",
