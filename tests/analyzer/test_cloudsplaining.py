@@ -99,6 +99,14 @@ def _build(server: Server) -> dict[str, str]:
         "iam:TagUser", b.arn("user", tag_name),
         Condition={"StringEquals": {"aws:RequestTag/team": team}}), name=tag_name)
 
+    # Trust policies (scanned with --flag-trust-policies): open to any principal, to any
+    # principal of an organization, to another account. No permissions of their own.
+    p["trust-any"] = b.role("cs-trust-any", trust({"AWS": "*"}), admin=False)
+    p["trust-org"] = b.role("cs-trust-org", trust("*", Condition={
+        "StringEquals": {"aws:PrincipalOrgID": "o-exampleorgid"}}), admin=False)
+    p["trust-xacct"] = b.role("cs-trust-xacct", trust({"AWS": "arn:aws:iam::999999999999:root"}),
+                              admin=False)
+
     # Data exfiltration, resource exposure, service wildcard.
     p["reader"] = b.user("cs-reader", allow(["s3:GetObject", "secretsmanager:GetSecretValue"]))
     p["reader-fenced"] = b.user("cs-reader-fenced", allow("s3:GetObject"),
@@ -136,7 +144,8 @@ def run_cloudsplaining(server: Server, tmp: Path, *, key: str | None = None,
                        secret: str | None = None, token: str | None = None) -> dict[str, Any]:
     """``cloudsplaining download`` against ``server`` (as root, or with the credentials
     given), then ``scan`` with the defaults ("results") and with --flag-all-risky-actions
-    ("all": statements with a resource ARN or a condition are flagged too)."""
+    ("all": statements with a resource ARN or a condition are flagged too, and roles' trust
+    policies)."""
     env = {
         "PATH": os.environ.get("PATH", ""), "HOME": str(tmp),
         "AWS_ACCESS_KEY_ID": key or server.root_key,
@@ -151,7 +160,8 @@ def run_cloudsplaining(server: Server, tmp: Path, *, key: str | None = None,
     _run([str(BIN / "cloudsplaining"), "download", "--output", str(tmp / "download")], env, tmp)
     out: dict[str, Any] = {
         "details": json.loads((tmp / "download" / "default.json").read_text())}
-    for name, extra in (("results", []), ("all", ["--flag-all-risky-actions"])):
+    for name, extra in (("results", []),
+                        ("all", ["--flag-all-risky-actions", "--flag-trust-policies"])):
         report = tmp / ("report-" + name)
         report.mkdir()
         _run([str(BIN / "cloudsplaining"), "scan", "--input-file",
@@ -384,3 +394,40 @@ def test_service_wildcard_is_cloudsplaining_only(
     assert flagged[estate["s3-star"]]["ServiceWildcard"] == {"s3"}
     assert estate["s3-star"] in _who(own_server, "s3:DeleteBucket", BUCKET)
     assert flagged[estate["aws-iamfull"]]["ServiceWildcard"] == {"iam"}
+
+
+
+def test_trust_policies(own_server: Server, cs: dict[str, Any], ours: Any,
+                        estate: dict[str, str]) -> None:
+    """--flag-trust-policies vs who-can sts:AssumeRole. who-can answers for the principals
+    the directory holds; exposure to principals outside it is what Access Analyzer's
+    external-access findings report, not this command."""
+    roles = {r["arn"]: {k: set(v["findings"]) for k, v in r.items()
+                        if k.startswith("Assumable") and v["findings"]}
+             for r in cs["all"]["roles"].values()}
+    users = {v for v in estate.values() if ":user/" in v}
+
+    # Principal "*" without a condition: critical for Cloudsplaining; for the engine every
+    # user of the directory may assume it on the trust policy alone, except those whose
+    # permissions boundary does not allow sts:AssumeRole. Both right (they agree it is open;
+    # OpenSTS also names who is not, because of the boundary).
+    assert roles[estate["trust-any"]] == {"AssumableByAnyPrincipal": {"*"}}
+    who = _who(own_server, "sts:AssumeRole", estate["trust-any"])
+    assert who & users == users - {estate["boundary"], estate["reader-fenced"]}
+    # Principal "*" limited by aws:PrincipalOrgID: Cloudsplaining asks for a review; no
+    # principal of the directory is in that organization, so who-can names none. Both right:
+    # members of that organization outside the directory are Access Analyzer's findings.
+    assert roles[estate["trust-org"]] == {"AssumableByAnyPrincipalWithConditions": {"*"}}
+    assert _who(own_server, "sts:AssumeRole", estate["trust-org"]) == set()
+    # Another account's root: Cloudsplaining flags it; who-can names none, because that
+    # account is not in the directory. Cloudsplaining is right about the exposure, which
+    # who-can by design cannot see (Access Analyzer reports it).
+    assert roles[estate["trust-xacct"]] == {
+        "AssumableByCrossAccountPrincipal": {"arn:aws:iam::999999999999:root"}}
+    assert _who(own_server, "sts:AssumeRole", estate["trust-xacct"]) == set()
+    # Compute services: both EC2 roles flagged; OpenSTS uses the EC2 trust of the
+    # administrator role for the pass-role-ec2 path (agreement).
+    ec2 = {arn for arn, f in roles.items() if f.get("AssumableByComputeServices") == {"ec2"}}
+    assert estate["role-ec2"] in ec2
+    [path] = [p for p in ours["paths"] if p["from"] == estate["role-ec2"]]
+    assert path["to"] in ec2
