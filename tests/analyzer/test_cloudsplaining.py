@@ -144,8 +144,8 @@ def run_cloudsplaining(server: Server, tmp: Path, *, key: str | None = None,
                        secret: str | None = None, token: str | None = None) -> dict[str, Any]:
     """``cloudsplaining download`` against ``server`` (as root, or with the credentials
     given), then ``scan`` with the defaults ("results") and with --flag-all-risky-actions
-    ("all": statements with a resource ARN or a condition are flagged too, and roles' trust
-    policies)."""
+    --flag-trust-policies ("all": statements with a resource ARN or a condition are flagged
+    too, and roles' trust policies are judged)."""
     env = {
         "PATH": os.environ.get("PATH", ""), "HOME": str(tmp),
         "AWS_ACCESS_KEY_ID": key or server.root_key,
