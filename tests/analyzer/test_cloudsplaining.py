@@ -43,8 +43,7 @@ def _build(server: Server) -> dict[str, str]:
     only_s3 = b.policy("cs-boundary-s3", allow("s3:GetObject"))
     only_list = b.policy("cs-boundary-list", allow("iam:ListUsers"))
     victim = b.admin_user("cs-victim")
-    admins_group = b.group("cs-admins", [], admin=True)
-    del admins_group
+    p["admins-group"] = b.group("cs-admins", [], admin=True)
 
     # Escalation in an inline policy, and the same in a customer managed policy.
     p["inline"] = b.user("cs-inline", allow("iam:PutUserPolicy"))
@@ -88,7 +87,7 @@ def _build(server: Server) -> dict[str, str]:
     # A method OpenSTS does not model (no Lambda functions are held).
     p["lambda-update"] = b.user("cs-lambda-update", allow("lambda:UpdateFunctionCode"))
     # sts:AssumeRole on * and an administrator role trusting the account.
-    b.role("cs-account-admin", trust({"AWS": f"arn:aws:iam::{b.acct}:root"}))
+    p["admin-role"] = b.role("cs-account-admin", trust({"AWS": f"arn:aws:iam::{b.acct}:root"}))
     p["assumer"] = b.user("cs-assumer", allow("sts:AssumeRole"))
     # ABAC: tag oneself to satisfy the trust policy's aws:PrincipalTag condition.
     team = unique("ops")
@@ -327,8 +326,9 @@ def test_administrator_access_is_excluded_by_cloudsplaining(
     administrators. OpenSTS is right: they hold every permission. AWS managed policies not
     excluded (IAMFullAccess, ReadOnlyAccess) are scanned like any other."""
     admin = estate["aws-admin"]
-    assert all(v == set() for v in flagged[admin].values())
-    assert admin in ours["administrators"]
+    for holder in (admin, estate["admins-group"], estate["admin-role"]):
+        assert all(v == set() for v in flagged[holder].values()), holder
+    assert {admin, estate["admin-role"]} <= set(ours["administrators"])
     assert flagged[estate["aws-iamfull"]]["PrivilegeEscalation"] >= {
         "CreateAccessKey", "AttachUserPolicy", "PutUserPolicy", "UpdateRolePolicyToAssumeIt"}
 
