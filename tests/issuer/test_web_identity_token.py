@@ -4,9 +4,13 @@ PyJWKClient via discovery and by a second OpenSTS (AssumeRoleWithWebIdentity).""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import ssl
 import time
+import urllib.error
 import urllib.request
 import uuid
 from typing import Any
@@ -14,6 +18,8 @@ from typing import Any
 import botocore.exceptions
 import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.conftest import ACCOUNT_ID, Server
 
@@ -76,11 +82,6 @@ def test_enable_disable_and_info_as_aws(issuer: Server, enabled: str) -> None:
         assert _error(exc) == ("OutboundWebIdentityFederationDisabledException", 403)
     finally:
         assert iam.enable_outbound_web_identity_federation()["IssuerIdentifier"] == enabled
-    events = [json.loads(line) for path in sorted((issuer.data_dir / "audit").glob("*"))
-              if path.is_file() for line in path.read_text().splitlines() if line.strip()]
-    names = {e.get("eventName") for e in events}
-    assert {"EnableOutboundWebIdentityFederation", "DisableOutboundWebIdentityFederation",
-            "GetWebIdentityToken"} <= names
 
 
 def test_discovery_and_jwks_for_the_issuer(issuer: Server, enabled: str,
@@ -205,8 +206,10 @@ def test_session_cannot_outlive_itself(issuer: Server, enabled: str) -> None:
     assert claims[NS]["principal_id"] == role["Arn"]
 
 
-def test_second_opensts_trusts_the_first(issuer: Server, enabled: str,
-                                         relying: Server) -> None:
+@pytest.fixture(scope="module")
+def trust(issuer: Server, enabled: str, relying: Server) -> tuple[str, Any, str, str]:
+    """A user of the issuer, and a role of the relying OpenSTS trusting that user's tokens:
+    (user ARN, the user's STS client, role ARN, provider ARN)."""
     arn, sts = _user(issuer)
     provider = relying.client("iam").create_open_id_connect_provider(
         Url=enabled, ClientIDList=["relying-sts"])["OpenIDConnectProviderArn"]
@@ -218,16 +221,125 @@ def test_second_opensts_trusts_the_first(issuer: Server, enabled: str,
             "Principal": {"Federated": provider},
             "Condition": {"StringEquals": {f"{prefix}:aud": "relying-sts",
                                            f"{prefix}:sub": arn}}}]}))["Role"]
+    return arn, sts, role["Arn"], provider
+
+
+def _exchange(relying: Server, role_arn: str, token: str) -> Any:
+    return relying.client("sts").assume_role_with_web_identity(
+        RoleArn=role_arn, RoleSessionName="cross", WebIdentityToken=token)
+
+
+def test_second_opensts_trusts_the_first(relying: Server,
+                                         trust: tuple[str, Any, str, str]) -> None:
+    arn, sts, role_arn, provider = trust
     for algorithm in ("RS256", "ES384"):
         token = sts.get_web_identity_token(Audience=["relying-sts"],
                                            SigningAlgorithm=algorithm)["WebIdentityToken"]
-        got = relying.client("sts").assume_role_with_web_identity(
-            RoleArn=role["Arn"], RoleSessionName="cross", WebIdentityToken=token)
+        got = _exchange(relying, role_arn, token)
         assert got["SubjectFromWebIdentityToken"] == arn
         assert got["Provider"] == provider and got["Audience"] == "relying-sts"
+        assert got["AssumedRoleUser"]["Arn"].endswith("/cross")
     other = sts.get_web_identity_token(Audience=["someone-else"],
                                        SigningAlgorithm="RS256")["WebIdentityToken"]
     with pytest.raises(botocore.exceptions.ClientError) as exc:
-        relying.client("sts").assume_role_with_web_identity(
-            RoleArn=role["Arn"], RoleSessionName="cross", WebIdentityToken=other)
+        _exchange(relying, role_arn, other)
     assert _error(exc)[0] == "InvalidIdentityToken"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def test_relying_opensts_refuses_forged_tokens(issuer: Server, enabled: str, relying: Server,
+                                               tls: ssl.SSLContext,
+                                               trust: tuple[str, Any, str, str]) -> None:
+    _, sts, role_arn, _ = trust
+    real = sts.get_web_identity_token(Audience=["relying-sts"],
+                                      SigningAlgorithm="RS256")["WebIdentityToken"]
+    header = jwt.get_unverified_header(real)
+    claims = jwt.decode(real, options={"verify_signature": False})
+    jwk = next(k for k in _get(f"{enabled}/.well-known/jwks.json", tls)["keys"]
+               if k["kid"] == header["kid"])
+    public_pem = jwt.PyJWK(jwk).key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+    def forge(head: dict[str, Any], body: dict[str, Any], sign: Any = None) -> str:
+        signing_input = f"{_b64(json.dumps(head).encode())}.{_b64(json.dumps(body).encode())}"
+        return signing_input + "." + (_b64(sign(signing_input.encode())) if sign else "")
+
+    attacker = ec.generate_private_key(ec.SECP384R1())
+    forged = {
+        "alg none": forge({"alg": "none", "kid": header["kid"]}, claims),
+        "HS256 keyed with the public key": forge(
+            {"alg": "HS256", "typ": "JWT", "kid": header["kid"]}, claims,
+            lambda data: hmac.new(public_pem, data, hashlib.sha256).digest()),
+        "attacker key, unknown kid": jwt.encode(claims, attacker, algorithm="ES384",
+                                                headers={"kid": "attacker"}),
+        "attacker key, issuer's kid": jwt.encode(claims, attacker, algorithm="ES384",
+                                                 headers={"kid": header["kid"]}),
+        "tampered sub": ".".join([real.split(".")[0],
+                                  _b64(json.dumps({**claims, "sub": "x"}).encode()),
+                                  real.split(".")[2]]),
+    }
+    for name, token in forged.items():
+        with pytest.raises(botocore.exceptions.ClientError) as exc:
+            _exchange(relying, role_arn, token)
+        assert _error(exc)[0] == "InvalidIdentityToken", name
+
+
+def test_global_endpoint_refuses_the_operation(issuer: Server, enabled: str) -> None:
+    """AWS: "not available on the STS Global endpoint". The same signed call succeeds on
+    the server's own (regional) host name."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    from tests.conftest import ROOT_KEY, ROOT_SECRET
+
+    body = ("Action=GetWebIdentityToken&Version=2011-06-15&Audience.member.1=a"
+            "&SigningAlgorithm=RS256")
+    context = ssl.create_default_context(cafile=str(issuer.ca_bundle))
+
+    def call(host: str) -> tuple[int, bytes]:
+        request = AWSRequest("POST", f"{issuer.endpoint}/", data=body, headers={
+            "Host": host, "Content-Type": "application/x-www-form-urlencoded"})
+        SigV4Auth(Credentials(ROOT_KEY, ROOT_SECRET), "sts", "us-east-1").add_auth(request)
+        prepared = urllib.request.Request(f"{issuer.endpoint}/", data=body.encode(),
+                                          method="POST", headers=dict(request.headers.items()))
+        try:
+            with urllib.request.urlopen(prepared, timeout=5, context=context) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+
+    status, text = call("sts.amazonaws.com")
+    assert status == 400 and b"<Code>InvalidAction</Code>" in text
+    status, text = call(issuer.endpoint.removeprefix("https://"))
+    assert status == 200 and b"<WebIdentityToken>" in text
+
+
+def test_calls_are_audited_without_the_token(issuer: Server, enabled: str) -> None:
+    _, sts = _user(issuer)
+    token = sts.get_web_identity_token(Audience=["audited"], SigningAlgorithm="ES384",
+                                       DurationSeconds=90)["WebIdentityToken"]
+    deadline = time.monotonic() + 5
+    while True:
+        events = [json.loads(line) for path in sorted((issuer.data_dir / "audit").rglob("*"))
+                  if path.is_file() and not path.name.endswith(".gz")
+                  for line in path.read_text(errors="replace").splitlines()
+                  if line.startswith("{")]
+        mine = [e for e in events if e.get("eventName") == "GetWebIdentityToken"
+                and (e.get("requestParameters") or {}).get("audience") == ["audited"]]
+        if mine or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert len(mine) == 1
+    event = mine[0]
+    assert event["eventSource"] == "sts.amazonaws.com"
+    assert event["requestParameters"] == {"audience": ["audited"], "signingAlgorithm": "ES384",
+                                          "durationSeconds": 90}
+    assert "expiration" in event["responseElements"]
+    assert token not in json.dumps(events) and token.split(".")[2] not in json.dumps(events)
+    names = {e.get("eventName") for e in events}
+    assert {"EnableOutboundWebIdentityFederation",
+            "GetOutboundWebIdentityFederationInfo"} <= names
