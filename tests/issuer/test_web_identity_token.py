@@ -343,3 +343,22 @@ def test_calls_are_audited_without_the_token(issuer: Server, enabled: str) -> No
     names = {e.get("eventName") for e in events}
     assert {"EnableOutboundWebIdentityFederation",
             "GetOutboundWebIdentityFederationInfo"} <= names
+
+
+def test_issuer_documents_routing(issuer: Server, tls: ssl.SSLContext) -> None:
+    """Every issuer path has its documents; sign-in's /v1 JWKS stays sign-in's (ES256);
+    only GET/HEAD; paths that are no issuer path are not answered as one."""
+    cognito = _get(f"{issuer.endpoint}/cognito-identity/.well-known/openid-configuration", tls)
+    assert cognito["issuer"] == f"{issuer.endpoint}/cognito-identity"
+    assert {k["alg"] for k in _get(f"{issuer.endpoint}/v1/.well-known/jwks.json",
+                                   tls)["keys"]} == {"ES256"}
+    post = urllib.request.Request(f"{issuer.endpoint}/oidc/{ACCOUNT_ID}/.well-known/jwks.json",
+                                  data=b"", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as exc:
+        urllib.request.urlopen(post, timeout=5, context=tls)
+    assert exc.value.code == 405
+    for path in ("/a/b/c/d/.well-known/jwks.json", "/.well-known/jwks.json",
+                 "/%2e%2e/.well-known/jwks.json"):
+        with pytest.raises(urllib.error.HTTPError) as exc:
+            urllib.request.urlopen(f"{issuer.endpoint}{path}", timeout=5, context=tls)
+        assert exc.value.code == 404, path
