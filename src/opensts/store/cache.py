@@ -61,6 +61,7 @@ CACHED = frozenset(
         "get_org_account",  # the authorizer checks the caller's account is not closed
         "find_bucket",  # every S3 request reads its bucket's owner, policy and settings
         "find_api",  # every authorizer hook request reads its API's routes and policy
+        "find_setting",  # GetWebIdentityToken reads whether its account enabled it
     }
 )
 # IAM mutations whose change is confined to the one account their arguments name, and

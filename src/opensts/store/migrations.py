@@ -143,6 +143,13 @@ def _v13_access_previews(conn: sa.Connection) -> None:
     schema.metadata.create_all(conn, tables=_previews.TABLES)
 
 
+def _v14_identity_token_keys(conn: sa.Connection) -> None:
+    # Issue 15: the OIDC issuer's JWT signing keys (services/issuer.py).
+    from opensts.store import _identity_keys
+
+    schema.metadata.create_all(conn, tables=_identity_keys.TABLES)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial directory schema", _v1_initial),
     Migration(2, "sign-in sessions and failed-attempt counters", _v2_signin),
@@ -163,6 +170,7 @@ MIGRATIONS: list[Migration] = [
     Migration(12, "IAM Access Analyzer analyzers, archive rules and findings",
               _v12_access_analyzer),
     Migration(13, "IAM Access Analyzer access previews", _v13_access_previews),
+    Migration(14, "identity-token signing keys of the OIDC issuer", _v14_identity_token_keys),
 ]
 
 

@@ -60,6 +60,7 @@ INLINE_OPERATIONS = frozenset(
         ("sts", "GetFederationToken"),
         ("sts", "GetAccessKeyInfo"),
         ("sts", "DecodeAuthorizationMessage"),
+        ("sts", "GetWebIdentityToken"),  # signs with keys in memory (services/issuer.py)
     }
 )
 
