@@ -234,6 +234,31 @@ def test_task_policies_scope_the_session(enabled: dict[str, Any]) -> None:
                     TaskPolicyArn={"arn": AUDIT})[:2] == ("AccessDenied", 403)
 
 
+def test_root_password_tasks(enabled: dict[str, Any]) -> None:
+    """IAMCreateRootUserPassword creates the root's login profile (no password: the root
+    sets one through recovery), IAMDeleteRootUserCredentials deletes it, and auditing reads
+    it; UserName omitted means the session's root."""
+    server = enabled["server"]
+    create = client_of(server, "iam", root_session(enabled, PASSWORD))
+    assert error_of(create.get_login_profile)[:2] == ("NoSuchEntity", 404)
+    assert error_of(create.create_login_profile, Password="Secret-Pa55word!")[:2] == (
+        "ValidationError", 400)
+    made = create.create_login_profile(PasswordResetRequired=True)["LoginProfile"]
+    assert made["PasswordResetRequired"] is True
+    assert error_of(create.create_login_profile)[:2] == ("EntityAlreadyExists", 409)
+    assert error_of(create.delete_login_profile)[:2] == ("AccessDenied", 403)
+    # Only the root: an IAM user of the member account is not a resource of the task.
+    assert error_of(create.get_login_profile, UserName="someone")[:2] == ("AccessDenied", 403)
+    audit = client_of(server, "iam", root_session(enabled, AUDIT))
+    assert audit.get_login_profile()["LoginProfile"]["CreateDate"] == made["CreateDate"]
+    delete = client_of(server, "iam", root_session(enabled, DELETE))
+    delete.delete_login_profile()
+    assert error_of(delete.get_login_profile)[:2] == ("NoSuchEntity", 404)
+    assert error_of(delete.delete_login_profile)[:2] == ("NoSuchEntity", 404)
+    # Long-term root credentials must still name a user.
+    assert error_of(server.client("iam").get_login_profile)[:2] == ("ValidationError", 400)
+
+
 def test_cloudtrail_events(enabled: dict[str, Any]) -> None:
     server, member = enabled["server"], enabled["member"]
     answer = operator_sts(enabled).assume_root(TargetPrincipal=member,
