@@ -207,6 +207,7 @@ def test_task_policies_scope_the_session(enabled: dict[str, Any]) -> None:
     assert audit.list_mfa_devices()["MFADevices"] == []
     assert audit.get_user()["User"]["Arn"] == f"arn:aws:iam::{member}:root"
     assert "SummaryMap" in audit.get_account_summary()
+    assert audit.list_signing_certificates()["Certificates"] == []
     # Auditing allows reading the root's credentials, not deleting them or anything else.
     assert error_of(audit.delete_access_key, AccessKeyId="AKIAIOSFODNN7EXAMPLE")[:2] == (
         "AccessDenied", 403)
@@ -220,6 +221,10 @@ def test_task_policies_scope_the_session(enabled: dict[str, Any]) -> None:
     assert error_of(delete.delete_access_key, AccessKeyId="AKIAIOSFODNN7EXAMPLE")[0] == (
         "NoSuchEntity")
     assert error_of(delete.create_access_key)[:2] == ("AccessDenied", 403)
+    serial = f"arn:aws:iam::{member}:mfa/root-account-mfa-device"
+    assert error_of(delete.deactivate_mfa_device, SerialNumber=serial)[0] == "NoSuchEntity"
+    assert error_of(audit.deactivate_mfa_device, SerialNumber=serial)[:2] == (
+        "AccessDenied", 403)
     assert error_of(delete.get_account_summary)[:2] == ("AccessDenied", 403)
 
     password = client_of(server, "iam", root_session(enabled, PASSWORD))
@@ -303,3 +308,21 @@ def test_disabling_root_sessions_stops_new_ones(enabled: dict[str, Any]) -> None
                         TaskPolicyArn={"arn": AUDIT})[:2] == ("AccessDenied", 403)
     finally:
         iam.enable_organizations_root_sessions()
+
+
+def test_aws_cli_assume_root(enabled: dict[str, Any]) -> None:
+    """AWS CLI v1's ``sts assume-root``, then the session through the CLI."""
+    server, member = enabled["server"], enabled["member"]
+    answer = server.aws_json("sts", "assume-root", "--region", "eu-west-1",
+                             "--target-principal", member,
+                             "--task-policy-arn", f"arn={AUDIT}", "--duration-seconds", "120",
+                             key=enabled["key"], secret=enabled["secret"])
+    credentials = answer["Credentials"]
+    identity = server.aws_json("sts", "get-caller-identity", key=credentials["AccessKeyId"],
+                               secret=credentials["SecretAccessKey"],
+                               token=credentials["SessionToken"])
+    assert identity["Arn"] == f"arn:aws:iam::{member}:root"
+    refused = server.aws("iam", "list-users", key=credentials["AccessKeyId"],
+                         secret=credentials["SecretAccessKey"],
+                         token=credentials["SessionToken"], check=False)
+    assert refused.returncode != 0 and "AccessDenied" in refused.stderr
