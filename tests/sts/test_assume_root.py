@@ -326,3 +326,36 @@ def test_aws_cli_assume_root(enabled: dict[str, Any]) -> None:
                          secret=credentials["SecretAccessKey"],
                          token=credentials["SessionToken"], check=False)
     assert refused.returncode != 0 and "AccessDenied" in refused.stderr
+
+
+def test_scps_bind_root_sessions_with_aws_assumed_root(enabled: dict[str, Any]) -> None:
+    """The member account's SCPs govern its root's sessions, and aws:AssumedRoot is true in
+    them (the key AWS's sample SCPs use to tell privileged root sessions apart)."""
+    server = enabled["server"]
+    orgs = server.client("organizations")
+    root_id = orgs.list_roots()["Roots"][0]["Id"]
+    if not any(t["Type"] == "SERVICE_CONTROL_POLICY" and t["Status"] == "ENABLED"
+               for t in orgs.list_roots()["Roots"][0]["PolicyTypes"]):
+        orgs.enable_policy_type(RootId=root_id, PolicyType="SERVICE_CONTROL_POLICY")
+    name = unique("scp")
+    member = orgs.create_account(Email=f"{name}@example.com", AccountName=name)[
+        "CreateAccountStatus"]["AccountId"]
+    scp = orgs.create_policy(
+        Name=name, Description="no key listing in root sessions",
+        Type="SERVICE_CONTROL_POLICY", Content=policy(
+            {"Effect": "Allow", "Action": "*", "Resource": "*"},
+            {"Effect": "Deny", "Action": "iam:ListAccessKeys", "Resource": "*",
+             "Condition": {"Bool": {"aws:AssumedRoot": "true"}}}))["Policy"]["PolicySummary"]
+    orgs.attach_policy(PolicyId=scp["Id"], TargetId=member)
+    orgs.detach_policy(PolicyId="p-FullAWSAccess", TargetId=member)
+    try:
+        session = operator_sts(enabled).assume_root(
+            TargetPrincipal=member, TaskPolicyArn={"arn": AUDIT})["Credentials"]
+        iam = client_of(server, "iam", session)
+        code, status, message = error_of(iam.list_access_keys)
+        assert (code, status) == ("AccessDenied", 403)
+        assert "service control policy" in message
+        assert iam.list_mfa_devices()["MFADevices"] == []
+    finally:
+        orgs.attach_policy(PolicyId="p-FullAWSAccess", TargetId=member)
+        orgs.detach_policy(PolicyId=scp["Id"], TargetId=member)
