@@ -359,3 +359,31 @@ def test_scps_bind_root_sessions_with_aws_assumed_root(enabled: dict[str, Any]) 
     finally:
         orgs.attach_policy(PolicyId="p-FullAWSAccess", TargetId=member)
         orgs.detach_policy(PolicyId=scp["Id"], TargetId=member)
+
+
+def test_source_identity_of_the_calling_session(enabled: dict[str, Any]) -> None:
+    """A role session with a source identity passes it on: AssumeRoot answers it
+    (SourceIdentity) and the root session's events carry it."""
+    server = enabled["server"]
+    iam = server.client("iam")
+    name = unique("root-operator")
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=policy(
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{server.account_id}:root"},
+         "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"]}))
+    iam.put_role_policy(RoleName=name, PolicyName="p", PolicyDocument=policy(ALLOW_ASSUME_ROOT))
+    role = server.client("sts", enabled["key"], enabled["secret"])
+    iam.put_user_policy(UserName="operator", PolicyName="assume", PolicyDocument=policy(
+        {"Effect": "Allow", "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"],
+         "Resource": f"arn:aws:iam::{server.account_id}:role/{name}"}))
+    session = role.assume_role(RoleArn=f"arn:aws:iam::{server.account_id}:role/{name}",
+                               RoleSessionName="ops", SourceIdentity="alice")["Credentials"]
+    answer = client_of(server, "sts", session).assume_root(
+        TargetPrincipal=enabled["member"], TaskPolicyArn={"arn": AUDIT})
+    assert answer["SourceIdentity"] == "alice"
+    listed = client_of(server, "iam", answer["Credentials"]).list_access_keys()
+    used = next(e for e in server.audit_events()
+                if e["requestID"] == listed["ResponseMetadata"]["RequestId"])
+    assert used["userIdentity"]["sessionContext"]["sourceIdentity"] == "alice"
+    # Without one, none is answered.
+    assert "SourceIdentity" not in operator_sts(enabled).assume_root(
+        TargetPrincipal=enabled["member"], TaskPolicyArn={"arn": AUDIT})

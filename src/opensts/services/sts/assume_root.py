@@ -100,7 +100,6 @@ def assume_root(ctx: CallContext, params: Params) -> dict[str, Any]:
         "taskPolicyArn": {"arn": task},
         **({"durationSeconds": lifetime} if explicit else {}),
     }
-    ctx.audit.resources = [{"ARN": resource, "accountId": member, "type": "AWS::IAM::Root"}]
 
     if caller.is_root:
         raise _refused(ctx, caller, _denied(caller, resource), resource,
@@ -136,17 +135,27 @@ def assume_root(ctx: CallContext, params: Params) -> dict[str, Any]:
                        "the target is not an active member account of the caller's "
                        "organization (the management account cannot be targeted)")
 
+    # "The source identity specified by the principal that is calling the AssumeRoot
+    # operation" (AssumeRootResponse): a calling role session's, carried into the root's.
+    source_identity = (caller.session or {}).get("si")
     claims: dict[str, Any] = {
         "type": "Root",
         "acct": member,
         "arn": resource,
         "pid": member,
         "task": task,
+        "si": source_identity,
         "op": "AssumeRoot",
         # Who opened the session, for the operator (not shown to the member account).
         "by": caller.arn,
     }
     credentials, _ = sessions.mint(ctx, member, claims, lifetime)
     ctx.audit.shared_with_account = member
-    ctx.audit.response_elements = {"credentials": sessions.credentials_for_audit(credentials)}
-    return {"Credentials": credentials}
+    ctx.audit.response_elements = {
+        "credentials": sessions.credentials_for_audit(credentials),
+        **({"sourceIdentity": source_identity} if source_identity else {}),
+    }
+    result: dict[str, Any] = {"Credentials": credentials}
+    if source_identity:
+        result["SourceIdentity"] = source_identity
+    return result
