@@ -132,6 +132,17 @@ def test_global_endpoint_does_not_know_assume_root(enabled: dict[str, Any]) -> N
                                      TargetPrincipal=enabled["member"],
                                      TaskPolicyArn={"arn": AUDIT})
     assert (code, status, message) == ("InvalidAction", 400, "Unknown Operation")
+    # Sent to the host sts.amazonaws.com (signed for us-east-1, as SDKs sign for the
+    # global endpoint), the same.
+    global_host = operator_sts(enabled, region="us-east-1")
+
+    def to_global_host(request: Any, **_: Any) -> None:
+        request.headers["Host"] = "sts.amazonaws.com"
+
+    global_host.meta.events.register("before-sign.sts.AssumeRoot", to_global_host)
+    assert error_of(global_host.assume_root, TargetPrincipal=enabled["member"],
+                    TaskPolicyArn={"arn": AUDIT})[:3] == ("InvalidAction", 400,
+                                                          "Unknown Operation")
     # The same request on a regional endpoint (us-east-1 included) works.
     assert operator_sts(enabled, region="us-east-1").assume_root(
         TargetPrincipal=enabled["member"], TaskPolicyArn={"arn": AUDIT})["Credentials"]
