@@ -12,7 +12,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import boto3
 import pytest
+from botocore.config import Config
 
 from tests.conftest import Server, start_server, stop_server
 from tests.iam.helpers import error_of, unique
@@ -125,6 +127,18 @@ def test_parameters_as_the_model_says(enabled: dict[str, Any]) -> None:
     code, status, _ = error_of(sts.assume_root, TargetPrincipal="not-an-account",
                                TaskPolicyArn={"arn": AUDIT})
     assert (code, status) == ("ValidationError", 400)
+    # What botocore would refuse client-side, sent anyway: the server checks it too.
+    server = enabled["server"]
+    unchecked = boto3.session.Session().client(
+        "sts", endpoint_url=server.endpoint, region_name="us-west-2",
+        aws_access_key_id=enabled["key"], aws_secret_access_key=enabled["secret"],
+        config=Config(parameter_validation=False, retries={"max_attempts": 1}))
+    code, status, message = error_of(unchecked.assume_root, TargetPrincipal=member)
+    assert (code, status) == ("ValidationError", 400) and "taskPolicyArn" in message
+    code, status, message = error_of(unchecked.assume_root, TargetPrincipal=member,
+                                     TaskPolicyArn={"arn": AUDIT}, DurationSeconds=-1)
+    assert (code, status) == ("ValidationError", 400)
+    assert "greater than or equal to 0" in message
 
 
 def test_global_endpoint_does_not_know_assume_root(enabled: dict[str, Any]) -> None:

@@ -28,7 +28,7 @@ from opensts.services.context import CallContext, Caller
 from opensts.services.iam.root_access import ROOT_FEATURES
 from opensts.services.registry import operation
 from opensts.services.sts import sessions
-from opensts.wire.params import Params
+from opensts.wire.params import Params, validation_error
 
 TASK_POLICIES = (
     "IAMAuditRootUserCredentials",
@@ -70,8 +70,7 @@ def _target(params: Params) -> str:
 def _task_policy(params: Params) -> str:
     arn = params.str("TaskPolicyArn.arn", min_len=20, max_len=2048)
     if arn is None:
-        raise ValidationError("1 validation error detected: Value null at 'taskPolicyArn' "
-                              "failed to satisfy constraint: Member must not be null")
+        raise validation_error("taskPolicyArn", None, "Member must not be null")
     if arn not in TASK_POLICY_ARNS:
         raise ValidationError(f"The task policy {arn} is not a valid root task policy. "
                               "Use one of the AWS managed policies under "
