@@ -15,9 +15,11 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from tests.conftest import Server, start_server, stop_server
 from tests.iam.helpers import error_of, unique
+from tests.sts.test_explain_denials import explain
 
 TASK = "arn:aws:iam::aws:policy/root-task/"
 AUDIT = TASK + "IAMAuditRootUserCredentials"
@@ -412,3 +414,16 @@ def test_source_identity_of_the_calling_session(enabled: dict[str, Any]) -> None
     # Without one, none is answered.
     assert "SourceIdentity" not in operator_sts(enabled).assume_root(
         TargetPrincipal=enabled["member"], TaskPolicyArn={"arn": AUDIT})
+
+
+def test_refusals_are_explained_to_the_operator(enabled: dict[str, Any]) -> None:
+    """A refusal no policy decided (a target outside the organization) is recorded with the
+    reason the caller is not told, for ``opensts audit explain``."""
+    sts = operator_sts(enabled)
+    with pytest.raises(ClientError) as caught:
+        sts.assume_root(TargetPrincipal="999988887777", TaskPolicyArn={"arn": AUDIT})
+    request_id = caught.value.response["ResponseMetadata"]["RequestId"]
+    assert "organization" not in caught.value.response["Error"]["Message"]
+    status, text = explain(enabled["server"], request_id)
+    assert status == 1, text  # 1: the request was denied
+    assert "not an active member account" in text and "Refused by: a rule of STS" in text
