@@ -288,6 +288,18 @@ def test_root_allowed_in_own_account_unless_denied():
     )
 
 
+def test_root_session_scoped_by_deny_only_task_policy():
+    # AssumeRoot (STS API reference): the member root's session carries a root-task policy
+    # (AWS's are Deny statements with NotAction) among its identity policies; the root's
+    # own allow stays, the task's denies bind it.
+    task = pol({"Effect": "Deny", "NotAction": ["s3:GetBucketPolicy"], "Resource": "*"})
+    assert decide(principal=ROOT, action="s3:GetBucketPolicy", resource="arn:aws:s3:::b",
+                  identity=[ALL, task]).allowed
+    denied = decide(principal=ROOT, action="s3:GetObject", identity=[ALL, task])
+    assert denied.decision == "explicitDeny"
+    assert [m.source_id for m in denied.matched_statements] == ["id1"]
+
+
 def test_explain_and_to_dict():
     p = pol(
         allow("s3:*", "arn:aws:s3:::other/*", Sid="Other"),

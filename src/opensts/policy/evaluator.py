@@ -20,7 +20,8 @@ Order and rules from "Policy evaluation logic" and its sub-pages
 6. Role trust policies and KMS key policies must explicitly allow (``resource_must_allow``),
    and a user named in a trust policy still needs its permissions boundary to allow
    ``sts:AssumeRole`` (id_roles_update-role-trust-policy).
-7. The account root is allowed everything in its own account unless denied.
+7. The account root is allowed everything in its own account unless denied (by an SCP,
+   a resource policy, or the task policy of an AssumeRoot session).
 8. Quirk: a resource-policy Deny with NotPrincipal always denies a caller that has a
    permissions boundary (reference_policies_elements_notprincipal).
 
@@ -255,7 +256,11 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
     # Allows of each group; None when the group does not apply to this caller.
     identity = boundary = session = None
     boundary_decision = None
-    if is_iam and kind != _ROOT:
+    if is_iam and kind == _ROOT:
+        # The root user's own policies allow everything; a root session from AssumeRoot
+        # also carries its task policy here, whose Deny statements scope the session.
+        _scan(policies.identity, "identity", request, missing, denies)
+    elif is_iam:
         identity = _scan(policies.identity, "identity", request, missing, denies)
         if policies.boundary is not None:
             before = len(denies)

@@ -196,6 +196,12 @@ class Authorizer:
             if caller.type == "Root" or claims.get("root"):
                 # The root user, and root's GetSessionToken/GetFederationToken sessions.
                 identity.append(("root", self._allow_all))
+                if claims.get("op") == "AssumeRoot":
+                    # A privileged root session is scoped by its task policy (AWS's
+                    # root-task policies are Deny statements); one that no longer
+                    # resolves denies everything.
+                    identity.append(self._managed(str(claims.get("task", "")),
+                                                  PolicyKind.IDENTITY))
             elif caller.type == "AssumedRole":
                 role = self.store.get_role(account, claims["role_name"])
                 _same_entity(role.role_id, claims.get("role_id"), "role")
@@ -375,6 +381,8 @@ class Authorizer:
             context["aws:PrincipalOrgID"] = org.org_id
         for key, value in principal_tags.items():
             context[f"aws:PrincipalTag/{key}"] = value
+        if claims.get("op") == "AssumeRoot":
+            context["aws:AssumedRoot"] = "true"
         if claims:
             context["aws:TokenIssueTime"] = _iso(datetime.fromtimestamp(claims["iat"], now.tzinfo))
             mfa_at = claims.get("mfa") if claims.get("mfa_ctx") else None

@@ -46,6 +46,9 @@ class RequestMeta:
     region: str  # the region the client signed for (us-east-1 for unsigned requests)
     host: str
     secure: bool = False  # arrived over TLS (aws:SecureTransport)
+    # Addressed to STS's global endpoint: signed for ``aws-global`` (what SDKs do for the
+    # global endpoint given a custom URL) or sent to the host ``sts.amazonaws.com``.
+    global_endpoint: bool = False
 
 
 @dataclass

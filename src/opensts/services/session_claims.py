@@ -11,7 +11,8 @@ GetSessionToken and GetFederationToken sessions; ``role_arn``/``role_id``/``role
 assumed role; ``sn`` session name; ``iat``/``exp`` epoch seconds; ``pol`` inline session policy;
 ``parns`` managed session policy ARNs; ``tags`` session tags; ``ttk`` transitive tag keys;
 ``si`` source identity; ``mfa`` epoch of MFA authentication; ``op`` issuing operation;
-``fed`` federation facts (provider and the condition keys that survive the exchange).
+``fed`` federation facts (provider and the condition keys that survive the exchange);
+``task`` the task policy ARN of an AssumeRoot session (``op`` ``AssumeRoot``).
 """
 
 from __future__ import annotations
@@ -62,6 +63,10 @@ def session_context(claims: Mapping[str, Any]) -> dict[str, Any]:
         }
     if claims.get("si"):
         context["sourceIdentity"] = claims["si"]
+    if claims.get("op") == "AssumeRoot":
+        # IAM User Guide, cloudtrail-track-privileged-tasks: events of a privileged root
+        # session carry sessionContext.assumedRoot "true".
+        context["assumedRoot"] = "true"
     fed = claims.get("fed")
     if fed and fed.get("kind") == "oidc":
         context["webIdFederationData"] = {

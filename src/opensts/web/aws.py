@@ -234,8 +234,10 @@ class AwsEndpoint:
             )
             check_session_scope(state.caller, operation.service, operation.name)
             region = "us-east-1" if signed.region == "aws-global" else signed.region
-            if region != meta.region:
-                state.meta = meta = dataclasses.replace(meta, region=region)
+            on_global = signed.region == "aws-global" or _is_global_host(meta.host)
+            if region != meta.region or on_global:
+                state.meta = meta = dataclasses.replace(meta, region=region,
+                                                        global_endpoint=on_global)
         ctx = CallContext(self.runtime, state.caller, meta, record)
         return operation.handler(ctx, params)
 
@@ -323,6 +325,12 @@ class AwsEndpoint:
         else:
             payload = xml.error(namespace, error.code, error.message, error.fault, request_id)
             await _respond(send, error.status, payload, b"text/xml", request_id)
+
+
+def _is_global_host(host: str) -> bool:
+    """Whether a Host header names STS's global endpoint (``sts.amazonaws.com``)."""
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    return name.lower().rstrip(".") == "sts.amazonaws.com"
 
 
 async def write_events(runtime: Runtime, event: dict[str, Any], shared_with: str | None) -> bool:

@@ -22,6 +22,7 @@ from opensts.directory.errors import NotFound
 from opensts.directory.records import AccessKey, LoginProfile, VirtualMfaDevice
 from opensts.errors import NoSuchEntity, ValidationError
 from opensts.services.context import CallContext
+from opensts.services.iam import root_login
 from opensts.services.iam.common import (
     NAME,
     NAME_TEXT,
@@ -352,6 +353,8 @@ def _profile_dict(p: LoginProfile) -> dict[str, Any]:
 
 @operation("iam", "CreateLoginProfile")
 def create_login_profile(ctx: CallContext, params: Params) -> dict[str, Any]:
+    if root_login.wants_root(ctx, params):  # an AssumeRoot session's own root
+        return root_login.create(ctx, params)
     user_name = name_param(params, "UserName")
     password = _password(params, required=True)
     assert password is not None
@@ -368,6 +371,8 @@ def create_login_profile(ctx: CallContext, params: Params) -> dict[str, Any]:
 
 @operation("iam", "GetLoginProfile", read_only=True)
 def get_login_profile(ctx: CallContext, params: Params) -> dict[str, Any]:
+    if root_login.wants_root(ctx, params):  # an AssumeRoot session's own root
+        return root_login.get(ctx)
     user_name = name_param(params, "UserName")
     ctx.audit.request_parameters = {"userName": user_name}
     user = load_user(ctx, "iam:GetLoginProfile", user_name)
@@ -403,6 +408,9 @@ def update_login_profile(ctx: CallContext, params: Params) -> None:
 
 @operation("iam", "DeleteLoginProfile")
 def delete_login_profile(ctx: CallContext, params: Params) -> None:
+    if root_login.wants_root(ctx, params):  # an AssumeRoot session's own root
+        root_login.delete(ctx)
+        return
     user_name = name_param(params, "UserName")
     ctx.audit.request_parameters = {"userName": user_name}
     user = load_user(ctx, "iam:DeleteLoginProfile", user_name)

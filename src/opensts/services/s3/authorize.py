@@ -49,6 +49,8 @@ from opensts.services.context import Caller, RequestMeta
 ContextValue = str | list[str]
 
 _UNPARSEABLE = " (stored bucket policy could not be parsed)"
+_OWNER_ROOT_ACTIONS = frozenset({"s3:getbucketpolicy", "s3:putbucketpolicy",
+                                 "s3:deletebucketpolicy"})
 
 
 class NeedLike(Protocol):
@@ -139,9 +141,20 @@ def authorize_s3(
         ctx.update(bucket_context(bucket))
     elif caller is not None:
         ctx["s3:ResourceAccount"] = caller.account_id
+    policy = _bucket_policy(bucket) if bucket is not None else None
+    if (policy is not None and caller is not None and caller.is_root
+            and bucket is not None and caller.account_id == bucket.account_id
+            and need.action.lower() in _OWNER_ROOT_ACTIONS):
+        # "the root principal in a bucket owner's account can perform the GetBucketPolicy,
+        # PutBucketPolicy, and DeleteBucketPolicy API actions, even if their bucket policy
+        # explicitly denies the root principal's access. Bucket owner root principals can
+        # only be blocked from performing these API actions by VPC endpoint policies and
+        # AWS Organizations policies" (API_DeleteBucketPolicy): the bucket policy is left
+        # out; SCPs, RCPs (and an AssumeRoot session's task policy) still apply.
+        policy = None
     decision = authorizer.decide_resource(
         caller, need.action, need.resource, meta=meta, resource_account=resource_account,
-        resource_policy=_bucket_policy(bucket) if bucket is not None else None, context=ctx)
+        resource_policy=policy, context=ctx)
     decision = _broken_policy_reason(decision)
     if decision.allowed and bucket is not None:
         principal = ANONYMOUS if caller is None else authorizer.principal(caller)

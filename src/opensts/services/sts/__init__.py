@@ -2,6 +2,7 @@
 
 from opensts.services.sts import (  # noqa: F401  (imported to register the operations)
     assume_role,
+    assume_root,
     federated,
     identity,
     session_token,
