@@ -143,6 +143,13 @@ def _v13_access_previews(conn: sa.Connection) -> None:
     schema.metadata.create_all(conn, tables=_previews.TABLES)
 
 
+def _v15_cognito_identity_pools(conn: sa.Connection) -> None:
+    # Issue 15: Cognito identity pools, their identities and the logins linked to them.
+    from opensts.store import _cognito
+
+    schema.metadata.create_all(conn, tables=_cognito.TABLES)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial directory schema", _v1_initial),
     Migration(2, "sign-in sessions and failed-attempt counters", _v2_signin),
@@ -163,6 +170,8 @@ MIGRATIONS: list[Migration] = [
     Migration(12, "IAM Access Analyzer analyzers, archive rules and findings",
               _v12_access_analyzer),
     Migration(13, "IAM Access Analyzer access previews", _v13_access_previews),
+    Migration(15, "Cognito identity pools, identities and their logins",
+              _v15_cognito_identity_pools),
 ]
 
 
