@@ -309,6 +309,17 @@ class NewMemberAccount:
 
 
 @dataclass(frozen=True, slots=True)
+class IdentityTokenKey:
+    """An identity-token (JWT) signing key, sealed at rest; one primary per algorithm."""
+
+    key_id: str  # RFC 7638 thumbprint of the public JWK
+    algorithm: str  # RS256 | ES384
+    sealed_key: bytes  # PKCS #8 DER, sealed with b"identity-token-key:" + key_id
+    created: datetime
+    primary: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class SigningKey:
     """A session-token signing key, sealed at rest; exactly one key is primary."""
 

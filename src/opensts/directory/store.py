@@ -35,6 +35,7 @@ from opensts.directory.records import (
     DelegatedAdmin,
     EntityKind,
     Group,
+    IdentityTokenKey,
     InlinePolicy,
     InstanceProfile,
     LoginProfile,
@@ -287,6 +288,12 @@ class Store(Protocol):
         ...
     def set_primary_signing_key(self, key_id: str) -> None: ...
     def delete_signing_key(self, key_id: str) -> None: ...
+    # identity-token (JWT) signing keys, migration 14 (services/issuer.py)
+    def list_identity_token_keys(self) -> list[IdentityTokenKey]: ...
+    def add_identity_token_key(self, key: IdentityTokenKey) -> None:
+        """Store a key; if ``key.primary`` the previous primary of its algorithm loses it."""
+        ...
+    def delete_identity_token_key(self, key_id: str) -> None: ...
 
     # -- organizations -------------------------------------------------------------------
     def create_organization(

@@ -24,6 +24,7 @@ from opensts.store._credentials import CredentialsMixin
 from opensts.store._federation import FederationMixin
 from opensts.store._iam_bookkeeping import IamBookkeepingMixin
 from opensts.store._iam_extras import IamExtrasMixin
+from opensts.store._identity_keys import IdentityKeysMixin
 from opensts.store._member_accounts import MemberAccountsMixin
 from opensts.store._org_extras import OrgExtrasMixin
 from opensts.store._orgs import OrgsMixin
@@ -67,6 +68,7 @@ def _sqlite_engine(url: str) -> sa.Engine:
 class SqlStore(
     AccessPreviewsMixin,  # new methods only (access_previews table)
     CognitoMixin,  # new methods only (cognito_* tables)
+    IdentityKeysMixin,  # new methods only (identity_token_keys table)
     IamExtrasMixin,
     IamBookkeepingMixin,  # before PoliciesMixin, which it extends
     MemberAccountsMixin, PoliciesMixin, CredentialsMixin, FederationMixin, OrgsMixin, SigninMixin,

@@ -34,12 +34,15 @@ from opensts.web.asgi import Receive, Scope, Send
 from opensts.web.authorizer import PREFIX as AUTHORIZE_PREFIX
 from opensts.web.authorizer.endpoint import AuthorizerHooks
 from opensts.web.aws import AwsEndpoint
+from opensts.web.issuer import CONFIGURATION, JWKS
+from opensts.web.issuer import serve as issuer_documents
 from opensts.web.limits import BodyLimit
 from opensts.web.metrics import Metrics
 from opensts.web.restjson import SERVICE as REST_JSON_SERVICE
 from opensts.web.restjson import RestJsonEndpoint
 
 log = logging.getLogger("opensts")
+ISSUER_DOCUMENTS = (CONFIGURATION, JWKS)
 
 
 def build_runtime(settings: Settings) -> tuple[Runtime, FirstStart | None]:
@@ -71,6 +74,9 @@ def build_runtime(settings: Settings) -> tuple[Runtime, FirstStart | None]:
         key_refresh_seconds=settings.key_refresh_seconds,
     )
     runtime.refresh_keys()  # marks the ring as freshly loaded
+    from opensts.services import issuer
+
+    issuer.ring(runtime, now)  # identity-token keys: made on first start, then cached
     return runtime, first
 
 
@@ -170,7 +176,7 @@ class OpenStsApp:
                          keep_blank_values=True)
         s3 = is_s3_request(scope["method"], path, query, headers,
                            self.runtime.settings.s3_domain)
-        if s3 and (path == "/metrics"
+        if s3 and (path == "/metrics" or path.endswith(ISSUER_DOCUMENTS)
                    or path.startswith(("/v1/", "/signin/", "/latest/", AUTHORIZE_PREFIX))):
             # Sign-in's, the HTTP authorizer's and the metrics' own routes, unless the
             # request is signed for S3 or names a bucket host ("v1" is no bucket name; a
@@ -207,6 +213,8 @@ class OpenStsApp:
             await self.hooks(scope, receive, send)
         elif path == "/health":
             await _json(send, 200, {"status": "ok"})
+        elif await issuer_documents(self.runtime, scope, receive, send):
+            pass  # an OIDC issuer's discovery document or JWKS (services/issuer.py)
         else:
             # Sign-in seals and opens tokens too: keep its key ring as current as the AWS side's.
             self.runtime.refresh_keys()
