@@ -19,6 +19,7 @@ from typing import Any
 
 from opensts.cognito.ids import new_identity_id, region_of
 from opensts.directory.errors import AlreadyExists
+from opensts.services import issuer
 from opensts.services.cognito import common as c
 from opensts.services.cognito.identities import (
     _audit_unsigned,
@@ -41,12 +42,8 @@ DEVELOPER_DEFAULT_SECONDS = 900
 
 
 def _sign(ctx: CallContext, claims: Mapping[str, Any]) -> str:
-    try:
-        from opensts.services import issuer  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        raise c.error("InternalErrorException",
-                      "OpenID token signing is not available.", 500) from None
-    token: str = issuer.sign_token(ctx.runtime, issuer_path=ISSUER_PATH, claims=claims)
+    token: str = issuer.sign_token(ctx.runtime, issuer_path=ISSUER_PATH, claims=claims,
+                                  now=ctx.meta.now)
     return token
 
 

@@ -24,6 +24,7 @@ from typing import Any
 from opensts.directory.errors import NotFound
 from opensts.errors import AwsError
 from opensts.federation.oidc import JwksCache, OidcProvider, verify_web_identity_token
+from opensts.services import issuer
 from opensts.services.cognito import common as c
 from opensts.services.cognito.pools import oidc_provider_name
 from opensts.services.context import CallContext
@@ -103,12 +104,9 @@ def verify_logins(ctx: CallContext, pool: IdentityPoolRow,
 
 def _own_token(ctx: CallContext, pool: IdentityPoolRow, token: str) -> VerifiedLogin:
     try:
-        from opensts.services import issuer  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        raise c.not_authorized("Invalid login token.") from None
-    try:
         claims = issuer.verify_own_token(ctx.runtime, token, issuer_path="cognito-identity",
-                                         audience=pool.pool_id)
+                                         audience=pool.pool_id,
+                                         now=ctx.meta.now)
     except AwsError as error:
         raise _refusal(error) from None
     subject = claims.get("sub")
