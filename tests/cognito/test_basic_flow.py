@@ -71,7 +71,7 @@ def test_tampered_openid_token_is_refused(cog: Server, ci: Any, ciam: Any,
     dev = ci.describe_identity_pool(IdentityPoolId=pool)["DeveloperProviderName"]
     token = ci.get_open_id_token_for_developer_identity(
         IdentityPoolId=pool, Logins={dev: "user-1"})["Token"]
-    head, body, sig = token.split(".")
+    head, _body, sig = token.split(".")
     claims = _claims(token)
     claims["aud"] = "us-east-1:00000000-0000-0000-0000-000000000000"
     forged_body = jwt.utils.base64url_encode(json.dumps(claims).encode()).decode()
