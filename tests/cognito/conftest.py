@@ -19,9 +19,11 @@ import pytest
 from botocore import UNSIGNED
 from botocore.config import Config
 
-from tests.conftest import Server, start_server, stop_server, unique
+from tests.conftest import ACCOUNT_ID, Server, start_server, stop_server, unique
 from tests.federation.oidc_peer import OidcPeer, peer_available, start_peer
 
+TOKEN_ROLE_A = f"arn:aws:iam::{ACCOUNT_ID}:role/cog-token-a"
+TOKEN_ROLE_B = f"arn:aws:iam::{ACCOUNT_ID}:role/cog-token-b"
 CLIENTS: list[dict[str, Any]] = [
     {"client_id": "web-app", "audience": "web-app"},
     {"client_id": "admin-app", "audience": "web-app",
@@ -29,6 +31,11 @@ CLIENTS: list[dict[str, Any]] = [
     {"client_id": "sales-app", "audience": "web-app",
      "extraClaims": {"department": "sales-emea"}},
     {"client_id": "other-aud", "audience": "not-registered"},
+    # Token-based role mapping: roles the IdP says the user may take (created by the tests).
+    {"client_id": "two-roles", "audience": "web-app", "extraClaims": {
+        "cognito:roles": [TOKEN_ROLE_A, TOKEN_ROLE_B]}},
+    {"client_id": "preferred", "audience": "web-app", "extraClaims": {
+        "cognito:roles": [TOKEN_ROLE_A, TOKEN_ROLE_B], "cognito:preferred_role": TOKEN_ROLE_B}},
 ]
 OTHER_CLIENTS: list[dict[str, Any]] = [{"client_id": "elsewhere", "audience": "web-app"}]
 

@@ -11,7 +11,15 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import ACCOUNT_ID, Server, unique
 
-from .conftest import Peers, cognito_trust, error_of, login_name, make_role
+from .conftest import (
+    TOKEN_ROLE_A,
+    TOKEN_ROLE_B,
+    Peers,
+    cognito_trust,
+    error_of,
+    login_name,
+    make_role,
+)
 
 IAM_READ = ["iam:ListUsers", "iam:ListRoles"]
 
@@ -152,3 +160,47 @@ def test_ambiguous_role_resolution_deny(ci: Any, ciam: Any, public_ci: Any, peer
         public_ci.get_credentials_for_identity(IdentityId=identity, Logins=logins)
     assert error_of(denied) == ("NotAuthorizedException",
                                 "The ambiguous role mapping rules denied this request.", 400)
+
+
+def test_token_role_mapping(cog: Server, ci: Any, ciam: Any, public_ci: Any, peers: Peers,
+                            main_provider: str) -> None:
+    pool = _pool(ci, OpenIdConnectProviderARNs=[main_provider])
+    trust = cognito_trust(pool, "authenticated")
+    for arn in (TOKEN_ROLE_A, TOKEN_ROLE_B):
+        ciam.create_role(RoleName=arn.rsplit("/", 1)[1], AssumeRolePolicyDocument=trust)
+    ci.set_identity_pool_roles(
+        IdentityPoolId=pool, Roles={},
+        RoleMappings={login_name(main_provider): {"Type": "Token",
+                                                   "AmbiguousRoleResolution": "Deny"}})
+    name = login_name(main_provider)
+
+    def session_role(client: str, **kwargs: Any) -> str:
+        logins = {name: peers.main.token(client)}
+        identity = public_ci.get_id(IdentityPoolId=pool, Logins=logins)["IdentityId"]
+        result = public_ci.get_credentials_for_identity(IdentityId=identity, Logins=logins,
+                                                        **kwargs)
+        return str(_creds(cog, result, "sts").get_caller_identity()["Arn"].split("/")[1])
+
+    assert session_role("preferred") == "cog-token-b"  # cognito:preferred_role
+    assert session_role("two-roles", CustomRoleArn=TOKEN_ROLE_A) == "cog-token-a"
+    with pytest.raises(ClientError) as ambiguous:  # two roles, none chosen: Deny
+        session_role("two-roles")
+    assert error_of(ambiguous)[0] == "NotAuthorizedException"
+    with pytest.raises(ClientError) as not_in_token:  # a role the token does not offer
+        session_role("two-roles", CustomRoleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/other")
+    assert error_of(not_in_token)[0] == "InvalidParameterException"
+
+
+def test_unlink_identity(ci: Any, public_ci: Any, peers: Peers, main_provider: str) -> None:
+    pool = _pool(ci, OpenIdConnectProviderARNs=[main_provider])
+    logins = {login_name(main_provider): peers.main.token("web-app")}
+    identity = public_ci.get_id(IdentityPoolId=pool, Logins=logins)["IdentityId"]
+    with pytest.raises(ClientError) as wrong:
+        public_ci.unlink_identity(IdentityId=identity,
+                                  Logins={login_name(main_provider):
+                                          peers.main.token("admin-app")},
+                                  LoginsToRemove=[login_name(main_provider)])
+    assert error_of(wrong)[0] == "NotAuthorizedException"
+    public_ci.unlink_identity(IdentityId=identity, Logins=logins,
+                              LoginsToRemove=[login_name(main_provider)])
+    assert "Logins" not in ci.describe_identity(IdentityId=identity)
