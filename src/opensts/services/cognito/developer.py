@@ -80,7 +80,7 @@ def get_open_id_token(ctx: CallContext, params: Params) -> dict[str, Any]:
     if not pool.config.get("AllowClassicFlow"):
         raise c.invalid_parameter("Basic (classic) flow is not enabled, please use "
                                   "enhanced flow.")
-    verified = check_logins(ctx, pool, identity, logins)
+    verified = check_logins(ctx, pool, identity, logins, "GetOpenIdToken")
     token = _sign(ctx, openid_claims(ctx, pool, identity_id, amr(pool, verified),
                                      OPENID_TOKEN_SECONDS))
     ctx.audit.response_elements = {"identityId": identity_id}

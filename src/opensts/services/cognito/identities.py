@@ -110,7 +110,7 @@ def get_id(ctx: CallContext, params: Params) -> dict[str, Any]:
         identity_id = new_identity_id(region_of(pool_id))
         c.store(ctx).create_cognito_identity(pool_id, identity_id, {}, ctx.meta.now)
     else:
-        verified = verify_logins(ctx, pool, logins)
+        verified = verify_logins(ctx, pool, logins, "GetId")
         own = [v for v in verified if v.own_token]
         if own:
             # A developer-authenticated identity's token names its identity.
@@ -123,7 +123,7 @@ def get_id(ctx: CallContext, params: Params) -> dict[str, Any]:
 
 
 def check_logins(ctx: CallContext, pool: IdentityPoolRow, identity: CognitoIdentityRow,
-                 logins: Mapping[str, str]) -> list[VerifiedLogin]:
+                 logins: Mapping[str, str], operation: str) -> list[VerifiedLogin]:
     """The verified logins of a call on ``identity``: for an authenticated identity at
     least one must be one of its own; an unauthenticated one is used with none (or the
     logins link it, turning it into an authenticated identity)."""
@@ -134,7 +134,7 @@ def check_logins(ctx: CallContext, pool: IdentityPoolRow, identity: CognitoIdent
             raise c.not_authorized(
                 "Unauthenticated access is not supported for this identity pool.")
         return []
-    verified = verify_logins(ctx, pool, logins)
+    verified = verify_logins(ctx, pool, logins, operation)
     mine = [v for v in verified
             if (v.own_token and v.subject == identity.identity_id)
             or identity.logins.get(v.provider) == v.subject]
@@ -207,7 +207,7 @@ def get_credentials_for_identity(ctx: CallContext, params: Params) -> dict[str, 
     identity = find_identity(ctx, identity_id)
     pool = c.find_pool(ctx, identity.pool_id)
     _audit_unsigned(ctx, pool)
-    verified = check_logins(ctx, pool, identity, logins)
+    verified = check_logins(ctx, pool, identity, logins, "GetCredentialsForIdentity")
     roles = pool.config.get("Roles") or {}
     choice = choose_role(roles, pool.config.get("RoleMappings") or {},
                          authenticated=bool(verified),
@@ -316,7 +316,7 @@ def unlink_identity(ctx: CallContext, params: Params) -> None:
     _audit_unsigned(ctx, pool)
     if not identity.logins:
         raise c.not_authorized(f"Access to Identity '{identity_id}' is forbidden.")
-    check_logins(ctx, pool, identity, logins)
+    check_logins(ctx, pool, identity, logins, "UnlinkIdentity")
     developer = pool.config.get("DeveloperProviderName")
     if developer and developer in remove:
         raise c.invalid_parameter("Developer provider logins are unlinked with "

@@ -8,6 +8,11 @@ A login is ``provider name -> token``. The name says which of the pool's provide
   provider's client ids, ``exp``/``nbf``/``iat``, algorithm allow-list);
 * ``accounts.google.com`` / ``appleid.apple.com`` of ``SupportedLoginProviders``: OpenID
   Connect ID tokens with ``aud`` = the configured app id, verified the same way;
+* an IAM SAML provider of ``SamlProviderARNs``, by its ARN: the base64 SAML response is
+  verified exactly as AssumeRoleWithSAML verifies it (signature, audience, Recipient,
+  conditions, one use per operation: the same response may serve one GetId and one
+  GetCredentialsForIdentity); its attributes are the claims of role mapping rules, and
+  the roles its Role attribute pairs with the provider are its ``cognito:roles``;
 * ``cognito-identity.amazonaws.com``: an OpenID token this server issued for the pool
   (developer-authenticated identities), verified by ``services.issuer``.
 
@@ -24,6 +29,7 @@ from typing import Any
 from opensts.directory.errors import NotFound
 from opensts.errors import AwsError
 from opensts.federation.oidc import JwksCache, OidcProvider, verify_web_identity_token
+from opensts.federation.saml import verify_saml_response
 from opensts.services import issuer
 from opensts.services.cognito import common as c
 from opensts.services.cognito.pools import oidc_provider_name
@@ -78,13 +84,16 @@ def _only(provider: OidcProvider) -> Callable[[str], OidcProvider | None]:
 
 
 def verify_logins(ctx: CallContext, pool: IdentityPoolRow,
-                  logins: Mapping[str, str]) -> list[VerifiedLogin]:
+                  logins: Mapping[str, str], operation: str = "") -> list[VerifiedLogin]:
     providers = _oidc_providers(ctx, pool)
     jwks: JwksCache = ctx.runtime.extras["jwks"]
     verified = []
     for name, token in logins.items():
         if name == c.COGNITO_PRINCIPAL:
             verified.append(_own_token(ctx, pool, token))
+            continue
+        if name in (pool.config.get("SamlProviderARNs") or []):
+            verified.append(_saml(ctx, name, token, operation))
             continue
         provider = providers.get(name)
         if provider is None:
@@ -113,3 +122,34 @@ def _own_token(ctx: CallContext, pool: IdentityPoolRow, token: str) -> VerifiedL
     if not isinstance(subject, str):
         raise c.not_authorized("Invalid login token.")
     return VerifiedLogin(c.COGNITO_PRINCIPAL, subject, claims, own_token=True)
+
+
+def _saml(ctx: CallContext, arn: str, assertion: str, operation: str) -> VerifiedLogin:
+    from datetime import timedelta
+
+    from opensts.services.sts.federated import _saml_metadata
+
+    store = ctx.runtime.store
+    try:
+        provider = store.get_saml_provider(arn)
+    except (NotFound, ValueError):
+        raise c.not_authorized("Token is not from a supported provider of this "
+                               "identity pool.") from None
+    keys = [ctx.runtime.secret_box.open(
+        key.sealed_pem, context=b"saml-key:" + provider.arn.encode() + b"#"
+        + key.key_id.encode()) for key in provider.private_keys]
+    now = ctx.meta.now
+    try:
+        identity = verify_saml_response(
+            assertion, provider_arn=provider.arn, provider_name=provider.name,
+            account_id=provider.account_id, metadata=_saml_metadata(provider.metadata),
+            decryption_keys=keys, now=now,
+            seen=lambda assertion_id: not store.add_used_token(
+                f"cognito:{operation}:saml:{provider.arn}:{assertion_id}",
+                now + timedelta(days=1)),
+            require_encryption=provider.assertion_encryption_mode == "Required")
+    except AwsError as error:
+        raise c.not_authorized(f"Invalid login token. {error.message}") from None
+    claims: dict[str, Any] = {k: list(v) for k, v in identity.attributes.items()}
+    claims["cognito:roles"] = [r for r, p in identity.role_pairs if p == provider.arn]
+    return VerifiedLogin(arn, identity.subject, claims)
