@@ -5,7 +5,9 @@ document, rewritten whole by UpdateIdentityPool and SetIdentityPoolRoles. An ide
 row of its pool; each login linked to it (provider name and the subject the provider
 vouched for, or the developer user identifier) is a row of ``cognito_logins``, unique per
 pool, so one login can never belong to two identities. Pools and identities are not part
-of the IAM directory: writing them does not move the store generation.
+of the IAM directory, but a pool's configuration is read on every public call: writing a
+pool moves the store generation, so that ``CachingStore`` may serve ``get_identity_pool``
+(identities and logins do not move it and are never cached).
 """
 
 from __future__ import annotations
@@ -77,7 +79,7 @@ def _pool(r: Any) -> IdentityPoolRow:
 class CognitoMixin(SqlBase):
     # -- pools ------------------------------------------------------------------------
     def create_identity_pool(self, row: IdentityPoolRow) -> None:
-        with self._write(bump=False) as conn:
+        with self._write() as conn:
             self._insert(conn, _p, {"pool_id": row.pool_id, "account_id": row.account_id,
                                     "name": row.name, "created": row.created,
                                     "config": dict(row.config)}, "identity_pool", row.pool_id)
@@ -88,7 +90,7 @@ class CognitoMixin(SqlBase):
                                    "identity_pool", pool_id))
 
     def update_identity_pool(self, pool_id: str, name: str, config: Mapping[str, Any]) -> None:
-        with self._write(bump=False) as conn:
+        with self._write() as conn:
             done = conn.execute(sa.update(_p).where(_p.c.pool_id == pool_id).values(
                 name=name, config=dict(config))).rowcount
             if not done:
@@ -102,7 +104,7 @@ class CognitoMixin(SqlBase):
 
     def delete_identity_pool(self, pool_id: str) -> None:
         """The pool, its identities and their logins, in one transaction."""
-        with self._write(bump=False) as conn:
+        with self._write() as conn:
             if not conn.execute(sa.delete(_p).where(_p.c.pool_id == pool_id)).rowcount:
                 raise NotFound("identity_pool", pool_id)
             conn.execute(sa.delete(_l).where(_l.c.pool_id == pool_id))
