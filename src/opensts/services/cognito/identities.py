@@ -143,8 +143,8 @@ def check_logins(ctx: CallContext, pool: IdentityPoolRow, identity: CognitoIdent
                                "login for this identity or identity pool.")
     cstore = c.store(ctx)
     for v in verified:
-        if v.own_token:
-            continue
+        if v.own_token or identity.logins.get(v.provider) == v.subject:
+            continue  # already this identity's (unique per pool: no other owner)
         owner = cstore.find_cognito_identity(pool.pool_id, v.provider, v.subject)
         if owner is not None and owner != identity.identity_id:
             raise c.not_authorized("Logins don't match. Please include at least one valid "
