@@ -26,17 +26,18 @@ def keys_list(kind: str, data_dir: Path) -> None:
     sessions or tokens) or verify-only (still accepted); identity-token keys also show their
     algorithm (RS256, ES384). Key material is never printed."""
     store, _ = open_admin_store(data_dir)
+    rows: list[tuple[str, ...]] = []
     try:
         if kind == "session-token":
-            rows = [("KEY ID", "CREATED", "USE")] + [
+            rows = [("KEY ID", "CREATED", "USE"), *[
                 (key.key_id, f"{key.created:%Y-%m-%dT%H:%M:%SZ}",
                  "primary" if key.primary else "verify-only")
-                for key in store.list_signing_keys()]
+                for key in store.list_signing_keys()]]
         else:
-            rows = [("KEY ID", "ALGORITHM", "CREATED", "USE")] + [
+            rows = [("KEY ID", "ALGORITHM", "CREATED", "USE"), *[
                 (key.key_id, key.algorithm, f"{key.created:%Y-%m-%dT%H:%M:%SZ}",
                  "primary" if key.primary else "verify-only")
-                for key in store.list_identity_token_keys()]
+                for key in store.list_identity_token_keys()]]
     finally:
         store.close()
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]

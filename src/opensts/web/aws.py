@@ -63,6 +63,7 @@ INLINE_OPERATIONS = frozenset(
         ("sts", "GetFederationToken"),
         ("sts", "GetAccessKeyInfo"),
         ("sts", "DecodeAuthorizationMessage"),
+        ("sts", "GetWebIdentityToken"),  # signs with keys in memory (services/issuer.py)
     }
 )
 

@@ -5,4 +5,5 @@ from opensts.services.sts import (  # noqa: F401  (imported to register the oper
     federated,
     identity,
     session_token,
+    web_identity_token,
 )
