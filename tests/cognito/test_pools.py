@@ -128,3 +128,18 @@ def test_aws_cli(cog: Server) -> None:
                              identity)
     assert described["IdentityId"] == identity and "Logins" not in described
     assert json.dumps(described)  # CreationDate / LastModifiedDate parse as timestamps
+
+
+def test_tags(ci: Any) -> None:
+    pool = ci.create_identity_pool(IdentityPoolName="tagged",
+                                   AllowUnauthenticatedIdentities=False,
+                                   IdentityPoolTags={"a": "1"})["IdentityPoolId"]
+    arn = f"arn:aws:cognito-identity:us-east-1:{ACCOUNT_ID}:identitypool/{pool}"
+    ci.tag_resource(ResourceArn=arn, Tags={"b": "2", "a": "one"})
+    assert ci.list_tags_for_resource(ResourceArn=arn)["Tags"] == {"a": "one", "b": "2"}
+    ci.untag_resource(ResourceArn=arn, TagKeys=["a"])
+    assert ci.list_tags_for_resource(ResourceArn=arn)["Tags"] == {"b": "2"}
+    assert ci.describe_identity_pool(IdentityPoolId=pool)["IdentityPoolTags"] == {"b": "2"}
+    with pytest.raises(ClientError) as other_account:
+        ci.list_tags_for_resource(ResourceArn=arn.replace(ACCOUNT_ID, "999999999999"))
+    assert error_of(other_account)[0] == "ResourceNotFoundException"
