@@ -42,7 +42,7 @@ def tag_resource(ctx: CallContext, params: Params) -> dict[str, Any]:
     raw = params.raw()
     tags = c.string_map(raw, "Tags", max_items=MAX_TAGS, value_max=256, required=True)
     pool = _pool_of_arn(ctx, raw, "TagResource")
-    ctx.audit.request_parameters["tags"] = tags
+    ctx.audit.request_parameters = {**(ctx.audit.request_parameters or {}), "tags": tags}
     _save(ctx, pool, {**(pool.config.get("IdentityPoolTags") or {}), **tags})
     return {}
 
@@ -53,7 +53,7 @@ def untag_resource(ctx: CallContext, params: Params) -> dict[str, Any]:
     raw = params.raw()
     keys = c.string_list(raw, "TagKeys", max_len=128) or []
     pool = _pool_of_arn(ctx, raw, "UntagResource")
-    ctx.audit.request_parameters["tagKeys"] = keys
+    ctx.audit.request_parameters = {**(ctx.audit.request_parameters or {}), "tagKeys": keys}
     current = dict(pool.config.get("IdentityPoolTags") or {})
     _save(ctx, pool, {k: v for k, v in current.items() if k not in keys})
     return {}
