@@ -33,6 +33,7 @@ OPERATION_MODULES = (
     "opensts.services.iam",
     "opensts.services.organizations",
     "opensts.services.accessanalyzer",
+    "opensts.services.cognito",
 )
 
 

@@ -61,6 +61,7 @@ CACHED = frozenset(
         "get_org_account",  # the authorizer checks the caller's account is not closed
         "find_bucket",  # every S3 request reads its bucket's owner, policy and settings
         "find_api",  # every authorizer hook request reads its API's routes and policy
+        "get_identity_pool",  # every public cognito-identity call reads its pool
         "find_setting",  # GetWebIdentityToken reads whether its account enabled it
     }
 )
@@ -107,7 +108,7 @@ def write_account(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
 
 def read_tag(name: str, args: tuple[Any, ...], value: Any) -> str:
     """The account a cached read's result belongs to, or GLOBAL."""
-    if name in ("find_bucket", "find_api"):
+    if name in ("find_bucket", "find_api", "get_identity_pool"):
         return GLOBAL
     if args and isinstance(args[0], str) and _ACCOUNT.fullmatch(args[0]):
         return args[0]

@@ -143,6 +143,13 @@ def _v13_access_previews(conn: sa.Connection) -> None:
     schema.metadata.create_all(conn, tables=_previews.TABLES)
 
 
+def _v15_cognito_identity_pools(conn: sa.Connection) -> None:
+    # Issue 15: Cognito identity pools, their identities and the logins linked to them.
+    from opensts.store import _cognito
+
+    schema.metadata.create_all(conn, tables=_cognito.TABLES)
+
+
 def _v14_identity_token_keys(conn: sa.Connection) -> None:
     # Issue 15: the OIDC issuer's JWT signing keys (services/issuer.py).
     from opensts.store import _identity_keys
@@ -171,6 +178,8 @@ MIGRATIONS: list[Migration] = [
               _v12_access_analyzer),
     Migration(13, "IAM Access Analyzer access previews", _v13_access_previews),
     Migration(14, "identity-token signing keys of the OIDC issuer", _v14_identity_token_keys),
+    Migration(15, "Cognito identity pools, identities and their logins",
+              _v15_cognito_identity_pools),
 ]
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import event
 from opensts.directory.aws_managed import aws_managed_policies, bundle_digest
 from opensts.store._analyzer import AnalyzerMixin
 from opensts.store._apis import ApisMixin
+from opensts.store._cognito import CognitoMixin
 from opensts.store._credentials import CredentialsMixin
 from opensts.store._federation import FederationMixin
 from opensts.store._iam_bookkeeping import IamBookkeepingMixin
@@ -66,6 +67,7 @@ def _sqlite_engine(url: str) -> sa.Engine:
 
 class SqlStore(
     AccessPreviewsMixin,  # new methods only (access_previews table)
+    CognitoMixin,  # new methods only (cognito_* tables)
     IdentityKeysMixin,  # new methods only (identity_token_keys table)
     IamExtrasMixin,
     IamBookkeepingMixin,  # before PoliciesMixin, which it extends

@@ -41,7 +41,10 @@ QUERY_VERSIONS = {
     "2011-06-15": ("sts", xml.STS_NAMESPACE),
     "2010-05-08": ("iam", xml.IAM_NAMESPACE),
 }
-JSON_TARGET_PREFIXES = {"AWSOrganizationsV20161128": "organizations"}
+JSON_TARGET_PREFIXES = {
+    "AWSOrganizationsV20161128": "organizations",
+    "AWSCognitoIdentityService": "cognito-identity",
+}
 # JSON-protocol clients expect the "...Exception" names for the errors shared with IAM.
 JSON_ERROR_CODES = {
     "AccessDenied": "AccessDeniedException",

@@ -28,6 +28,7 @@ from opensts.federation.oidc import (
 )
 from opensts.federation.saml import SamlMetadata, parse_metadata, verify_saml_response
 from opensts.policy import Principal, PrincipalKind
+from opensts.services.cognito import basic as cognito_basic
 from opensts.services.context import CallContext
 from opensts.services.denials import refused_by
 from opensts.services.registry import operation
@@ -325,12 +326,16 @@ def assume_role_with_web_identity(ctx: CallContext, params: Params) -> dict[str,
     ]
     jwks: JwksCache = ctx.runtime.extras["jwks"]
     try:
-        identity = verify_web_identity_token(
-            token,
-            providers=lambda issuer: _oidc_provider(ctx, role.account_id, issuer),
-            jwks=jwks,
-            now=ctx.meta.now,
-        )
+        if cognito_basic.is_cognito_issuer(ctx.runtime, _unverified_claims(token).get("iss")):
+            # An OpenID token of this server's Cognito identity pools (the basic flow).
+            identity = cognito_basic.cognito_web_identity(ctx.runtime, token, ctx.meta.now)
+        else:
+            identity = verify_web_identity_token(
+                token,
+                providers=lambda issuer: _oidc_provider(ctx, role.account_id, issuer),
+                jwks=jwks,
+                now=ctx.meta.now,
+            )
     except AwsError as error:
         claims = _unverified_claims(token)
         issuer = claims.get("iss")
