@@ -13,7 +13,8 @@ an organization, ``principal_tags`` and ``request_tags`` (the Tags parameter) wh
 
 Authorization: ``sts:GetWebIdentityToken`` on ``*`` with ``sts:IdentityTokenAudience``
 (every audience, multivalued), ``sts:DurationSeconds``, ``sts:SigningAlgorithm``,
-``sts:SubjectMode`` and the request-tag keys in the context.
+``sts:SubjectMode`` and the request-tag keys in the context; with Tags also
+``sts:TagGetWebIdentityToken`` (``aws:RequestTag/*``, ``aws:TagKeys``).
 """
 
 from __future__ import annotations
@@ -113,6 +114,8 @@ def get_web_identity_token(ctx: CallContext, params: Params) -> dict[str, Any]:
         **request_tag_context(tags, ()),
     }
     ctx.authorize("sts:GetWebIdentityToken", "*", context=context)
+    if tags:  # Tags need their own permission too (Service Authorization Reference)
+        ctx.authorize("sts:TagGetWebIdentityToken", "*", context=request_tag_context(tags, ()))
     if not enabled(ctx, caller.account_id):
         raise OutboundWebIdentityFederationDisabled(
             "Outbound web identity federation is not enabled for this account. Enable it "
