@@ -367,3 +367,15 @@ def test_issuer_documents_routing(issuer: Server, tls: ssl.SSLContext) -> None:
         with pytest.raises(urllib.error.HTTPError) as exc:
             urllib.request.urlopen(f"{issuer.endpoint}{path}", timeout=5, context=tls)
         assert exc.value.code == 404, path
+
+
+def test_organization_claims(issuer: Server, enabled: str) -> None:
+    orgs = issuer.client("organizations")
+    org = orgs.create_organization(FeatureSet="ALL")["Organization"]
+    root = orgs.list_roots()["Roots"][0]["Id"]
+    _, sts = _user(issuer)
+    token = sts.get_web_identity_token(Audience=["org"], SigningAlgorithm="RS256")[
+        "WebIdentityToken"]
+    claims = jwt.decode(token, options={"verify_signature": False})[NS]
+    assert claims["org_id"] == org["Id"]
+    assert claims["ou_path"] == f"{org['Id']}/{root}/"
