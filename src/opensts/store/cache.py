@@ -62,6 +62,7 @@ CACHED = frozenset(
         "find_bucket",  # every S3 request reads its bucket's owner, policy and settings
         "find_api",  # every authorizer hook request reads its API's routes and policy
         "find_setting",  # GetWebIdentityToken reads whether its account enabled it
+        "get_org_unit",  # ... and the OUs above its account (the ou_path claim)
     }
 )
 # IAM mutations whose change is confined to the one account their arguments name, and
