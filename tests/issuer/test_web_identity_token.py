@@ -56,8 +56,8 @@ def _user(server: Server, statement: dict[str, Any] | None = None) -> tuple[str,
     iam = server.client("iam")
     name = f"wit-{uuid.uuid4().hex[:8]}"
     arn = iam.create_user(UserName=name, Tags=[{"Key": "team", "Value": "data"}])["User"]["Arn"]
-    policy = statement or {"Effect": "Allow", "Action": "sts:GetWebIdentityToken",
-                           "Resource": "*"}
+    policy = statement or {"Effect": "Allow", "Resource": "*",
+                           "Action": ["sts:GetWebIdentityToken", "sts:TagGetWebIdentityToken"]}
     iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps(
         {"Version": "2012-10-17", "Statement": [policy]}))
     key = iam.create_access_key(UserName=name)["AccessKey"]
@@ -178,6 +178,11 @@ def test_condition_keys(issuer: Server, enabled: str) -> None:
         with pytest.raises(botocore.exceptions.ClientError) as exc:
             sts.get_web_identity_token(**case)
         assert _error(exc) == ("AccessDenied", 403), case
+    with pytest.raises(botocore.exceptions.ClientError) as exc:  # Tags: sts:TagGetWebIdentityToken
+        sts.get_web_identity_token(Audience=["https://ok.example"], SigningAlgorithm="ES384",
+                                   Tags=[{"Key": "k", "Value": "v"}])
+    assert _error(exc) == ("AccessDenied", 403)
+    assert "sts:TagGetWebIdentityToken" in exc.value.response["Error"]["Message"]
 
 
 def test_session_cannot_outlive_itself(issuer: Server, enabled: str) -> None:
@@ -362,3 +367,15 @@ def test_issuer_documents_routing(issuer: Server, tls: ssl.SSLContext) -> None:
         with pytest.raises(urllib.error.HTTPError) as exc:
             urllib.request.urlopen(f"{issuer.endpoint}{path}", timeout=5, context=tls)
         assert exc.value.code == 404, path
+
+
+def test_organization_claims(issuer: Server, enabled: str) -> None:
+    orgs = issuer.client("organizations")
+    org = orgs.create_organization(FeatureSet="ALL")["Organization"]
+    root = orgs.list_roots()["Roots"][0]["Id"]
+    _, sts = _user(issuer)
+    token = sts.get_web_identity_token(Audience=["org"], SigningAlgorithm="RS256")[
+        "WebIdentityToken"]
+    claims = jwt.decode(token, options={"verify_signature": False})[NS]
+    assert claims["org_id"] == org["Id"]
+    assert claims["ou_path"] == f"{org['Id']}/{root}/"

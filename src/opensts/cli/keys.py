@@ -18,8 +18,8 @@ def keys() -> None:
 
 
 @keys.command("list")
-@click.option("--kind", type=click.Choice(KINDS), default="session-token", show_default=True,
-              help="Which keys: session tokens, or the OIDC issuer's identity tokens.")
+@click.option("--kind", type=click.Choice(KINDS), default="session-token", metavar="KIND",
+              help="session-token (default) or identity-token (the OIDC issuer's JWT keys).")
 @data_dir_option()
 def keys_list(kind: str, data_dir: Path) -> None:
     """List the signing keys: id, creation time, and whether each is the primary (signs new
@@ -47,10 +47,10 @@ def keys_list(kind: str, data_dir: Path) -> None:
 
 
 @keys.command("rotate")
-@click.option("--kind", type=click.Choice(KINDS), default="session-token", show_default=True,
-              help="Which keys: session tokens, or the OIDC issuer's identity tokens.")
-@click.option("--algorithm", type=click.Choice(["RS256", "ES384"]), default=None,
-              help="identity-token only: rotate this algorithm's key (default: both).")
+@click.option("--kind", type=click.Choice(KINDS), default="session-token", metavar="KIND",
+              help="session-token (default) or identity-token (the OIDC issuer's JWT keys).")
+@click.option("--algorithm", type=click.Choice(["RS256", "ES384"]), default=None, metavar="ALG",
+              help="identity-token only: RS256 or ES384 (default: both).")
 @data_dir_option()
 def keys_rotate(kind: str, algorithm: str | None, data_dir: Path) -> None:
     """Make a new primary key and print its id; sessions (or identity tokens) signed with

@@ -63,6 +63,7 @@ CACHED = frozenset(
         "find_api",  # every authorizer hook request reads its API's routes and policy
         "get_identity_pool",  # every public cognito-identity call reads its pool
         "find_setting",  # GetWebIdentityToken reads whether its account enabled it
+        "get_org_unit",  # ... and the OUs above its account (the ou_path claim)
     }
 )
 # IAM mutations whose change is confined to the one account their arguments name, and

@@ -13,7 +13,8 @@ an organization, ``principal_tags`` and ``request_tags`` (the Tags parameter) wh
 
 Authorization: ``sts:GetWebIdentityToken`` on ``*`` with ``sts:IdentityTokenAudience``
 (every audience, multivalued), ``sts:DurationSeconds``, ``sts:SigningAlgorithm``,
-``sts:SubjectMode`` and the request-tag keys in the context.
+``sts:SubjectMode`` and the request-tag keys in the context; with Tags also
+``sts:TagGetWebIdentityToken`` (``aws:RequestTag/*``, ``aws:TagKeys``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+from opensts.directory.errors import NotFound
 from opensts.errors import InvalidAction, SenderError
 from opensts.services import issuer
 from opensts.services.context import CallContext
@@ -73,6 +75,20 @@ def _subject(caller_type: str, arn: str, session: Any) -> str:
     return arn
 
 
+def _ou_path(ctx: CallContext, org_id: str, account_id: str) -> str | None:
+    """``o-.../r-.../ou-.../``: the organization, then the root and OUs above the account."""
+    store = ctx.runtime.store
+    try:
+        parent: str | None = store.get_org_account(account_id).parent_id
+        chain: list[str] = []
+        while parent is not None and len(chain) < 32:  # AWS nests OUs at most 5 deep
+            chain.append(parent)
+            parent = store.get_org_unit(parent).parent_id
+    except NotFound:
+        return None
+    return "/".join([org_id, *reversed(chain)]) + "/"
+
+
 @operation("sts", "GetWebIdentityToken")
 def get_web_identity_token(ctx: CallContext, params: Params) -> dict[str, Any]:
     audiences = params.strings("Audience", max_items=10)
@@ -113,6 +129,8 @@ def get_web_identity_token(ctx: CallContext, params: Params) -> dict[str, Any]:
         **request_tag_context(tags, ()),
     }
     ctx.authorize("sts:GetWebIdentityToken", "*", context=context)
+    if tags:  # Tags need their own permission too (Service Authorization Reference)
+        ctx.authorize("sts:TagGetWebIdentityToken", "*", context=request_tag_context(tags, ()))
     if not enabled(ctx, caller.account_id):
         raise OutboundWebIdentityFederationDisabled(
             "Outbound web identity federation is not enabled for this account. Enable it "
@@ -130,6 +148,9 @@ def get_web_identity_token(ctx: CallContext, params: Params) -> dict[str, Any]:
     org = ctx.runtime.store.find_organization_for_account(caller.account_id)
     if org is not None:
         aws["org_id"] = org.org_id
+        path = _ou_path(ctx, org.org_id, caller.account_id)
+        if path:
+            aws["ou_path"] = path
     if principal_tags:
         aws["principal_tags"] = dict(principal_tags)
     if tags:
