@@ -379,3 +379,53 @@ def test_organization_claims(issuer: Server, enabled: str) -> None:
     claims = jwt.decode(token, options={"verify_signature": False})[NS]
     assert claims["org_id"] == org["Id"]
     assert claims["ou_path"] == f"{org['Id']}/{root}/"
+
+
+def test_zz_rotation_and_retirement_on_the_running_server(
+        issuer: Server, enabled: str, tls: ssl.SSLContext) -> None:
+    """Last in the module (it changes the issuer's ES384 key): ``opensts keys rotate`` on
+    the data dir reaches the running server (OPENSTS_KEY_REFRESH_SECONDS=1); old tokens keep
+    verifying through discovery until ``opensts keys retire``."""
+    import subprocess
+
+    from tests.conftest import BIN
+
+    def keys(*args: str) -> str:
+        done = subprocess.run([str(BIN / "opensts"), "keys", *args, "--data-dir",
+                               str(issuer.data_dir)], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    _, sts = _user(issuer)
+    old = sts.get_web_identity_token(Audience=["rot"], SigningAlgorithm="ES384")[
+        "WebIdentityToken"]
+    old_kid = jwt.get_unverified_header(old)["kid"]
+    new_kid = keys("rotate", "--kind", "identity-token", "--algorithm", "ES384").split()[1]
+    jwks_uri = f"{enabled}/.well-known/jwks.json"
+
+    def published() -> set[str]:
+        return {k["kid"] for k in _get(jwks_uri, tls)["keys"]}
+
+    def verify(token: str) -> Any:
+        client = jwt.PyJWKClient(jwks_uri, ssl_context=tls, cache_jwk_set=False)
+        return jwt.decode(token, client.get_signing_key_from_jwt(token).key,
+                          algorithms=["ES384"], audience="rot", issuer=enabled)
+
+    deadline = time.monotonic() + 10
+    while True:
+        new = sts.get_web_identity_token(Audience=["rot"], SigningAlgorithm="ES384")[
+            "WebIdentityToken"]
+        if jwt.get_unverified_header(new)["kid"] == new_kid or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert jwt.get_unverified_header(new)["kid"] == new_kid
+    assert {old_kid, new_kid} <= published()
+    assert verify(old) and verify(new)
+    keys("retire", old_kid)
+    deadline = time.monotonic() + 10
+    while old_kid in published() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert old_kid not in published()
+    with pytest.raises(jwt.PyJWKClientError):
+        verify(old)
+    assert verify(new)
