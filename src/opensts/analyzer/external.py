@@ -33,7 +33,6 @@ Soundness: the answer may say too much, never too little.
 from __future__ import annotations
 
 import functools
-import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -42,6 +41,7 @@ from opensts.errors import MalformedPolicyDocument
 from opensts.policy import PolicyKind, parse_policy
 from opensts.policy.conditions import Condition, split_operator
 from opensts.policy.parser import Statement
+from opensts.s3.public import cidr_not_public, fixed_value
 
 ROLE = "AWS::IAM::Role"
 BUCKET = "AWS::S3::Bucket"
@@ -65,8 +65,6 @@ _BINDING = frozenset({"StringEquals", "StringEqualsIgnoreCase", "StringLike", "A
                       "ArnLike", "IpAddress"})
 _NEGATED = {"StringNotEquals": "StringEquals", "StringNotLike": "StringLike",
             "ArnNotEquals": "ArnEquals", "ArnNotLike": "ArnLike"}
-_IPV4_BROADEST = 8  # S3's "very broad" ranges (s3.public): shorter prefixes are public
-_IPV6_BROADEST = 32
 UNPARSEABLE = "UNPARSEABLE_POLICY"
 
 
@@ -157,13 +155,13 @@ def _grants(statement: Statement, zone: Zone, guards: Sequence[Condition]
             if not all(_pinned(c.key_l, v) for v in c.values):
                 continue  # a wildcard value ("o-*") limits nobody for certain
             shown[c.key] = ",".join(c.values)
-            if c.key_l == "aws:principalaccount" and all(_fixed(v) for v in c.values):
+            if c.key_l == "aws:principalaccount" and all(fixed_value(v) for v in c.values):
                 accounts = set(c.values) if accounts is None else accounts & set(c.values)
-            if c.key_l == "aws:principalorgid" and all(_fixed(v) for v in c.values):
+            if c.key_l == "aws:principalorgid" and all(fixed_value(v) for v in c.values):
                 orgs = set(c.values) if orgs is None else orgs & set(c.values)
         elif c.key_l in NARROWING_KEYS or c.key_l.startswith("saml:") or \
                 c.key_l.endswith(_IDP_SUFFIXES):
-            if c.key_l == "aws:sourceip" and not all(_cidr_not_public(v) for v in c.values):
+            if c.key_l == "aws:sourceip" and not all(cidr_not_public(v) for v in c.values):
                 continue
             if all(v == "*" for v in c.values):
                 continue
@@ -243,18 +241,18 @@ def _confined(c: Condition, zone: Zone) -> bool:
     key = c.key_l
     for value in c.values:
         if key in _ACCOUNT_KEYS:
-            if not (_fixed(value) and zone.trusts_account(value)):
+            if not (fixed_value(value) and zone.trusts_account(value)):
                 return False
         elif key in _ARN_KEYS:
             parts = value.split(":")
-            if len(parts) < 6 or not (_fixed(parts[4]) and zone.trusts_account(parts[4])):
+            if len(parts) < 6 or not (fixed_value(parts[4]) and zone.trusts_account(parts[4])):
                 return False
         elif key in _ORG_KEYS:
-            if not (_fixed(value) and zone.trusts_org(value)):
+            if not (fixed_value(value) and zone.trusts_org(value)):
                 return False
         elif key in _PATH_KEYS:
             org, slash, _ = value.partition("/")
-            if not (slash and _fixed(org) and zone.trusts_org(org)):
+            if not (slash and fixed_value(org) and zone.trusts_org(org)):
                 return False
         else:
             return False
@@ -295,22 +293,8 @@ def _pinned(key: str, value: str) -> bool:
     whose account is fixed (S3's public-policy rule for access-point ARNs)."""
     if key in _ARN_KEYS:
         parts = value.split(":")
-        return len(parts) >= 6 and _fixed(parts[4]) and parts[4] != ""
-    return _fixed(value)
-
-
-def _fixed(value: str) -> bool:
-    return not ("*" in value or "?" in value or "${" in value)
-
-
-def _cidr_not_public(value: str) -> bool:
-    try:
-        net = ipaddress.ip_network(value.strip(), strict=False)
-    except ValueError:
-        return False
-    if net.version == 4:
-        return net.prefixlen >= _IPV4_BROADEST or net.is_private
-    return net.prefixlen >= _IPV6_BROADEST
+        return len(parts) >= 6 and fixed_value(parts[4]) and parts[4] != ""
+    return fixed_value(value)
 
 
 @functools.cache

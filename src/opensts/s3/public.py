@@ -62,12 +62,13 @@ _IPV4_BROADEST = 8  # prefix lengths shorter than these are "very broad", so pub
 _IPV6_BROADEST = 32
 
 
-def _fixed(value: str) -> bool:
+def fixed_value(value: str) -> bool:
     """A value without a wildcard or a policy variable."""
     return not ("*" in value or "?" in value or "${" in value)
 
 
-def _cidr_not_public(value: str) -> bool:
+def cidr_not_public(value: str) -> bool:
+    """Whether an aws:SourceIp range is narrow enough that S3 does not call it public."""
     try:
         net = ipaddress.ip_network(value.strip(), strict=False)
     except ValueError:
@@ -79,10 +80,10 @@ def _cidr_not_public(value: str) -> bool:
 
 def _value_binds(key: str, value: str) -> bool:
     if key == "aws:userid":
-        return _fixed(value) or bool(_ROLE_SESSIONS.match(value))
+        return fixed_value(value) or bool(_ROLE_SESSIONS.match(value))
     if key == "s3:dataaccesspointarn":
-        return _fixed(value) or bool(_ACCESS_POINTS.match(value))
-    return _fixed(value)
+        return fixed_value(value) or bool(_ACCESS_POINTS.match(value))
+    return fixed_value(value)
 
 
 def _binds(condition: Condition) -> bool:
@@ -93,7 +94,7 @@ def _binds(condition: Condition) -> bool:
         return False
     key = condition.key_l
     if key == "aws:sourceip":
-        return condition.family == "ip" and all(_cidr_not_public(v) for v in condition.values)
+        return condition.family == "ip" and all(cidr_not_public(v) for v in condition.values)
     if key not in _FIXED_STRING_KEYS and key not in ("aws:userid", "s3:dataaccesspointarn"):
         return False
     _, base, _ = split_operator(condition.operator)  # operator names ignore case
