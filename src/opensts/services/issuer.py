@@ -28,7 +28,8 @@ from opensts.credentials import identity_keys as ik
 from opensts.credentials.at_rest import SecretBox
 from opensts.directory.records import IdentityTokenKey
 from opensts.directory.store import Store
-from opensts.federation.errors import ExpiredTokenException, InvalidIdentityToken
+from opensts.federation.errors import InvalidIdentityToken
+from opensts.federation.oidc.tokens import check_times
 
 if TYPE_CHECKING:
     from opensts.services.runtime import Runtime
@@ -145,7 +146,7 @@ def verify_own_token(runtime: Runtime, token: str, *, issuer_path: str,
         raise InvalidIdentityToken("The token signature is invalid") from exc
     except jwt.PyJWTError as exc:
         raise InvalidIdentityToken("The token could not be verified") from exc
-    _check_times(claims, int(when.timestamp()))
+    check_times(claims, when, LEEWAY_SECONDS)
     if claims.get("iss") != issuer_url(runtime, issuer_path):
         raise InvalidIdentityToken("The token was not issued by this issuer")
     if audience is not None:
@@ -154,32 +155,6 @@ def verify_own_token(runtime: Runtime, token: str, *, issuer_path: str,
         if audience not in audiences:
             raise InvalidIdentityToken("Incorrect token audience")
     return claims
-
-
-def _timestamp(claims: Mapping[str, Any], name: str) -> int | None:
-    value = claims.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidIdentityToken(
-            "Timestamps in the token must be formatted as either an integer or a long integer")
-    return value
-
-
-def _check_times(claims: Mapping[str, Any], current: int) -> None:
-    exp = _timestamp(claims, "exp")
-    if exp is None:
-        raise InvalidIdentityToken("The token has no exp claim")
-    if current >= exp:
-        raise ExpiredTokenException(
-            f"Token expired: current date/time {current} must be before the expiration "
-            f"date/time{exp}")
-    iat = _timestamp(claims, "iat")
-    if iat is not None and iat > current + LEEWAY_SECONDS:
-        raise InvalidIdentityToken("The token was issued in the future")
-    nbf = _timestamp(claims, "nbf")
-    if nbf is not None and nbf > current + LEEWAY_SECONDS:
-        raise InvalidIdentityToken("The token is not valid yet")
 
 
 # -- discovery -----------------------------------------------------------------------------

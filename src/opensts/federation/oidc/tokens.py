@@ -143,7 +143,7 @@ def verify_web_identity_token(
     except jwt.PyJWTError as exc:
         raise InvalidIdentityToken("The token could not be verified") from exc
 
-    expires_at = _check_times(claims, now, leeway_seconds)
+    expires_at = check_times(claims, now, leeway_seconds)
     audience, azp = _audience(claims, provider)
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject:
@@ -194,7 +194,9 @@ def _timestamp(claims: Mapping[str, Any], name: str) -> int | None:
     return value
 
 
-def _check_times(claims: Mapping[str, Any], now: datetime, leeway: int) -> datetime:
+def check_times(claims: Mapping[str, Any], now: datetime, leeway: int) -> datetime:
+    """``exp`` required and not passed, ``iat``/``nbf`` not beyond ``leeway`` in the future;
+    the expiry. Shared by every JWT this server verifies (web identity, its own tokens)."""
     current = int(now.timestamp())
     exp = _timestamp(claims, "exp")
     if exp is None:
